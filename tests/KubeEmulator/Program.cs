@@ -1,0 +1,1 @@
+Console.Error.WriteLine("KubeEmulator: not implemented yet"); return 2;
