@@ -239,6 +239,27 @@ public sealed class Informer<T>(
         }
     }
 
+    /// <summary>
+    /// Puts an object the operator itself just wrote into the cache without announcing it, so that the next
+    /// reconcile does not act on the version from before its own write. An older version never replaces a newer.
+    /// </summary>
+    public void Upsert(T obj)
+    {
+        lock (_gate)
+        {
+            var key = KeyOf(obj.Metadata.NamespaceProperty, obj.Metadata.Name);
+            if (_cache.TryGetValue(key, out var existing)
+                && long.TryParse(existing.Metadata.ResourceVersion, out var have)
+                && long.TryParse(obj.Metadata.ResourceVersion, out var got)
+                && got < have)
+            {
+                return;
+            }
+
+            _cache[key] = obj;
+        }
+    }
+
     /// <summary>Announces every cached object as a resync (also called by the resync timer).</summary>
     public void Resync()
     {
