@@ -28,7 +28,7 @@ try
         ctx.Cancel = true;
         shutdown.Cancel();
     });
-    var host = new OperatorHost(client, commandLine.Settings, new InterimPlanner(), TimeProvider.System, loggerFactory);
+    var host = new OperatorHost(client, commandLine.Settings, new BiT.Operator.Controllers.ContractsJobPlanner(), TimeProvider.System, loggerFactory);
     return await host.RunAsync(shutdown.Token);
 }
 catch (UsageException ex)

@@ -31,7 +31,7 @@ public sealed record JobStatus
     /// <summary>The fields this operator writes (a merge patch of only these leaves the trainer's fields alone).</summary>
     public static IReadOnlyList<string> OwnedFields { get; } =
     [
-        "phase", "observedGeneration", "conditions", "hyperparameters", "restarts", "restartHistory", "podName",
+        "phase", "observedGeneration", "conditions", "hyperparameters", "planHash", "restarts", "restartHistory", "podName",
         "startTime", "completionTime", "result",
     ];
 
@@ -44,6 +44,8 @@ public sealed record JobStatus
     public IReadOnlyList<JobCondition> Conditions { get; init; } = [];
 
     public JsonNode? Hyperparameters { get; init; }
+
+    public string? PlanHash { get; init; }
 
     public int Restarts { get; init; }
 
@@ -94,6 +96,7 @@ public sealed record JobStatus
             ObservedGeneration = Long(node["observedGeneration"]),
             Conditions = Deserialize<List<JobCondition>>(node["conditions"]) ?? [],
             Hyperparameters = node["hyperparameters"]?.DeepClone(),
+            PlanHash = Str(node["planHash"]),
             Restarts = (int)(Long(node["restarts"]) ?? 0),
             RestartHistory = Deserialize<List<RestartRecord>>(node["restartHistory"]) ?? [],
             PodName = Str(node["podName"]),
@@ -124,6 +127,7 @@ public sealed record JobStatus
             o["hyperparameters"] = Hyperparameters.DeepClone();
         }
 
+        Put(o, "planHash", PlanHash);
         o["restarts"] = Restarts;
         if (RestartHistory.Count > 0)
         {

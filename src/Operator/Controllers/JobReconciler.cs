@@ -128,7 +128,8 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
 
         if (allErrors.Count > 0 || settings is null || plan is null)
         {
-            var message = string.Join("; ", allErrors.Select(e => e.ToString()));
+            // The operator's reader and the contracts' validator may both name a field: say it once.
+            var message = string.Join("; ", allErrors.DistinctBy(e => e.Field).Select(e => e.ToString()));
             c.Condition(ConditionSet.Validated, false, InvalidSpecReason, message);
             c.Condition(ConditionSet.Failed, true, InvalidSpecReason, message);
             c.Status = c.Status with { Phase = JobPhase.Failed };
@@ -138,7 +139,7 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
 
         c.Condition(ConditionSet.Validated, true, "SpecValid");
         c.Clear(ConditionSet.Failed, "SpecValid");
-        c.Status = c.Status with { Hyperparameters = plan.Hyperparameters };
+        c.Status = c.Status with { Hyperparameters = plan.Hyperparameters, PlanHash = plan.PlanHash };
 
         var pods = c.Input.Pods.OrderBy(p => OwnedObjects.AttemptOf(c.JobName, p.Metadata.Name)).ToList();
         var current = pods.LastOrDefault();

@@ -1,3 +1,4 @@
+using BiT.Contracts.Plans;
 using k8s.Models;
 
 namespace BiT.Operator.Controllers;
@@ -18,11 +19,9 @@ public enum PodEndKind
 /// <summary>How a trainer pod ended, with the reason recorded in the restart history and Events.</summary>
 public sealed record PodOutcome(PodEndKind Kind, string Reason, int? ExitCode, string Message)
 {
-    /// <summary>The trainer's documented exit codes (docs/api.md).</summary>
-    public const int ExitSucceeded = 0;
-    public const int ExitUsage = 2;
-    public const int ExitCheckpointed = 3;
-    public const int ExitPermanent = 4;
+    private const int ExitUsage = TrainerExitCodes.Usage;
+    private const int ExitCheckpointed = TrainerExitCodes.CheckpointedStop;
+    private const int ExitPermanent = TrainerExitCodes.PermanentFailure;
 
     public static PodOutcome Classify(V1Pod pod)
     {
