@@ -105,7 +105,14 @@ public sealed class KubernetesStatusReporter : IProgressReporter
             // Stopped while waiting.
         }
         using var flush = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        await SendPendingAsync(flush.Token);
+        try
+        {
+            await SendPendingAsync(flush.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // The API server did not answer in time; the operator still sees the pod's exit.
+        }
         http.Dispose();
         stop.Dispose();
         wake.Dispose();
@@ -162,7 +169,13 @@ public sealed class KubernetesStatusReporter : IProgressReporter
                 Fail($"status patch of {statusUri} failed: HTTP {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}", progress, checkpoint);
             }
         }
-        catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Shutting down mid-request: keep the update for the final flush.
+            Requeue(progress, checkpoint);
+            throw;
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException)
         {
             Fail($"status patch of {statusUri} failed: {e.Message}", progress, checkpoint);
         }
@@ -172,6 +185,11 @@ public sealed class KubernetesStatusReporter : IProgressReporter
     {
         Interlocked.Increment(ref failures);
         warn($"warning: {message}");
+        Requeue(progress, checkpoint);
+    }
+
+    private void Requeue(ProgressStatus? progress, CheckpointStatus? checkpoint)
+    {
         lock (gate)
         {
             // Keep what failed unless something newer arrived meanwhile.
