@@ -110,11 +110,12 @@ internal sealed class LocalHttpServer : IDisposable
         int? cut = CutAfterBytes;
         CutAfterBytes = null;
         int send = (int)Math.Min(length, cut ?? length);
+        // Counted before sending: the client may have everything (and the test may look) before the write returns.
+        Interlocked.Add(ref _bytesSent, send);
         try
         {
             await response.OutputStream.WriteAsync(_content.AsMemory((int)from, send));
             await response.OutputStream.FlushAsync();
-            Interlocked.Add(ref _bytesSent, send);
             if (cut is not null)
             {
                 response.Abort();
