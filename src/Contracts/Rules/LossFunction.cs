@@ -1,6 +1,9 @@
+using System.Text.Json.Serialization;
+
 namespace BiT.Contracts.Rules;
 
 /// <summary>The classification loss of a run.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<LossFunction>))]
 public enum LossFunction
 {
     /// <summary>Softmax cross-entropy (ILSVRC-2012 upstream, and every fine-tuning run).</summary>

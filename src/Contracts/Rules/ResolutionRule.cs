@@ -1,6 +1,9 @@
+using System.Text.Json.Serialization;
+
 namespace BiT.Contracts.Rules;
 
 /// <summary>Which image resolution the HyperRule picks for images of at least 96x96 pixels.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ResolutionRule>))]
 public enum ResolutionRule
 {
     /// <summary>The reference code's choice: precrop 512, crop 480. The default.</summary>
