@@ -1,0 +1,57 @@
+using System.Text.Json.Serialization;
+using BiT.Contracts.Crds;
+
+namespace BiT.Contracts.Api;
+
+/// <summary>When to checkpoint, how many to keep, and where.</summary>
+[Field("Checkpointing: every N steps and/or every T seconds (default every 100 steps), keeping the last few.")]
+public sealed record CheckpointSpec
+{
+    /// <summary>Default checkpoint interval in steps when neither interval is given.</summary>
+    public const int DefaultEverySteps = 100;
+
+    /// <summary>Default number of checkpoints kept.</summary>
+    public const int DefaultKeep = 3;
+
+    /// <summary>Checkpoint every N optimizer steps.</summary>
+    [JsonPropertyName("everySteps")]
+    [Field("Checkpoint every N optimizer steps.", Minimum = 1)]
+    public int? EverySteps { get; init; }
+
+    /// <summary>Checkpoint every T seconds of training.</summary>
+    [JsonPropertyName("everySeconds")]
+    [Field("Checkpoint every T seconds of training.", Minimum = 1)]
+    public int? EverySeconds { get; init; }
+
+    /// <summary>How many checkpoints to keep.</summary>
+    [JsonPropertyName("keep")]
+    [Field("How many checkpoints to keep (default 3).", Minimum = 1, Maximum = 1000)]
+    public int? Keep { get; init; }
+
+    /// <summary>Where checkpoints live in the cluster.</summary>
+    [JsonPropertyName("volume")]
+    [Field("Checkpoint storage in the cluster: an existing claim (claimName), or one the operator creates (storageClassName, size).")]
+    public CheckpointVolumeSpec? Volume { get; init; }
+}
+
+/// <summary>An existing claim, or the parameters of one the operator creates.</summary>
+[Field("An existing claim (claimName) or one the operator creates (size, optional storageClassName).")]
+[CelRule("has(self.claimName) != has(self.size)", "give claimName (an existing claim) or size (a new claim), not both")]
+[CelRule("!has(self.storageClassName) || has(self.size)", "storageClassName needs size (it describes a new claim)")]
+public sealed record CheckpointVolumeSpec
+{
+    /// <summary>An existing claim.</summary>
+    [JsonPropertyName("claimName")]
+    [Field("Name of an existing claim.", Pattern = ApiPatterns.DnsSubdomain, PatternHint = "a DNS-1123 subdomain", MaxLength = 253)]
+    public string? ClaimName { get; init; }
+
+    /// <summary>Storage class of a new claim.</summary>
+    [JsonPropertyName("storageClassName")]
+    [Field("Storage class of the claim the operator creates.", MaxLength = 253)]
+    public string? StorageClassName { get; init; }
+
+    /// <summary>Size of a new claim.</summary>
+    [JsonPropertyName("size")]
+    [Field("Size of the claim the operator creates (a quantity such as 10Gi).", Pattern = ApiPatterns.Quantity, PatternHint = "a quantity such as 10Gi", MaxLength = 64)]
+    public string? Size { get; init; }
+}

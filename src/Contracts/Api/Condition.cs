@@ -1,0 +1,79 @@
+using System.Text.Json.Serialization;
+using BiT.Contracts.Crds;
+
+namespace BiT.Contracts.Api;
+
+/// <summary>metav1.Condition.</summary>
+[Field("A metav1.Condition.")]
+public sealed record Condition
+{
+    /// <summary>Condition type (see <see cref="ConditionTypes"/>).</summary>
+    [JsonPropertyName("type")]
+    [Field("Type: Validated, Running, Stalled, Restarting, Suspended, Succeeded or Failed.", Required = true, MaxLength = 316,
+        Pattern = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$")]
+    public string Type { get; init; } = "";
+
+    /// <summary>"True", "False" or "Unknown" (see <see cref="ConditionStatus"/>).</summary>
+    [JsonPropertyName("status")]
+    [Field("True, False or Unknown.", Required = true, Pattern = "^(True|False|Unknown)$", PatternHint = "True, False or Unknown")]
+    public string Status { get; init; } = ConditionStatus.Unknown;
+
+    /// <summary>The generation the condition was computed from.</summary>
+    [JsonPropertyName("observedGeneration")]
+    [Field("metadata.generation the condition was set from.", Minimum = 0)]
+    public long? ObservedGeneration { get; init; }
+
+    /// <summary>When the status last changed.</summary>
+    [JsonPropertyName("lastTransitionTime")]
+    [JsonConverter(typeof(KubeTimeJsonConverter))]
+    [Field("When status last changed.", Required = true, Format = "date-time")]
+    public DateTimeOffset LastTransitionTime { get; init; }
+
+    /// <summary>CamelCase reason.</summary>
+    [JsonPropertyName("reason")]
+    [Field("CamelCase reason.", Required = true, MinLength = 1, MaxLength = 1024, Pattern = "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")]
+    public string Reason { get; init; } = "";
+
+    /// <summary>Human message.</summary>
+    [JsonPropertyName("message")]
+    [Field("Human-readable details.", MaxLength = 32_768)]
+    public string? Message { get; init; }
+}
+
+/// <summary>Values of <see cref="Condition.Status"/>.</summary>
+public static class ConditionStatus
+{
+    /// <summary>"True".</summary>
+    public const string True = "True";
+
+    /// <summary>"False".</summary>
+    public const string False = "False";
+
+    /// <summary>"Unknown".</summary>
+    public const string Unknown = "Unknown";
+}
+
+/// <summary>The condition types of a job.</summary>
+public static class ConditionTypes
+{
+    /// <summary>The spec passed validation (False with the field in the message otherwise).</summary>
+    public const string Validated = "Validated";
+
+    /// <summary>A trainer pod is running.</summary>
+    public const string Running = "Running";
+
+    /// <summary>No progress for runPolicy.stallTimeout.</summary>
+    public const string Stalled = "Stalled";
+
+    /// <summary>Waiting to restart from a checkpoint.</summary>
+    public const string Restarting = "Restarting";
+
+    /// <summary>spec.suspend is true and the pod is gone.</summary>
+    public const string Suspended = "Suspended";
+
+    /// <summary>Finished with metrics.</summary>
+    public const string Succeeded = "Succeeded";
+
+    /// <summary>Failed permanently.</summary>
+    public const string Failed = "Failed";
+}

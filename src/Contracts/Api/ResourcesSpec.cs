@@ -1,0 +1,71 @@
+using System.Text.Json.Serialization;
+using BiT.Contracts.Crds;
+
+namespace BiT.Contracts.Api;
+
+/// <summary>Scheduling and resources of the trainer pod. Used by the operator; ignored locally.</summary>
+[Field("Resources and scheduling of the trainer pod (used by the operator, ignored locally).")]
+public sealed record ResourcesSpec
+{
+    /// <summary>nvidia.com/gpu count.</summary>
+    [JsonPropertyName("gpus")]
+    [Field("GPUs (nvidia.com/gpu) requested.", Minimum = 0, Maximum = 64)]
+    public int? Gpus { get; init; }
+
+    /// <summary>CPU request/limit quantity.</summary>
+    [JsonPropertyName("cpu")]
+    [JsonConverter(typeof(IntOrStringJsonConverter))]
+    [Field("CPU quantity (8, 500m).", Pattern = ApiPatterns.Quantity, PatternHint = "a quantity such as 8 or 500m", IntOrString = true, MaxLength = 64)]
+    public string? Cpu { get; init; }
+
+    /// <summary>Memory quantity.</summary>
+    [JsonPropertyName("memory")]
+    [JsonConverter(typeof(IntOrStringJsonConverter))]
+    [Field("Memory quantity (32Gi).", Pattern = ApiPatterns.Quantity, PatternHint = "a quantity such as 32Gi", IntOrString = true, MaxLength = 64)]
+    public string? Memory { get; init; }
+
+    /// <summary>Node selector.</summary>
+    [JsonPropertyName("nodeSelector")]
+    [Field("Node selector of the pod.", MaxItems = 64)]
+    public IReadOnlyDictionary<string, string>? NodeSelector { get; init; }
+
+    /// <summary>Tolerations.</summary>
+    [JsonPropertyName("tolerations")]
+    [Field("Tolerations of the pod.", MaxItems = 32)]
+    public IReadOnlyList<Toleration>? Tolerations { get; init; }
+
+    /// <summary>Priority class.</summary>
+    [JsonPropertyName("priorityClassName")]
+    [Field("Priority class of the pod.", MaxLength = 253)]
+    public string? PriorityClassName { get; init; }
+}
+
+/// <summary>core/v1 Toleration.</summary>
+[Field("A pod toleration.")]
+public sealed record Toleration
+{
+    /// <summary>Taint key.</summary>
+    [JsonPropertyName("key")]
+    [Field("Taint key; empty with operator Exists matches every taint.", MaxLength = 317)]
+    public string? Key { get; init; }
+
+    /// <summary>Exists or Equal.</summary>
+    [JsonPropertyName("operator")]
+    [Field("Exists or Equal (default Equal).", Pattern = "^(Exists|Equal)$", PatternHint = "Exists or Equal")]
+    public string? Operator { get; init; }
+
+    /// <summary>Taint value.</summary>
+    [JsonPropertyName("value")]
+    [Field("Taint value.", MaxLength = 63)]
+    public string? Value { get; init; }
+
+    /// <summary>Taint effect.</summary>
+    [JsonPropertyName("effect")]
+    [Field("NoSchedule, PreferNoSchedule or NoExecute; empty matches all.", Pattern = "^(NoSchedule|PreferNoSchedule|NoExecute)?$", PatternHint = "NoSchedule, PreferNoSchedule or NoExecute")]
+    public string? Effect { get; init; }
+
+    /// <summary>NoExecute grace.</summary>
+    [JsonPropertyName("tolerationSeconds")]
+    [Field("How long a NoExecute taint is tolerated.")]
+    public long? TolerationSeconds { get; init; }
+}

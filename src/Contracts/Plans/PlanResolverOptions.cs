@@ -1,0 +1,14 @@
+namespace BiT.Contracts.Plans;
+
+/// <summary>Where things are as the trainer will see them.</summary>
+public sealed record PlanResolverOptions
+{
+    /// <summary>Folder of the manifest: relative dataset and weight paths resolve against it (null = leave them relative).</summary>
+    public string? ManifestDirectory { get; init; }
+
+    /// <summary>Path of a BiTPretrainJob's final model as the trainer sees it, by job name (null = leave unset).</summary>
+    public Func<string, string>? PretrainModelPath { get; init; }
+
+    /// <summary>Checkpoint folder as the trainer sees it (null = the trainer's work directory).</summary>
+    public string? CheckpointDirectory { get; init; }
+}

@@ -1,0 +1,230 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using BiT.Contracts.Api;
+
+namespace BiT.Contracts.Plans;
+
+/// <summary>
+/// Everything the trainer needs, resolved: the job's identity, the network, where the weights and data are as
+/// the trainer sees them, every hyperparameter, checkpointing and the seed. Written as plan.json by the operator
+/// (and by <c>bit-trainer run</c>); <see cref="PlanHash"/> identifies what affects the result.
+/// </summary>
+public sealed record TrainingPlan
+{
+    /// <summary>Format version of plan.json.</summary>
+    public const string CurrentVersion = "bit.training/plan-v1";
+
+    /// <summary>Format version.</summary>
+    [JsonPropertyName("planVersion")]
+    public string PlanVersion { get; init; } = CurrentVersion;
+
+    /// <summary>BiTFineTuneJob or BiTPretrainJob.</summary>
+    [JsonPropertyName("kind")]
+    public string Kind { get; init; } = "";
+
+    /// <summary>Which job this is (for status reporting).</summary>
+    [JsonPropertyName("job")]
+    public PlanJob Job { get; init; } = new();
+
+    /// <summary>The network.</summary>
+    [JsonPropertyName("model")]
+    public PlanModel Model { get; init; } = new();
+
+    /// <summary>The data.</summary>
+    [JsonPropertyName("dataset")]
+    public PlanDataset Dataset { get; init; } = new();
+
+    /// <summary>Every hyperparameter.</summary>
+    [JsonPropertyName("hyperparameters")]
+    public ResolvedHyperparameters Hyperparameters { get; init; } = new();
+
+    /// <summary>Checkpointing.</summary>
+    [JsonPropertyName("checkpoint")]
+    public PlanCheckpoint Checkpoint { get; init; } = new();
+
+    /// <summary>Seed of initialisation, data order, augmentation and MixUp.</summary>
+    [JsonPropertyName("seed")]
+    public long Seed { get; init; }
+
+    /// <summary>True for pre-training.</summary>
+    [JsonIgnore]
+    public bool IsPretrain => Kind == ApiInfo.PretrainKind;
+
+    /// <summary>plan.json text (indented).</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, BiTJson.IndentedOptions);
+
+    /// <summary>Reads plan.json.</summary>
+    /// <exception cref="PlanException">Not a plan of this version, or malformed.</exception>
+    public static TrainingPlan FromJson(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        TrainingPlan? plan;
+        try
+        {
+            plan = JsonSerializer.Deserialize<TrainingPlan>(json, BiTJson.Options);
+        }
+        catch (JsonException e)
+        {
+            throw new PlanException([new FieldError(string.IsNullOrEmpty(e.Path) ? "(plan)" : e.Path.TrimStart('$', '.'), e.Message)]);
+        }
+
+        if (plan is null)
+        {
+            throw new PlanException("plan.json holds null");
+        }
+
+        if (plan.PlanVersion != CurrentVersion)
+        {
+            throw new PlanException([new FieldError("planVersion", $"must be {CurrentVersion}, got '{plan.PlanVersion}'")]);
+        }
+
+        if (plan.Kind is not (ApiInfo.FineTuneKind or ApiInfo.PretrainKind))
+        {
+            throw new PlanException([new FieldError("kind", $"must be {ApiInfo.FineTuneKind} or {ApiInfo.PretrainKind}, got '{plan.Kind}'")]);
+        }
+
+        return plan;
+    }
+}
+
+/// <summary>The job's identity.</summary>
+public sealed record PlanJob
+{
+    /// <summary>Namespace (empty locally).</summary>
+    [JsonPropertyName("namespace")]
+    public string Namespace { get; init; } = "";
+
+    /// <summary>Name.</summary>
+    [JsonPropertyName("name")]
+    public string Name { get; init; } = "";
+
+    /// <summary>UID (empty locally).</summary>
+    [JsonPropertyName("uid")]
+    public string Uid { get; init; } = "";
+
+    /// <summary>metadata.generation the plan was made from.</summary>
+    [JsonPropertyName("generation")]
+    public long Generation { get; init; }
+}
+
+/// <summary>The resolved network.</summary>
+public sealed record PlanModel
+{
+    /// <summary>R50x1 ... R152x4 (prefix removed) or Custom.</summary>
+    [JsonPropertyName("architecture")]
+    public string Architecture { get; init; } = "";
+
+    /// <summary>Units per stage (filled in for published architectures too).</summary>
+    [JsonPropertyName("blocks")]
+    public IReadOnlyList<int> Blocks { get; init; } = [];
+
+    /// <summary>Width factor.</summary>
+    [JsonPropertyName("widthFactor")]
+    public double WidthFactor { get; init; }
+
+    /// <summary>Classes of the new head.</summary>
+    [JsonPropertyName("numClasses")]
+    public int NumClasses { get; init; }
+
+    /// <summary>Initial weights; null = random initialisation.</summary>
+    [JsonPropertyName("weights")]
+    public PlanWeights? Weights { get; init; }
+}
+
+/// <summary>Where the initial weights come from.</summary>
+public enum WeightsSource
+{
+    /// <summary>Download from <see cref="PlanWeights.Url"/> and check the SHA-256.</summary>
+    Url,
+
+    /// <summary>Read <see cref="PlanWeights.Path"/>.</summary>
+    Path,
+
+    /// <summary>The output of a BiTPretrainJob, mounted at <see cref="PlanWeights.Path"/>.</summary>
+    PretrainJob,
+}
+
+/// <summary>The resolved weight source.</summary>
+public sealed record PlanWeights
+{
+    /// <summary>Kind of source.</summary>
+    [JsonPropertyName("source")]
+    [JsonConverter(typeof(JsonStringEnumConverter<WeightsSource>))]
+    public WeightsSource Source { get; init; }
+
+    /// <summary>URL for <see cref="WeightsSource.Url"/>.</summary>
+    [JsonPropertyName("url")]
+    public string? Url { get; init; }
+
+    /// <summary>Expected SHA-256 (required with url).</summary>
+    [JsonPropertyName("sha256")]
+    public string? Sha256 { get; init; }
+
+    /// <summary>File as the trainer sees it (absolute when the manifest's folder was known).</summary>
+    [JsonPropertyName("path")]
+    public string? Path { get; init; }
+
+    /// <summary>Name of the upstream BiTPretrainJob.</summary>
+    [JsonPropertyName("pretrainJob")]
+    public string? PretrainJob { get; init; }
+}
+
+/// <summary>The resolved data.</summary>
+public sealed record PlanDataset
+{
+    /// <summary>File format.</summary>
+    [JsonPropertyName("format")]
+    public DatasetFormat Format { get; init; }
+
+    /// <summary>Folder with the splits, as the trainer sees it.</summary>
+    [JsonPropertyName("path")]
+    public string Path { get; init; } = "";
+
+    /// <summary>Classes.</summary>
+    [JsonPropertyName("numClasses")]
+    public int NumClasses { get; init; }
+
+    /// <summary>Label subset (relabelled 0..n-1 in this order), or null for all labels.</summary>
+    [JsonPropertyName("classes")]
+    public IReadOnlyList<int>? Classes { get; init; }
+
+    /// <summary>Training examples (spec or measured; before few-shot).</summary>
+    [JsonPropertyName("trainExamples")]
+    public long TrainExamples { get; init; }
+
+    /// <summary>Original image height (0 when unknown and not needed: pre-training).</summary>
+    [JsonPropertyName("imageHeight")]
+    public int ImageHeight { get; init; }
+
+    /// <summary>Original image width.</summary>
+    [JsonPropertyName("imageWidth")]
+    public int ImageWidth { get; init; }
+
+    /// <summary>Few-shot k, or null.</summary>
+    [JsonPropertyName("fewShotExamplesPerClass")]
+    public int? FewShotExamplesPerClass { get; init; }
+
+    /// <summary>Seed of the few-shot draw.</summary>
+    [JsonPropertyName("fewShotSeed")]
+    public long FewShotSeed { get; init; }
+}
+
+/// <summary>Checkpointing.</summary>
+public sealed record PlanCheckpoint
+{
+    /// <summary>Every N steps (null = not by steps).</summary>
+    [JsonPropertyName("everySteps")]
+    public int? EverySteps { get; init; }
+
+    /// <summary>Every T seconds (null = not by time).</summary>
+    [JsonPropertyName("everySeconds")]
+    public int? EverySeconds { get; init; }
+
+    /// <summary>Checkpoints kept.</summary>
+    [JsonPropertyName("keep")]
+    public int Keep { get; init; } = Api.CheckpointSpec.DefaultKeep;
+
+    /// <summary>Folder of the checkpoints as the trainer sees it; null = the trainer's work directory.</summary>
+    [JsonPropertyName("directory")]
+    public string? Directory { get; init; }
+}

@@ -1,0 +1,46 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace BiT.Model;
+
+/// <summary>
+/// The head: GroupNorm(32) + ReLU over the final features, global average pool, then a 1x1 convolution with bias
+/// (a dense layer) to the classes. Initialised to zero, as BiT does for every new downstream head.
+/// </summary>
+public sealed class BitHead : nn.Module<Tensor, Tensor>
+{
+    private static readonly long[] SpatialDims = [2, 3];
+
+    private readonly GroupNorm _gn;
+    private readonly Conv2d _conv;
+
+    /// <summary>Creates a zero-initialised head from <paramref name="inChannels"/> features to <paramref name="classes"/>.</summary>
+    public BitHead(long inChannels, long classes)
+        : base(nameof(BitHead))
+    {
+        _gn = GroupNorm32.Create(inChannels);
+        _conv = nn.Conv2d(inChannels, classes, 1, bias: true);
+        register_module("gn", _gn);
+        register_module("conv", _conv);
+        ZeroClassifier();
+    }
+
+    /// <summary>Sets the classifier's weights and bias to zero (a fresh fine-tuning head).</summary>
+    public void ZeroClassifier()
+    {
+        using var noGrad = no_grad();
+        _conv.weight!.zero_();
+        _conv.bias!.zero_();
+    }
+
+    /// <summary>Returns logits of shape [N, classes].</summary>
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var x = nn.functional.relu(_gn.forward(input));
+        x = x.mean(SpatialDims, keepdim: true);
+        x = _conv.forward(x);
+        return x.flatten(1).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,56 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace BiT.Model;
+
+/// <summary>
+/// A pre-activation bottleneck unit (ResNet-v2): <c>a = relu(gn1(x))</c>; the shortcut is <c>proj(a)</c> on the
+/// first unit of a stage and <c>x</c> otherwise; then 1x1 conv, relu(gn2), 3x3 conv carrying the stride,
+/// relu(gn3), 1x1 conv, plus the shortcut. Module names (gn1, conv1, ..., downsample) map onto checkpoint keys.
+/// </summary>
+public sealed class PreActBottleneck : nn.Module<Tensor, Tensor>
+{
+    private readonly GroupNorm _gn1;
+    private readonly StdConv2d _conv1;
+    private readonly GroupNorm _gn2;
+    private readonly StdConv2d _conv2;
+    private readonly GroupNorm _gn3;
+    private readonly StdConv2d _conv3;
+    private readonly StdConv2d? _downsample;
+
+    /// <summary>Creates a unit; <paramref name="projection"/> adds the 1x1 projection shortcut.</summary>
+    public PreActBottleneck(long inChannels, long midChannels, long outChannels, long stride, bool projection)
+        : base(nameof(PreActBottleneck))
+    {
+        _gn1 = GroupNorm32.Create(inChannels);
+        _conv1 = new StdConv2d(inChannels, midChannels, 1);
+        _gn2 = GroupNorm32.Create(midChannels);
+        _conv2 = new StdConv2d(midChannels, midChannels, 3, stride: stride, padding: 1);
+        _gn3 = GroupNorm32.Create(midChannels);
+        _conv3 = new StdConv2d(midChannels, outChannels, 1);
+        register_module("gn1", _gn1);
+        register_module("conv1", _conv1);
+        register_module("gn2", _gn2);
+        register_module("conv2", _conv2);
+        register_module("gn3", _gn3);
+        register_module("conv3", _conv3);
+        if (projection)
+        {
+            _downsample = new StdConv2d(inChannels, outChannels, 1, stride: stride);
+            register_module("downsample", _downsample);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var preact = nn.functional.relu(_gn1.forward(input));
+        var shortcut = _downsample is null ? input : _downsample.forward(preact);
+        var x = _conv1.forward(preact);
+        x = _conv2.forward(nn.functional.relu(_gn2.forward(x)));
+        x = _conv3.forward(nn.functional.relu(_gn3.forward(x)));
+        return (x + shortcut).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,58 @@
+using k8s.Models;
+
+namespace BiT.Operator.Api;
+
+public enum StallAction
+{
+    Restart,
+    Fail,
+    None,
+}
+
+/// <summary>How the operator runs a job: <c>spec.runPolicy</c> with defaults applied.</summary>
+public sealed record RunPolicy(
+    int MaxRestarts,
+    TimeSpan Backoff,
+    TimeSpan StallTimeout,
+    StallAction OnStall,
+    TimeSpan? MaxSegmentDuration,
+    TimeSpan? ActiveDeadline,
+    TimeSpan? TtlAfterFinished)
+{
+    public static RunPolicy Default { get; } = new(10, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(15), StallAction.Restart, null, null, null);
+
+    /// <summary>The cap on a restart's backoff.</summary>
+    public static TimeSpan MaxBackoff { get; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Delay before restart number <paramref name="restart"/> (1-based): doubles each time, capped.</summary>
+    public TimeSpan BackoffFor(int restart)
+    {
+        var factor = Math.Pow(2, Math.Clamp(restart - 1, 0, 30));
+        var seconds = Backoff.TotalSeconds * factor;
+        return seconds >= MaxBackoff.TotalSeconds ? MaxBackoff : TimeSpan.FromSeconds(seconds);
+    }
+}
+
+/// <summary><c>spec.resources</c>: what the trainer pod asks of the cluster.</summary>
+public sealed record ResourceSettings(
+    int Gpus,
+    string? Cpu,
+    string? Memory,
+    IReadOnlyDictionary<string, string> NodeSelector,
+    IReadOnlyList<V1Toleration> Tolerations,
+    string? PriorityClassName);
+
+/// <summary>A volume reference: an existing claim, or one the operator creates from a class and size.</summary>
+public sealed record VolumeSettings(string? ClaimName, string? StorageClassName, string? Size);
+
+/// <summary>The parts of a job's spec that the operator itself acts on (the rest goes to the plan).</summary>
+public sealed record JobSettings(
+    string? Image,
+    bool Suspend,
+    ResourceSettings Resources,
+    RunPolicy RunPolicy,
+    VolumeSettings? CheckpointVolume,
+    string? DatasetPath,
+    string? DatasetClaim,
+    string? FromPretrainJob,
+    string? WeightsPath);

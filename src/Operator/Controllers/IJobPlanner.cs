@@ -1,0 +1,37 @@
+using System.Text.Json.Nodes;
+using BiT.Operator.Api;
+
+namespace BiT.Operator.Controllers;
+
+/// <summary>Where the pod puts things, so that the plan names paths as the trainer will see them.</summary>
+public static class PodPaths
+{
+    public const string PlanDirectory = "/etc/bit";
+    public const string PlanFile = PlanDirectory + "/plan.json";
+    public const string Checkpoints = "/checkpoints";
+    public const string Pretrained = "/pretrained";
+    public const string Tmp = "/tmp";
+}
+
+/// <summary>The job's identity and where its inputs are, for the plan.</summary>
+public sealed record PlanContext(
+    JobKind Kind,
+    string Namespace,
+    string Name,
+    string Uid,
+    string CheckpointDirectory,
+
+    /// <summary>For fromPretrainJob: the upstream model as this pod sees it (under <see cref="PodPaths.Pretrained"/>).</summary>
+    string? PretrainedWeightsPath);
+
+/// <summary>A resolved plan: the JSON the trainer reads, the hyperparameters for the status, and its hash.</summary>
+public sealed record PlannedJob(string PlanJson, JsonNode Hyperparameters, string PlanHash);
+
+/// <summary>
+/// Validates a spec and resolves it into a plan (HyperRule or upstream recipe, then overrides). The real one is
+/// the contracts' <c>Validate</c> + <c>PlanResolver</c>; tests substitute their own.
+/// </summary>
+public interface IJobPlanner
+{
+    (PlannedJob? Plan, IReadOnlyList<FieldError> Errors) Plan(BiTJob job, PlanContext context);
+}

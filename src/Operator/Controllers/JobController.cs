@@ -1,0 +1,283 @@
+using System.Diagnostics;
+using BiT.Operator.Api;
+using BiT.Operator.Hosting;
+using BiT.Operator.Runtime;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace BiT.Operator.Controllers;
+
+/// <summary>
+/// Wires the runtime to the BiT reconciler: caches for both job kinds and for the trainer pods, a work queue
+/// fed by their events, and the reconcile loop that reads the caches, decides, and executes.
+/// </summary>
+public sealed class JobController : IDisposable
+{
+    private readonly IKubernetes _client;
+    private readonly OperatorSettings _settings;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly OperatorMetrics _metrics;
+    private readonly JobReconciler _reconciler;
+    private readonly ActionExecutor _executor;
+    private readonly Dictionary<(JobKind Kind, string Scope), Informer<BiTJob>> _jobs = [];
+    private readonly Dictionary<string, Informer<V1Pod>> _pods = [];
+    private readonly Lock _indexGate = new();
+    private readonly Dictionary<string, Dictionary<string, V1Pod>> _podsByOwner = new(StringComparer.Ordinal);
+
+    public JobController(IKubernetes client, OperatorSettings settings, IJobPlanner planner, TimeProvider time, ILoggerFactory loggerFactory, OperatorMetrics metrics)
+    {
+        _client = client;
+        _settings = settings;
+        _time = time;
+        _logger = loggerFactory.CreateLogger<JobController>();
+        _metrics = metrics;
+        _reconciler = new JobReconciler(settings.Controller, planner);
+        _executor = new ActionExecutor(client, time, settings.Identity);
+        Queue = new WorkQueue<ObjectKey>(time, settings.RetryBackoff, settings.MaxRetryBackoff);
+
+        var scopes = settings.Namespaces.Count == 0 ? [""] : settings.Namespaces.Distinct().ToArray();
+        var informerLogger = loggerFactory.CreateLogger<Informer<BiTJob>>();
+        foreach (var scope in scopes)
+        {
+            var ns = scope.Length == 0 ? null : scope;
+            foreach (var kind in JobKind.All)
+            {
+                var informer = new Informer<BiTJob>(
+                    $"{kind.Plural}@{(ns ?? "*")}",
+                    ListWatchSources.Custom<BiTJob>(client, JobKind.Group, JobKind.Version, kind.Plural, ns),
+                    time, settings.ResyncPeriod, informerLogger);
+                informer.Changed += (type, job) => OnJob(kind, type, job);
+                _jobs[(kind, scope)] = informer;
+            }
+
+            var pods = new Informer<V1Pod>(
+                $"pods@{(ns ?? "*")}",
+                ListWatchSources.Pods(client, ns, $"{OwnedObjects.ManagedByLabel}={OwnedObjects.ManagedBy}"),
+                time, TimeSpan.Zero, loggerFactory.CreateLogger<Informer<V1Pod>>());
+            pods.Changed += OnPod;
+            _pods[scope] = pods;
+        }
+
+        metrics.Registry.AddBeforeCollectCallback(RefreshMetrics);
+    }
+
+    public WorkQueue<ObjectKey> Queue { get; }
+
+    public bool HasSynced => _jobs.Values.All(i => i.HasSynced) && _pods.Values.All(i => i.HasSynced);
+
+    /// <summary>Total reconciles finished (for tests and the benchmark).</summary>
+    public long Reconciles => Interlocked.Read(ref _reconciles);
+
+    private long _reconciles;
+
+    public IEnumerable<(JobKind Kind, BiTJob Job)> CachedJobs() =>
+        _jobs.SelectMany(kv => kv.Value.List().Select(j => (kv.Key.Kind, j)));
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var informers = _jobs.Values.Select(i => i.RunAsync(stop.Token))
+            .Concat(_pods.Values.Select(i => i.RunAsync(stop.Token))).ToList();
+        try
+        {
+            await Task.WhenAll(_jobs.Values.Select(i => i.WaitForSyncAsync(stop.Token))
+                .Concat(_pods.Values.Select(i => i.WaitForSyncAsync(stop.Token)))).ConfigureAwait(false);
+            _logger.LogInformation("Caches synced: {Jobs} jobs, {Pods} pods", _jobs.Values.Sum(i => i.Count), _pods.Values.Sum(i => i.Count));
+            var controller = new Controller<ObjectKey>(Queue, ReconcileAsync, _settings.Parallelism, _logger);
+            await controller.RunAsync(stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Shutdown.
+        }
+        finally
+        {
+            Queue.ShutDown();
+            await stop.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(informers).ConfigureAwait(false);
+        }
+    }
+
+    private Informer<BiTJob>? JobInformer(JobKind kind, string ns) =>
+        _jobs.GetValueOrDefault((kind, ns)) ?? _jobs.GetValueOrDefault((kind, ""));
+
+    private Informer<V1Pod>? PodInformer(string ns) => _pods.GetValueOrDefault(ns) ?? _pods.GetValueOrDefault("");
+
+    private void OnJob(JobKind kind, InformerEventType type, BiTJob job)
+    {
+        var ns = job.Metadata.NamespaceProperty;
+        if (type != InformerEventType.Deleted)
+        {
+            Queue.Add(new ObjectKey(kind.Kind, ns, job.Metadata.Name));
+        }
+
+        if (kind == JobKind.Pretrain && type != InformerEventType.Resync)
+        {
+            // Fine-tune jobs waiting for this pre-training job look again.
+            foreach (var ft in JobInformer(JobKind.FineTune, ns)?.List() ?? [])
+            {
+                if (ft.Metadata.NamespaceProperty == ns && JobSettingsReader.Read(ft.Spec).Settings?.FromPretrainJob == job.Metadata.Name)
+                {
+                    Queue.Add(new ObjectKey(JobKind.FineTune.Kind, ns, ft.Metadata.Name));
+                }
+            }
+        }
+    }
+
+    private void OnPod(InformerEventType type, V1Pod pod)
+    {
+        var owner = pod.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true && JobKind.FromKind(o.Kind) is not null);
+        if (owner is null)
+        {
+            return;
+        }
+
+        lock (_indexGate)
+        {
+            if (!_podsByOwner.TryGetValue(owner.Uid, out var pods))
+            {
+                pods = new Dictionary<string, V1Pod>(StringComparer.Ordinal);
+                _podsByOwner[owner.Uid] = pods;
+            }
+
+            if (type == InformerEventType.Deleted)
+            {
+                pods.Remove(pod.Metadata.Name);
+                if (pods.Count == 0)
+                {
+                    _podsByOwner.Remove(owner.Uid);
+                }
+            }
+            else
+            {
+                pods[pod.Metadata.Name] = pod;
+            }
+        }
+
+        if (type != InformerEventType.Resync)
+        {
+            Queue.Add(new ObjectKey(owner.Kind, pod.Metadata.NamespaceProperty, owner.Name));
+        }
+    }
+
+    private IReadOnlyList<V1Pod> PodsOf(string? uid)
+    {
+        lock (_indexGate)
+        {
+            return uid is not null && _podsByOwner.TryGetValue(uid, out var pods) ? [.. pods.Values] : [];
+        }
+    }
+
+    private async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken cancellationToken)
+    {
+        var kind = JobKind.FromKind(key.Kind)!;
+        var informer = JobInformer(kind, key.Namespace);
+        var job = informer?.Get(key.Namespace, key.Name);
+        if (job is null || informer is null)
+        {
+            return ReconcileResult.Done;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var result = "success";
+        try
+        {
+            BiTJob? upstream = null;
+            if (kind == JobKind.FineTune && JobSettingsReader.Read(job.Spec).Settings?.FromPretrainJob is { } upName)
+            {
+                upstream = JobInformer(JobKind.Pretrain, key.Namespace)?.Get(key.Namespace, upName);
+            }
+
+            var decision = _reconciler.Reconcile(new ReconcileInput(kind, job, PodsOf(job.Metadata.Uid), upstream, _time.GetUtcNow()));
+
+            foreach (var action in decision.Actions.Where(a => a is not RecordEvent))
+            {
+                await _executor.ExecuteAsync(kind, job, action, cancellationToken).ConfigureAwait(false);
+                if (action is CreatePod { Pod: var pod })
+                {
+                    // Seen at once by the next reconcile, before the watch delivers it.
+                    OnPodCreated(pod);
+                }
+            }
+
+            if (decision.StatusPatch is { } patch)
+            {
+                try
+                {
+                    var updated = await _executor.PatchStatusAsync(kind, job, patch, cancellationToken).ConfigureAwait(false);
+                    informer.Upsert(updated);
+                }
+                catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.Conflict)
+                {
+                    // Decided from a stale cache: decide again once the watch has caught up.
+                    result = "conflict";
+                    return ReconcileResult.After(TimeSpan.FromMilliseconds(200));
+                }
+
+                var old = JobStatus.Parse(job.Status);
+                if (decision.Status.RestartHistory.Count > 0
+                    && (decision.Status.Restarts > old.Restarts || decision.Status.RestartHistory.Count != old.RestartHistory.Count
+                        || decision.Status.RestartHistory[^1] != old.RestartHistory.LastOrDefault()))
+                {
+                    _metrics.Restarted(kind, key.Namespace, key.Name, decision.Status.RestartHistory[^1].Reason);
+                }
+            }
+
+            foreach (var e in decision.Actions.OfType<RecordEvent>())
+            {
+                await _executor.ExecuteAsync(kind, job, e, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (decision.RequeueAfter is { } after)
+            {
+                result = "requeue";
+                return ReconcileResult.After(after);
+            }
+
+            return ReconcileResult.Done;
+        }
+        catch
+        {
+            result = "error";
+            throw;
+        }
+        finally
+        {
+            Interlocked.Increment(ref _reconciles);
+            _metrics.Reconciled(kind.Kind, result, Stopwatch.GetElapsedTime(started));
+            _metrics.Queue(Queue.Depth, Queue.DelayedCount);
+        }
+    }
+
+    private void OnPodCreated(V1Pod pod)
+    {
+        PodInformer(pod.Metadata.NamespaceProperty)?.Upsert(pod);
+        var owner = pod.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true);
+        if (owner is null)
+        {
+            return;
+        }
+
+        lock (_indexGate)
+        {
+            if (!_podsByOwner.TryGetValue(owner.Uid, out var pods))
+            {
+                pods = new Dictionary<string, V1Pod>(StringComparer.Ordinal);
+                _podsByOwner[owner.Uid] = pods;
+            }
+
+            pods.TryAdd(pod.Metadata.Name, pod);
+        }
+    }
+
+    private void RefreshMetrics()
+    {
+        _metrics.Refresh(CachedJobs(), _time.GetUtcNow());
+        _metrics.Queue(Queue.Depth, Queue.DelayedCount);
+    }
+
+    public void Dispose() => Queue.Dispose();
+}

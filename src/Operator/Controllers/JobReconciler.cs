@@ -1,0 +1,580 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using BiT.Operator.Api;
+using k8s.Models;
+
+namespace BiT.Operator.Controllers;
+
+/// <summary>
+/// The BiT job reconciler as a pure function of (job, owned pods, upstream job, now): it decides which objects
+/// to create or delete, the new status and when to look again. It keeps no memory between calls, so the
+/// operator may stop at any point and start again without duplicating anything.
+/// </summary>
+public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner)
+{
+    public const string InvalidSpecReason = "InvalidSpec";
+
+    public ReconcileDecision Reconcile(ReconcileInput input)
+    {
+        var job = input.Job;
+        var old = JobStatus.Parse(job.Status);
+        if (job.Metadata.DeletionTimestamp is not null)
+        {
+            return new ReconcileDecision([], old, null, null);
+        }
+
+        var ctx = new Context(input, old);
+        Decide(ctx);
+        var patch = ctx.Status.MergePatchFrom(old);
+
+        // Events only accompany a change of status, so that a job stuck in the same state never floods them.
+        var actions = patch is null ? ctx.Actions.Where(a => a is not RecordEvent).ToList() : ctx.Actions;
+        return new ReconcileDecision(actions, ctx.Status, patch, ctx.RequeueAfter);
+    }
+
+    private sealed class Context(ReconcileInput input, JobStatus old)
+    {
+        public ReconcileInput Input { get; } = input;
+
+        public JobStatus Old { get; } = old;
+
+        public JobStatus Status { get; set; } = old with { ObservedGeneration = input.Job.Metadata.Generation ?? 0 };
+
+        public List<JobAction> Actions { get; } = [];
+
+        public TimeSpan? RequeueAfter { get; private set; }
+
+        public DateTimeOffset Now => Input.Now;
+
+        public long Generation => Input.Job.Metadata.Generation ?? 0;
+
+        public string JobName => Input.Job.Metadata.Name;
+
+        public void Requeue(TimeSpan after)
+        {
+            if (after < TimeSpan.Zero)
+            {
+                after = TimeSpan.Zero;
+            }
+
+            RequeueAfter = RequeueAfter is { } r && r <= after ? r : after;
+        }
+
+        public void Condition(string type, bool value, string reason, string message = "") =>
+            Status = Status with { Conditions = ConditionSet.Set(Status.Conditions, type, value, reason, message, Now, Generation) };
+
+        public void Clear(string type, string reason) =>
+            Status = Status with { Conditions = ConditionSet.ClearIfPresent(Status.Conditions, type, reason, Now, Generation) };
+
+        public void Event(string type, string reason, string message) => Actions.Add(new RecordEvent(type, reason, message));
+    }
+
+    private void Decide(Context c)
+    {
+        var s = c.Status;
+        var (settings, errors) = JobSettingsReader.Read(c.Input.Job.Spec);
+
+        if (IsFinished(s))
+        {
+            Finished(c, settings);
+            return;
+        }
+
+        var allErrors = errors.ToList();
+        var image = settings?.Image ?? options.TrainerImage;
+        if (settings is not null && !options.IsImageAllowed(image))
+        {
+            allErrors.Add(new FieldError("spec.image", $"image '{image}' is not in the operator's allow-list"));
+        }
+
+        OwnedObjects.PretrainedMount? pretrained = null;
+        string? pretrainedWeights = null;
+        if (settings?.FromPretrainJob is { } upstreamName)
+        {
+            switch (Upstream(c, upstreamName, allErrors))
+            {
+                case UpstreamState.WaitingState:
+                    if (allErrors.Count == 0)
+                    {
+                        c.Condition(ConditionSet.Validated, true, "SpecValid");
+                        c.Condition(ConditionSet.Running, false, "WaitingForPretrainJob", $"waiting for BiTPretrainJob {upstreamName} to succeed");
+                        c.Status = c.Status with { Phase = JobPhase.Pending };
+                        return;
+                    }
+
+                    break;
+                case UpstreamState.FailedState:
+                    Fail(c, "PretrainJobFailed", $"BiTPretrainJob {upstreamName} failed; its output cannot be fine-tuned");
+                    return;
+                case Ready ready:
+                    pretrained = ready.Mount;
+                    pretrainedWeights = ready.WeightsPath;
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        PlannedJob? plan = null;
+        if (settings is not null)
+        {
+            var (p, planErrors) = planner.Plan(c.Input.Job, new PlanContext(
+                c.Input.Kind, c.Input.Job.Metadata.NamespaceProperty, c.JobName, c.Input.Job.Metadata.Uid ?? "",
+                PodPaths.Checkpoints, pretrainedWeights));
+            allErrors.AddRange(planErrors);
+            plan = p;
+        }
+
+        if (allErrors.Count > 0 || settings is null || plan is null)
+        {
+            // The operator's reader and the contracts' validator may both name a field: say it once.
+            var message = string.Join("; ", allErrors.DistinctBy(e => e.Field).Select(e => e.ToString()));
+            c.Condition(ConditionSet.Validated, false, InvalidSpecReason, message);
+            c.Condition(ConditionSet.Failed, true, InvalidSpecReason, message);
+            c.Status = c.Status with { Phase = JobPhase.Failed };
+            c.Event(RecordEvent.Warning, InvalidSpecReason, message);
+            return;
+        }
+
+        c.Condition(ConditionSet.Validated, true, "SpecValid");
+        c.Clear(ConditionSet.Failed, "SpecValid");
+        c.Status = c.Status with { Hyperparameters = plan.Hyperparameters, PlanHash = plan.PlanHash };
+
+        var pods = c.Input.Pods.OrderBy(p => OwnedObjects.AttemptOf(c.JobName, p.Metadata.Name)).ToList();
+        var current = pods.LastOrDefault();
+        var attempt = Math.Max(OwnedObjects.AttemptOf(c.JobName, s.PodName), current is null ? 0 : OwnedObjects.AttemptOf(c.JobName, current.Metadata.Name));
+        if (current is not null && OwnedObjects.AttemptOf(c.JobName, current.Metadata.Name) < attempt)
+        {
+            // The pod the status names is gone; older pods are leftovers.
+            current = null;
+        }
+
+        var running = current is not null && current.Metadata.DeletionTimestamp is null && PodOutcome.Classify(current).Kind == PodEndKind.NotEnded;
+
+        // activeDeadlineSeconds bounds the whole job, restarts and suspensions included.
+        if (settings.RunPolicy.ActiveDeadline is { } deadline && JobStatus.ParseTime(s.StartTime) is { } started)
+        {
+            var due = started + deadline;
+            if (c.Now >= due)
+            {
+                DeleteActive(c, pods, options.TerminationGracePeriodSeconds);
+                Fail(c, "DeadlineExceeded", $"the job ran longer than activeDeadlineSeconds ({deadline.TotalSeconds:0}s)");
+                FinishedTtl(c, settings);
+                return;
+            }
+
+            c.Requeue(due - c.Now);
+        }
+
+        if (settings.Suspend)
+        {
+            if (running && current is not null)
+            {
+                // The trainer writes a checkpoint on SIGTERM within the grace period and exits 3.
+                c.Actions.Add(new DeletePod(current.Metadata.Name, options.TerminationGracePeriodSeconds));
+            }
+
+            if (!s.IsTrue(ConditionSet.Suspended))
+            {
+                c.Event(RecordEvent.Normal, "Suspended", "job suspended; the trainer checkpoints and stops");
+            }
+
+            c.Condition(ConditionSet.Suspended, true, "Suspended", "spec.suspend is true");
+            c.Condition(ConditionSet.Running, false, "Suspended");
+            c.Status = c.Status with { Phase = JobPhase.Suspended };
+            return;
+        }
+
+        var resuming = s.IsTrue(ConditionSet.Suspended);
+        if (resuming)
+        {
+            c.Condition(ConditionSet.Suspended, false, "Resumed", "spec.suspend was cleared");
+        }
+
+        if (current is not null && current.Metadata.DeletionTimestamp is not null)
+        {
+            // Our own deletion (suspend, roll, stall) is under way: the pod's disappearance wakes us.
+            return;
+        }
+
+        if (current is null)
+        {
+            NoPod(c, settings, plan, image, pretrained, attempt, pods, resuming);
+            return;
+        }
+
+        var outcome = PodOutcome.Classify(current);
+        if (outcome.Kind == PodEndKind.NotEnded)
+        {
+            if (current.Status?.Phase == "Unknown")
+            {
+                // The node stopped reporting: the pod will not come back on its own.
+                RecordRestart(c, settings, "NodeLost", null, $"pod {current.Metadata.Name}'s node stopped reporting", countsAsFailure: true);
+                c.Actions.Add(new DeletePod(current.Metadata.Name, 0));
+                return;
+            }
+
+            Active(c, settings, current);
+            return;
+        }
+
+        Ended(c, settings, plan, image, pretrained, current, outcome, attempt, pods, resuming);
+    }
+
+    private static bool IsFinished(JobStatus s) =>
+        s.Phase == JobPhase.Succeeded
+        || (s.Phase == JobPhase.Failed && s.Condition(ConditionSet.Failed)?.Reason != InvalidSpecReason);
+
+    private void Finished(Context c, JobSettings? settings)
+    {
+        DeleteActive(c, c.Input.Pods, options.TerminationGracePeriodSeconds);
+        if (settings is not null)
+        {
+            FinishedTtl(c, settings);
+        }
+    }
+
+    /// <summary>ttlSecondsAfterFinished: delete on time, not at the next resync.</summary>
+    private static void FinishedTtl(Context c, JobSettings settings)
+    {
+        if (settings.RunPolicy.TtlAfterFinished is not { } ttl)
+        {
+            return;
+        }
+
+        var completed = JobStatus.ParseTime(c.Status.CompletionTime) ?? c.Now;
+        var due = completed + ttl;
+        if (c.Now >= due)
+        {
+            c.Actions.Add(new DeleteJob());
+        }
+        else
+        {
+            c.Requeue(due - c.Now);
+        }
+    }
+
+    private static void DeleteActive(Context c, IEnumerable<V1Pod> pods, int grace)
+    {
+        foreach (var pod in pods)
+        {
+            if (pod.Metadata.DeletionTimestamp is null && PodOutcome.Classify(pod).Kind == PodEndKind.NotEnded)
+            {
+                c.Actions.Add(new DeletePod(pod.Metadata.Name, grace));
+            }
+        }
+    }
+
+    private static void Fail(Context c, string reason, string message)
+    {
+        c.Condition(ConditionSet.Failed, true, reason, message);
+        c.Condition(ConditionSet.Running, false, reason);
+        c.Clear(ConditionSet.Restarting, reason);
+        c.Status = c.Status with { Phase = JobPhase.Failed, CompletionTime = c.Status.CompletionTime ?? JobStatus.FormatTime(c.Now) };
+        c.Event(RecordEvent.Warning, reason, message);
+    }
+
+    private abstract record UpstreamState
+    {
+        public sealed record WaitingState : UpstreamState;
+
+        public sealed record FailedState : UpstreamState;
+
+        public static UpstreamState Waiting { get; } = new WaitingState();
+
+        public static UpstreamState Failed { get; } = new FailedState();
+    }
+
+    private sealed record Ready(OwnedObjects.PretrainedMount Mount, string WeightsPath) : UpstreamState;
+
+    private static UpstreamState? Upstream(Context c, string upstreamName, List<FieldError> errors)
+    {
+        if (c.Input.Kind != JobKind.FineTune)
+        {
+            errors.Add(new FieldError("spec.model.weights.fromPretrainJob", "only a BiTFineTuneJob can start from a BiTPretrainJob"));
+            return null;
+        }
+
+        if (c.Input.Upstream is not { } up)
+        {
+            return UpstreamState.Waiting;
+        }
+
+        var (upSettings, _) = JobSettingsReader.Read(up.Spec);
+        var claim = upSettings is null ? null : OwnedObjects.ClaimFor(up.Metadata.Name, upSettings);
+        if (upSettings is not null && claim is null)
+        {
+            errors.Add(new FieldError("spec.model.weights.fromPretrainJob.name",
+                $"BiTPretrainJob {upstreamName} has no spec.checkpoint.volume, so its output does not outlive its pod"));
+            return null;
+        }
+
+        var upStatus = JobStatus.Parse(up.Status);
+        if (upStatus.Phase == JobPhase.Failed)
+        {
+            return UpstreamState.Failed;
+        }
+
+        if (upStatus.Phase != JobPhase.Succeeded || claim is null)
+        {
+            return UpstreamState.Waiting;
+        }
+
+        var modelPath = upStatus.Result is JsonObject r && r["modelPath"] is JsonValue v && v.TryGetValue<string>(out var mp) ? mp : null;
+        if (modelPath is null || !modelPath.StartsWith(PodPaths.Checkpoints + "/", StringComparison.Ordinal))
+        {
+            errors.Add(new FieldError("spec.model.weights.fromPretrainJob.name",
+                $"BiTPretrainJob {upstreamName} succeeded but reports no status.result.modelPath under {PodPaths.Checkpoints}"));
+            return null;
+        }
+
+        return new Ready(new OwnedObjects.PretrainedMount(claim), PodPaths.Pretrained + modelPath[PodPaths.Checkpoints.Length..]);
+    }
+
+    /// <summary>No live pod: start the first one, the next one after a restart's backoff, or after a resume.</summary>
+    private void NoPod(Context c, JobSettings settings, PlannedJob plan, string image, OwnedObjects.PretrainedMount? pretrained, int attempt, List<V1Pod> pods, bool resuming)
+    {
+        var s = c.Status;
+        if (attempt == 0 || resuming)
+        {
+            StartPod(c, settings, plan, image, pretrained, attempt + 1, pods);
+            return;
+        }
+
+        if (s.Phase == JobPhase.Restarting)
+        {
+            if (BackoffRemaining(c, settings) is { } wait && wait > TimeSpan.Zero)
+            {
+                c.Requeue(wait);
+                return;
+            }
+
+            StartPod(c, settings, plan, image, pretrained, attempt + 1, pods);
+            return;
+        }
+
+        // The pod vanished without us deleting it (removed by someone, or its node was lost and it was collected).
+        RecordRestart(c, settings, "PodDeleted", null, $"pod {s.PodName} disappeared", countsAsFailure: true);
+    }
+
+    private static TimeSpan? BackoffRemaining(Context c, JobSettings settings)
+    {
+        var last = c.Status.RestartHistory.LastOrDefault();
+        if (last is null || last.Reason is "SegmentRoll" || JobStatus.ParseTime(last.Time) is not { } at)
+        {
+            return null;
+        }
+
+        return at + settings.RunPolicy.BackoffFor(Math.Max(1, c.Status.Restarts)) - c.Now;
+    }
+
+    private void StartPod(Context c, JobSettings settings, PlannedJob plan, string image, OwnedObjects.PretrainedMount? pretrained, int attempt, List<V1Pod> pods)
+    {
+        var job = c.Input.Job;
+        var first = attempt == 1;
+        if (first)
+        {
+            c.Actions.Add(new EnsureObject(OwnedObjects.PlanConfigMap(job, plan)));
+            if (settings.CheckpointVolume is { ClaimName: null } created)
+            {
+                c.Actions.Add(new EnsureObject(OwnedObjects.CheckpointClaim(job, created)));
+            }
+
+            c.Actions.Add(new EnsureObject(OwnedObjects.TrainerAccount(job)));
+            c.Actions.Add(new EnsureObject(OwnedObjects.TrainerRole(job, c.Input.Kind)));
+            c.Actions.Add(new EnsureObject(OwnedObjects.TrainerRoleBinding(job)));
+        }
+        else
+        {
+            // The plan may have changed (new hash, new ConfigMap); the rest exists since the first attempt.
+            c.Actions.Add(new EnsureObject(OwnedObjects.PlanConfigMap(job, plan)));
+            foreach (var old in pods.Where(p => p.Metadata.DeletionTimestamp is null))
+            {
+                c.Actions.Add(new DeletePod(old.Metadata.Name, 0));
+            }
+        }
+
+        var pod = OwnedObjects.TrainerPod(job, c.Input.Kind, settings, plan, attempt, image, pretrained, options);
+        c.Actions.Add(new CreatePod(pod));
+        c.Status = c.Status with
+        {
+            Phase = JobPhase.Pending,
+            PodName = pod.Metadata.Name,
+            StartTime = c.Status.StartTime ?? JobStatus.FormatTime(c.Now),
+        };
+        c.Condition(ConditionSet.Running, false, "PodCreated", $"pod {pod.Metadata.Name} created");
+        c.Clear(ConditionSet.Stalled, "PodReplaced");
+    }
+
+    /// <summary>A live pod: watch for stalls and segment ends.</summary>
+    private void Active(Context c, JobSettings settings, V1Pod pod)
+    {
+        var s = c.Status;
+        var isRunning = pod.Status?.Phase == "Running";
+        c.Status = c.Status with { Phase = isRunning ? JobPhase.Running : JobPhase.Pending, PodName = pod.Metadata.Name };
+        c.Condition(ConditionSet.Running, isRunning, isRunning ? "PodRunning" : "PodPending", isRunning ? "" : PendingMessage(pod));
+        if (s.IsTrue(ConditionSet.Restarting))
+        {
+            c.Condition(ConditionSet.Restarting, false, "PodReplaced", $"pod {pod.Metadata.Name} started");
+        }
+
+        if (!isRunning)
+        {
+            return;
+        }
+
+        var containerStart = pod.Status?.ContainerStatuses?.FirstOrDefault()?.State?.Running?.StartedAt
+            ?? pod.Status?.StartTime;
+        DateTimeOffset? started = containerStart is { } cs ? new DateTimeOffset(DateTime.SpecifyKind(cs, DateTimeKind.Utc)) : null;
+
+        var lastProgress = Max(s.LastProgressTime, started) ?? c.Now;
+        var stallDue = lastProgress + settings.RunPolicy.StallTimeout;
+        if (c.Now >= stallDue)
+        {
+            var message = $"no progress for {GoDuration.Format(c.Now - lastProgress)} (stallTimeout {GoDuration.Format(settings.RunPolicy.StallTimeout)}) at step {s.ProgressStep ?? 0}";
+            if (!s.IsTrue(ConditionSet.Stalled))
+            {
+                c.Event(RecordEvent.Warning, "Stalled", message);
+            }
+
+            c.Condition(ConditionSet.Stalled, true, "NoProgress", message);
+            switch (settings.RunPolicy.OnStall)
+            {
+                case StallAction.Restart:
+                    // A stalled trainer may not answer SIGTERM (it can be stopped): it gets a short grace.
+                    RecordRestart(c, settings, "Stalled", null, message, countsAsFailure: true);
+                    c.Actions.Add(new DeletePod(pod.Metadata.Name, options.StalledPodGracePeriodSeconds));
+                    return;
+                case StallAction.Fail:
+                    c.Actions.Add(new DeletePod(pod.Metadata.Name, options.StalledPodGracePeriodSeconds));
+                    Fail(c, "Stalled", message);
+                    FinishedTtl(c, settings);
+                    return;
+                default:
+                    break;
+            }
+        }
+        else
+        {
+            c.Clear(ConditionSet.Stalled, "ProgressResumed");
+            c.Requeue(stallDue - c.Now);
+        }
+
+        if (settings.RunPolicy.MaxSegmentDuration is { } segment && started is { } st)
+        {
+            var due = st + segment;
+            if (c.Now >= due)
+            {
+                c.Actions.Add(new DeletePod(pod.Metadata.Name, options.TerminationGracePeriodSeconds));
+                RecordRestart(c, settings, "SegmentRoll", null, $"pod {pod.Metadata.Name} reached maxSegmentDuration {GoDuration.Format(segment)}", countsAsFailure: false);
+                return;
+            }
+
+            c.Requeue(due - c.Now);
+        }
+    }
+
+    private static string PendingMessage(V1Pod pod)
+    {
+        var waiting = pod.Status?.ContainerStatuses?.FirstOrDefault()?.State?.Waiting;
+        var unscheduled = pod.Status?.Conditions?.FirstOrDefault(x => x.Type == "PodScheduled" && x.Status == "False");
+        return waiting is not null ? $"{waiting.Reason}: {waiting.Message}".Trim(' ', ':')
+            : unscheduled is not null ? $"{unscheduled.Reason}: {unscheduled.Message}".Trim(' ', ':')
+            : "";
+    }
+
+    private static DateTimeOffset? Max(DateTimeOffset? a, DateTimeOffset? b) =>
+        a is null ? b : b is null ? a : (a > b ? a : b);
+
+    /// <summary>A pod that ended: success, a permanent failure, or a restart after backoff.</summary>
+    private void Ended(Context c, JobSettings settings, PlannedJob plan, string image, OwnedObjects.PretrainedMount? pretrained, V1Pod pod, PodOutcome outcome, int attempt, List<V1Pod> pods, bool resuming)
+    {
+        var s = c.Status;
+        if (outcome.Kind == PodEndKind.Succeeded)
+        {
+            var result = s.Result ?? ResultFrom(outcome.Message);
+            c.Status = c.Status with { Phase = JobPhase.Succeeded, CompletionTime = JobStatus.FormatTime(c.Now), Result = result };
+            c.Condition(ConditionSet.Succeeded, true, "TrainerSucceeded", ResultMessage(result));
+            c.Condition(ConditionSet.Running, false, "Completed");
+            c.Clear(ConditionSet.Restarting, "Completed");
+            c.Clear(ConditionSet.Stalled, "Completed");
+            c.Event(RecordEvent.Normal, "Succeeded", ResultMessage(result));
+            FinishedTtl(c, settings);
+            return;
+        }
+
+        if (outcome.Kind == PodEndKind.Permanent)
+        {
+            Fail(c, outcome.Reason, string.IsNullOrEmpty(outcome.Message) ? $"trainer exited with code {outcome.ExitCode}" : outcome.Message);
+            FinishedTtl(c, settings);
+            return;
+        }
+
+        // Retryable. Already recorded (we are in the backoff of this very pod)? Then wait, or start the next one.
+        var recorded = s.Phase == JobPhase.Restarting && s.PodName == pod.Metadata.Name;
+        if (resuming || recorded)
+        {
+            if (!resuming && BackoffRemaining(c, settings) is { } wait && wait > TimeSpan.Zero)
+            {
+                c.Requeue(wait);
+                return;
+            }
+
+            StartPod(c, settings, plan, image, pretrained, attempt + 1, pods);
+            return;
+        }
+
+        var detail = $"pod {pod.Metadata.Name} ended: {outcome.Reason}" + (outcome.ExitCode is { } code ? $" (exit code {code})" : "")
+            + (string.IsNullOrEmpty(outcome.Message) ? "" : $": {outcome.Message}");
+        RecordRestart(c, settings, outcome.Reason, outcome.ExitCode, detail, countsAsFailure: true);
+    }
+
+    /// <summary>Records a restart (or fails the job past maxRestarts) and schedules the next pod.</summary>
+    private static void RecordRestart(Context c, JobSettings settings, string reason, int? exitCode, string message, bool countsAsFailure)
+    {
+        var s = c.Status;
+        if (countsAsFailure && s.Restarts >= settings.RunPolicy.MaxRestarts)
+        {
+            Fail(c, "RestartLimitExceeded", $"{message}; restarted {s.Restarts} times already (runPolicy.maxRestarts {settings.RunPolicy.MaxRestarts})");
+            FinishedTtl(c, settings);
+            return;
+        }
+
+        var restarts = countsAsFailure ? s.Restarts + 1 : s.Restarts;
+        var resumed = s.CheckpointStep ?? 0;
+        var history = s.RestartHistory.Append(new RestartRecord(JobStatus.FormatTime(c.Now), reason, exitCode, resumed))
+            .TakeLast(JobStatus.MaxHistory).ToList();
+        c.Status = c.Status with { Phase = JobPhase.Restarting, Restarts = restarts, RestartHistory = history };
+        c.Condition(ConditionSet.Restarting, true, reason, message);
+        c.Condition(ConditionSet.Running, false, reason);
+        var delay = countsAsFailure ? settings.RunPolicy.BackoffFor(restarts) : TimeSpan.Zero;
+        c.Event(RecordEvent.Warning, reason == "SegmentRoll" ? "SegmentRoll" : "Restarting",
+            $"{message}; resuming from step {resumed.ToString(CultureInfo.InvariantCulture)} in {GoDuration.Format(delay)}");
+        c.Requeue(delay);
+    }
+
+    /// <summary>A result the trainer wrote as JSON in its termination message (when it did not patch status.result).</summary>
+    private static JsonNode? ResultFrom(string message)
+    {
+        var line = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
+        if (line is null || !line.StartsWith('{'))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonNode.Parse(line) is JsonObject o && (o.ContainsKey("top1") || o.ContainsKey("modelPath")) ? o : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string ResultMessage(JsonNode? result) =>
+        result is JsonObject o && o["top1"] is JsonValue t && t.TryGetValue<double>(out var top1)
+            ? string.Create(CultureInfo.InvariantCulture, $"training finished: top-1 {top1:0.####}")
+            : "training finished";
+}

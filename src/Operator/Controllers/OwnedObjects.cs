@@ -1,0 +1,287 @@
+using System.Globalization;
+using BiT.Operator.Api;
+using k8s.Models;
+
+namespace BiT.Operator.Controllers;
+
+/// <summary>
+/// Builds the objects a job owns. Names are deterministic (a function of the job and the attempt), so that a
+/// create repeated after a crash finds the object already there instead of making a second one.
+/// </summary>
+public static class OwnedObjects
+{
+    public const string ManagedByLabel = "app.kubernetes.io/managed-by";
+    public const string ManagedBy = "bit-operator";
+    public const string JobUidLabel = "bit.training/job-uid";
+    public const string JobNameLabel = "bit.training/job-name";
+    public const string AttemptLabel = "bit.training/attempt";
+    public const string PlanHashAnnotation = "bit.training/plan-hash";
+    public const string GpuResource = "nvidia.com/gpu";
+
+    public static string PlanConfigMapName(string job, string planHash) => $"{job}-plan-{planHash[..Math.Min(10, planHash.Length)].ToLowerInvariant()}";
+
+    public static string CheckpointClaimName(string job) => $"{job}-checkpoints";
+
+    public static string TrainerAccountName(string job) => $"{job}-trainer";
+
+    public static string PodName(string job, int attempt) => $"{job}-run-{attempt.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>The attempt number of a pod named by <see cref="PodName"/>, or 0.</summary>
+    public static int AttemptOf(string job, string? podName)
+    {
+        var prefix = job + "-run-";
+        return podName is not null && podName.StartsWith(prefix, StringComparison.Ordinal)
+            && int.TryParse(podName.AsSpan(prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+            ? n
+            : 0;
+    }
+
+    /// <summary>The checkpoint claim the job uses: its own existing claim, or the one the operator creates.</summary>
+    public static string? ClaimFor(string job, JobSettings settings) =>
+        settings.CheckpointVolume is null ? null : settings.CheckpointVolume.ClaimName ?? CheckpointClaimName(job);
+
+    public static V1OwnerReference OwnerOf(BiTJob job) => new()
+    {
+        ApiVersion = job.ApiVersion,
+        Kind = job.Kind,
+        Name = job.Metadata.Name,
+        Uid = job.Metadata.Uid,
+        Controller = true,
+        BlockOwnerDeletion = true,
+    };
+
+    private static V1ObjectMeta Meta(BiTJob job, string name, IDictionary<string, string>? extraLabels = null)
+    {
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [ManagedByLabel] = ManagedBy,
+            [JobUidLabel] = job.Metadata.Uid ?? "",
+        };
+        if (job.Metadata.Name.Length <= 63)
+        {
+            labels[JobNameLabel] = job.Metadata.Name;
+        }
+
+        foreach (var (k, v) in extraLabels ?? new Dictionary<string, string>())
+        {
+            labels[k] = v;
+        }
+
+        return new V1ObjectMeta
+        {
+            Name = name,
+            NamespaceProperty = job.Metadata.NamespaceProperty,
+            Labels = labels,
+            OwnerReferences = [OwnerOf(job)],
+        };
+    }
+
+    public static V1ConfigMap PlanConfigMap(BiTJob job, PlannedJob plan)
+    {
+        var meta = Meta(job, PlanConfigMapName(job.Metadata.Name, plan.PlanHash));
+        meta.Annotations = new Dictionary<string, string> { [PlanHashAnnotation] = plan.PlanHash };
+        return new V1ConfigMap
+        {
+            ApiVersion = "v1",
+            Kind = "ConfigMap",
+            Metadata = meta,
+            Data = new Dictionary<string, string> { ["plan.json"] = plan.PlanJson },
+        };
+    }
+
+    public static V1PersistentVolumeClaim CheckpointClaim(BiTJob job, VolumeSettings volume) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "PersistentVolumeClaim",
+        Metadata = Meta(job, CheckpointClaimName(job.Metadata.Name)),
+        Spec = new V1PersistentVolumeClaimSpec
+        {
+            AccessModes = ["ReadWriteOnce"],
+            StorageClassName = volume.StorageClassName,
+            Resources = new V1VolumeResourceRequirements
+            {
+                Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new ResourceQuantity(volume.Size) },
+            },
+        },
+    };
+
+    public static V1ServiceAccount TrainerAccount(BiTJob job) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "ServiceAccount",
+        Metadata = Meta(job, TrainerAccountName(job.Metadata.Name)),
+    };
+
+    /// <summary>The trainer may read its own job and write that job's status, nothing else.</summary>
+    public static V1Role TrainerRole(BiTJob job, JobKind kind) => new()
+    {
+        ApiVersion = "rbac.authorization.k8s.io/v1",
+        Kind = "Role",
+        Metadata = Meta(job, TrainerAccountName(job.Metadata.Name)),
+        Rules =
+        [
+            new V1PolicyRule
+            {
+                ApiGroups = [JobKind.Group],
+                Resources = [kind.Plural + "/status"],
+                ResourceNames = [job.Metadata.Name],
+                Verbs = ["get", "patch", "update"],
+            },
+            new V1PolicyRule
+            {
+                ApiGroups = [JobKind.Group],
+                Resources = [kind.Plural],
+                ResourceNames = [job.Metadata.Name],
+                Verbs = ["get"],
+            },
+        ],
+    };
+
+    public static V1RoleBinding TrainerRoleBinding(BiTJob job) => new()
+    {
+        ApiVersion = "rbac.authorization.k8s.io/v1",
+        Kind = "RoleBinding",
+        Metadata = Meta(job, TrainerAccountName(job.Metadata.Name)),
+        RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "Role", Name = TrainerAccountName(job.Metadata.Name) },
+        Subjects = [new Rbacv1Subject { Kind = "ServiceAccount", Name = TrainerAccountName(job.Metadata.Name), NamespaceProperty = job.Metadata.NamespaceProperty }],
+    };
+
+    /// <summary>Where the upstream pre-training job's output lives, for a fine-tune job that starts from it.</summary>
+    public sealed record PretrainedMount(string ClaimName);
+
+    public static V1Pod TrainerPod(
+        BiTJob job,
+        JobKind kind,
+        JobSettings settings,
+        PlannedJob plan,
+        int attempt,
+        string image,
+        PretrainedMount? pretrained,
+        ControllerOptions options)
+    {
+        var name = PodName(job.Metadata.Name, attempt);
+        var meta = Meta(job, name, new Dictionary<string, string>
+        {
+            ["app.kubernetes.io/name"] = "bit-trainer",
+            [AttemptLabel] = attempt.ToString(CultureInfo.InvariantCulture),
+        });
+        meta.Annotations = new Dictionary<string, string> { [PlanHashAnnotation] = plan.PlanHash };
+
+        var volumes = new List<V1Volume>
+        {
+            new() { Name = "plan", ConfigMap = new V1ConfigMapVolumeSource { Name = PlanConfigMapName(job.Metadata.Name, plan.PlanHash) } },
+            new() { Name = "tmp", EmptyDir = new V1EmptyDirVolumeSource() },
+        };
+        var mounts = new List<V1VolumeMount>
+        {
+            new() { Name = "plan", MountPath = PodPaths.PlanDirectory, ReadOnlyProperty = true },
+            new() { Name = "tmp", MountPath = PodPaths.Tmp },
+            new() { Name = "checkpoints", MountPath = PodPaths.Checkpoints },
+        };
+
+        // Without a claim the checkpoints live as long as the pod's node-local scratch: restarts then begin anew.
+        volumes.Add(ClaimFor(job.Metadata.Name, settings) is { } claim
+            ? new V1Volume { Name = "checkpoints", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = claim } }
+            : new V1Volume { Name = "checkpoints", EmptyDir = new V1EmptyDirVolumeSource() });
+
+        if (settings.DatasetClaim is { } dataClaim && settings.DatasetPath is { } dataPath)
+        {
+            volumes.Add(new V1Volume { Name = "dataset", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = dataClaim, ReadOnlyProperty = true } });
+            mounts.Add(new V1VolumeMount { Name = "dataset", MountPath = dataPath, ReadOnlyProperty = true });
+        }
+
+        if (pretrained is not null)
+        {
+            volumes.Add(new V1Volume { Name = "pretrained", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = pretrained.ClaimName, ReadOnlyProperty = true } });
+            mounts.Add(new V1VolumeMount { Name = "pretrained", MountPath = PodPaths.Pretrained, ReadOnlyProperty = true });
+        }
+
+        var requests = new Dictionary<string, ResourceQuantity>();
+        var limits = new Dictionary<string, ResourceQuantity>();
+        if (settings.Resources.Cpu is { } cpu)
+        {
+            requests["cpu"] = new ResourceQuantity(cpu);
+        }
+
+        if (settings.Resources.Memory is { } memory)
+        {
+            requests["memory"] = new ResourceQuantity(memory);
+            limits["memory"] = new ResourceQuantity(memory);
+        }
+
+        if (settings.Resources.Gpus > 0)
+        {
+            // Extended resources must be requested and limited alike.
+            var gpus = new ResourceQuantity(settings.Resources.Gpus.ToString(CultureInfo.InvariantCulture));
+            requests[GpuResource] = gpus;
+            limits[GpuResource] = gpus;
+        }
+
+        var env = new List<V1EnvVar>
+        {
+            new() { Name = "BIT_JOB_NAMESPACE", Value = job.Metadata.NamespaceProperty },
+            new() { Name = "BIT_JOB_NAME", Value = job.Metadata.Name },
+            new() { Name = "BIT_JOB_KIND", Value = kind.Kind },
+            new() { Name = "BIT_JOB_UID", Value = job.Metadata.Uid },
+            new() { Name = "BIT_PLAN", Value = PodPaths.PlanFile },
+            new() { Name = "BIT_CHECKPOINT_DIR", Value = PodPaths.Checkpoints },
+            new() { Name = "BIT_ATTEMPT", Value = attempt.ToString(CultureInfo.InvariantCulture) },
+            new() { Name = "BIT_METRICS_PORT", Value = options.TrainerMetricsPort.ToString(CultureInfo.InvariantCulture) },
+            new() { Name = "POD_NAME", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.name" } } },
+            new() { Name = "TMPDIR", Value = PodPaths.Tmp },
+        };
+
+        return new V1Pod
+        {
+            ApiVersion = "v1",
+            Kind = "Pod",
+            Metadata = meta,
+            Spec = new V1PodSpec
+            {
+                RestartPolicy = "Never",
+                ServiceAccountName = TrainerAccountName(job.Metadata.Name),
+                AutomountServiceAccountToken = true,
+                TerminationGracePeriodSeconds = options.TerminationGracePeriodSeconds,
+                NodeSelector = settings.Resources.NodeSelector.Count > 0 ? new Dictionary<string, string>(settings.Resources.NodeSelector) : null,
+                Tolerations = settings.Resources.Tolerations.Count > 0 ? [.. settings.Resources.Tolerations] : null,
+                PriorityClassName = settings.Resources.PriorityClassName,
+                SecurityContext = new V1PodSecurityContext
+                {
+                    RunAsNonRoot = true,
+                    RunAsUser = options.RunAsUser,
+                    RunAsGroup = options.RunAsUser,
+                    FsGroup = options.RunAsUser,
+                    SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+                },
+                Volumes = volumes,
+                Containers =
+                [
+                    new V1Container
+                    {
+                        Name = "trainer",
+                        Image = image,
+                        Args = ["train", "--plan", PodPaths.PlanFile],
+                        Env = env,
+                        Ports = [new V1ContainerPort { Name = "metrics", ContainerPort = options.TrainerMetricsPort }],
+                        Resources = new V1ResourceRequirements
+                        {
+                            Requests = requests.Count > 0 ? requests : null,
+                            Limits = limits.Count > 0 ? limits : null,
+                        },
+                        VolumeMounts = mounts,
+                        TerminationMessagePolicy = "FallbackToLogsOnError",
+                        SecurityContext = new V1SecurityContext
+                        {
+                            RunAsNonRoot = true,
+                            AllowPrivilegeEscalation = false,
+                            ReadOnlyRootFilesystem = true,
+                            Privileged = false,
+                            Capabilities = new V1Capabilities { Drop = ["ALL"] },
+                            SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+                        },
+                    },
+                ],
+            },
+        };
+    }
+}

@@ -1,0 +1,36 @@
+using k8s;
+
+namespace BiT.Operator.Runtime;
+
+/// <summary>One kind's list and watch calls, so that the informer logic is testable without a server.</summary>
+public interface IListWatchSource<T>
+{
+    Task<ListResult<T>> ListAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Streams events after <paramref name="resourceVersion"/>; ends when the server closes the watch.
+    /// Throws <see cref="ResourceExpiredException"/> when the version is too old (410 Gone).
+    /// </summary>
+    IAsyncEnumerable<WatchEvent<T>> WatchAsync(string resourceVersion, CancellationToken cancellationToken);
+}
+
+public sealed record ListResult<T>(IReadOnlyList<T> Items, string ResourceVersion);
+
+/// <summary>A watch event; for a bookmark only the resource version is meaningful.</summary>
+public sealed record WatchEvent<T>(WatchEventType Type, T? Object, string? ResourceVersion);
+
+/// <summary>The server answered 410 Gone: the informer must list again.</summary>
+public sealed class ResourceExpiredException : Exception
+{
+    public ResourceExpiredException()
+    {
+    }
+
+    public ResourceExpiredException(string message) : base(message)
+    {
+    }
+
+    public ResourceExpiredException(string message, Exception inner) : base(message, inner)
+    {
+    }
+}

@@ -1,0 +1,114 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace BiT.Trainer.Checkpoints;
+
+/// <summary>
+/// A directory of <c>step-NNNNNNNN.ckpt</c> files. Writes are atomic (temporary file, fsync, rename, fsync of the
+/// directory) so a kill at any moment leaves either the old set or the new file complete; the last
+/// <c>keep</c> are kept. Loading takes the newest checkpoint that verifies and belongs to this plan.
+/// </summary>
+public sealed partial class CheckpointStore(string directory, int keep, Action<string> warn)
+{
+    private const string Prefix = "step-";
+    private const string Extension = ".ckpt";
+
+    public string Directory { get; } = directory;
+
+    public static string FileName(int step) => $"{Prefix}{step.ToString("D8", CultureInfo.InvariantCulture)}{Extension}";
+
+    public string Write(CheckpointState state)
+    {
+        System.IO.Directory.CreateDirectory(Directory);
+        var path = Path.Combine(Directory, FileName(state.Step));
+        var temp = path + ".tmp";
+        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        {
+            CheckpointFile.Write(file, state);
+            file.Flush(flushToDisk: true);
+        }
+        File.Move(temp, path, overwrite: true);
+        SyncDirectory(Directory);
+        Prune();
+        return path;
+    }
+
+    /// <summary>The newest checkpoint that verifies and has this plan hash; corrupt and foreign ones are skipped with a warning.</summary>
+    public CheckpointState? LoadLatest(string planHash)
+    {
+        foreach (var (_, path) in List().OrderByDescending(c => c.Step))
+        {
+            try
+            {
+                var (_, hash) = CheckpointFile.ReadSummary(path);
+                if (!string.Equals(hash, planHash, StringComparison.Ordinal))
+                {
+                    warn($"warning: not resuming {path}: it belongs to another plan (planHash {hash}, this plan {planHash})");
+                    continue;
+                }
+                return CheckpointFile.Read(path);
+            }
+            catch (Exception e) when (e is CorruptCheckpointException or IOException or EndOfStreamException)
+            {
+                warn($"warning: skipping corrupt checkpoint {path}: {e.Message}");
+            }
+        }
+        return null;
+    }
+
+    public IReadOnlyList<(int Step, string Path)> List()
+    {
+        if (!System.IO.Directory.Exists(Directory))
+        {
+            return [];
+        }
+        var found = new List<(int, string)>();
+        foreach (var path in System.IO.Directory.GetFiles(Directory, Prefix + "*" + Extension))
+        {
+            var name = Path.GetFileName(path);
+            var digits = name[Prefix.Length..^Extension.Length];
+            if (int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var step))
+            {
+                found.Add((step, path));
+            }
+        }
+        return [.. found.OrderBy(f => f.Item1)];
+    }
+
+    private void Prune()
+    {
+        var all = List();
+        foreach (var (_, path) in all.Take(Math.Max(0, all.Count - Math.Max(1, keep))))
+        {
+            File.Delete(path);
+        }
+        foreach (var stale in System.IO.Directory.GetFiles(Directory, Prefix + "*" + Extension + ".tmp"))
+        {
+            File.Delete(stale);
+        }
+    }
+
+    private static void SyncDirectory(string path)
+    {
+        // The rename is durable only once the directory entry is on disk; .NET has no API for that.
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+        var fd = Open(path, 0);
+        if (fd >= 0)
+        {
+            _ = Fsync(fd);
+            _ = Close(fd);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync")]
+    private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int Close(int fd);
+}

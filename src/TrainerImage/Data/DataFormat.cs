@@ -1,0 +1,8 @@
+namespace BiT.Trainer.Data;
+
+public enum DataFormat
+{
+    ImageFolder,
+    Idx,
+    CifarBinary,
+}

@@ -1,0 +1,7 @@
+namespace BiT.Trainer.Data;
+
+public enum DataSplit
+{
+    Train,
+    Test,
+}

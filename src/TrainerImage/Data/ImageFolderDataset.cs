@@ -1,0 +1,133 @@
+using SkiaSharp;
+
+namespace BiT.Trainer.Data;
+
+/// <summary>
+/// One split of an image folder: <c>{dir}/{split}/{class}/*.jpg|png|...</c>, classes in ordinal name order.
+/// Files whose header cannot be read are skipped (and counted) when the split is opened; files that fail later,
+/// while decoding, are reported by <see cref="Load"/> with <see cref="CorruptImageException"/>.
+/// </summary>
+public sealed class ImageFolderDataset : IImageDataset
+{
+    private static readonly HashSet<string> Extensions =
+        new(StringComparer.OrdinalIgnoreCase) { ".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp" };
+
+    private readonly string root;
+    private readonly string[] files;
+    private readonly int[] labels;
+
+    private ImageFolderDataset(string root, string[] classNames, string[] files, int[] labels)
+    {
+        this.root = root;
+        ClassNames = classNames;
+        this.files = files;
+        this.labels = labels;
+    }
+
+    public IReadOnlyList<string> ClassNames { get; }
+
+    public int Count => files.Length;
+
+    public int NumClasses => ClassNames.Count;
+
+    public int LabelOf(int index) => labels[index];
+
+    public string Describe(int index) => Path.GetRelativePath(root, files[index]);
+
+    public RawImage Load(int index) => Decode(files[index]);
+
+    public static ImageFolderDataset Open(string directory, DataSplit split, int numClasses, CorruptImageTracker? tracker, IReadOnlyList<string>? expectedClasses = null)
+    {
+        if (!Directory.Exists(directory))
+        {
+            throw new DataException($"dataset path {directory} does not exist");
+        }
+        var splitDir = Path.Combine(directory, split.DirectoryName());
+        if (!Directory.Exists(splitDir))
+        {
+            throw new DataException($"dataset path {directory}: missing {split.DirectoryName()} split (expected a folder {splitDir} with one subfolder per class)");
+        }
+        var classDirs = Directory.GetDirectories(splitDir).Order(StringComparer.Ordinal).ToArray();
+        var classNames = classDirs.Select(Path.GetFileName).Select(n => n!).ToArray();
+        if (classNames.Length != numClasses)
+        {
+            throw new DataException($"{splitDir}: {classNames.Length} class folders, but numClasses is {numClasses}");
+        }
+        if (expectedClasses is not null && !expectedClasses.SequenceEqual(classNames, StringComparer.Ordinal))
+        {
+            throw new DataException($"{splitDir}: class folders [{string.Join(", ", classNames)}] differ from the train split's [{string.Join(", ", expectedClasses)}]");
+        }
+        var candidates = new List<(string File, int Label)>();
+        for (var c = 0; c < classDirs.Length; c++)
+        {
+            var inClass = Directory.EnumerateFiles(classDirs[c], "*", SearchOption.AllDirectories)
+                .Where(f => Extensions.Contains(Path.GetExtension(f)))
+                .Order(StringComparer.Ordinal)
+                .ToArray();
+            if (inClass.Length == 0)
+            {
+                throw new DataException($"{classDirs[c]}: class '{classNames[c]}' has no images (.jpg, .jpeg, .png, .bmp, .gif, .webp)");
+            }
+            candidates.AddRange(inClass.Select(f => (f, c)));
+        }
+        tracker ??= new CorruptImageTracker(candidates.Count, CorruptImageTracker.DefaultThreshold, Console.Error.WriteLine);
+        var reasons = new string?[candidates.Count];
+        Parallel.For(0, candidates.Count, i => reasons[i] = HeaderProblem(candidates[i].File));
+        var kept = new List<(string File, int Label)>();
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            if (reasons[i] is { } why)
+            {
+                tracker.Record(Path.GetRelativePath(directory, candidates[i].File), why);
+            }
+            else
+            {
+                kept.Add(candidates[i]);
+            }
+        }
+        for (var c = 0; c < numClasses; c++)
+        {
+            if (!kept.Any(k => k.Label == c))
+            {
+                throw new DataException($"{classDirs[c]}: class '{classNames[c]}' has no readable images");
+            }
+        }
+        return new ImageFolderDataset(directory, classNames, [.. kept.Select(k => k.File)], [.. kept.Select(k => k.Label)]);
+    }
+
+    private static string? HeaderProblem(string file)
+    {
+        try
+        {
+            using var codec = SKCodec.Create(file, out var result);
+            return codec is null ? $"not a readable image ({result})" : null;
+        }
+        catch (IOException e)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>Decodes a JPEG/PNG/... file to 8-bit RGB with SkiaSharp (libjpeg-turbo / libpng underneath).</summary>
+    public static RawImage Decode(string file)
+    {
+        using var codec = SKCodec.Create(file, out var result)
+            ?? throw new CorruptImageException($"not a readable image ({result})");
+        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        using var bitmap = new SKBitmap(info);
+        var decoded = codec.GetPixels(info, bitmap.GetPixels());
+        if (decoded != SKCodecResult.Success)
+        {
+            throw new CorruptImageException($"decoding failed ({decoded})");
+        }
+        var rgba = bitmap.GetPixelSpan();
+        var rgb = new byte[info.Width * info.Height * 3];
+        for (int p = 0, q = 0; q < rgb.Length; p += 4, q += 3)
+        {
+            rgb[q] = rgba[p];
+            rgb[q + 1] = rgba[p + 1];
+            rgb[q + 2] = rgba[p + 2];
+        }
+        return new RawImage(info.Height, info.Width, 3, rgb);
+    }
+}

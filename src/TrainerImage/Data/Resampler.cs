@@ -1,0 +1,94 @@
+namespace BiT.Trainer.Data;
+
+/// <summary>
+/// Separable bilinear (triangle-filter) resizing of 8-bit HWC images into float HWC, with the filter widened when
+/// shrinking so that downscaling averages instead of aliasing (as PIL's and torchvision's antialiased bilinear).
+/// </summary>
+public static class Resampler
+{
+    public static float[] Resize(RawImage src, int outHeight, int outWidth) =>
+        Resize(src, 0, 0, src.Width, src.Height, outHeight, outWidth);
+
+    /// <summary>Resizes the region [x0, x0+w) x [y0, y0+h) of <paramref name="src"/> to outHeight x outWidth.</summary>
+    public static float[] Resize(RawImage src, int x0, int y0, int w, int h, int outHeight, int outWidth)
+    {
+        var c = src.Channels;
+        var (xStart, xWeights) = Weights(x0, w, outWidth);
+        var (yStart, yWeights) = Weights(y0, h, outHeight);
+        var pixels = src.Pixels;
+
+        // Horizontal pass over the rows of the region only.
+        var temp = new float[h * outWidth * c];
+        for (var y = 0; y < h; y++)
+        {
+            var rowOffset = (y0 + y) * src.Width * c;
+            for (var ox = 0; ox < outWidth; ox++)
+            {
+                var ws = xWeights[ox];
+                var start = xStart[ox];
+                for (var ch = 0; ch < c; ch++)
+                {
+                    float sum = 0;
+                    for (var k = 0; k < ws.Length; k++)
+                    {
+                        sum += ws[k] * pixels[rowOffset + ((start + k) * c) + ch];
+                    }
+                    temp[(((y * outWidth) + ox) * c) + ch] = sum;
+                }
+            }
+        }
+
+        var output = new float[outHeight * outWidth * c];
+        var rowLength = outWidth * c;
+        for (var oy = 0; oy < outHeight; oy++)
+        {
+            var ws = yWeights[oy];
+            var start = yStart[oy] - y0;
+            var outRow = output.AsSpan(oy * rowLength, rowLength);
+            for (var k = 0; k < ws.Length; k++)
+            {
+                var weight = ws[k];
+                var inRow = temp.AsSpan((start + k) * rowLength, rowLength);
+                for (var i = 0; i < rowLength; i++)
+                {
+                    outRow[i] += weight * inRow[i];
+                }
+            }
+        }
+        return output;
+    }
+
+    private static (int[] Start, float[][] Weights) Weights(int origin, int inSize, int outSize)
+    {
+        var scale = (double)inSize / outSize;
+        var filterScale = Math.Max(scale, 1.0);
+        var support = filterScale;
+        var starts = new int[outSize];
+        var weights = new float[outSize][];
+        for (var o = 0; o < outSize; o++)
+        {
+            var center = (o + 0.5) * scale;
+            var lo = Math.Max((int)Math.Floor(center - support), 0);
+            var hi = Math.Min((int)Math.Ceiling(center + support), inSize);
+            var ws = new double[Math.Max(hi - lo, 1)];
+            double total = 0;
+            for (var i = lo; i < hi; i++)
+            {
+                var t = Math.Abs((i + 0.5 - center) / filterScale);
+                var wgt = t < 1 ? 1 - t : 0;
+                ws[i - lo] = wgt;
+                total += wgt;
+            }
+            if (total <= 0)
+            {
+                // The output pixel falls between input pixels at an edge: take the nearest one.
+                lo = Math.Clamp((int)center, 0, inSize - 1);
+                ws = [1.0];
+                total = 1;
+            }
+            starts[o] = origin + lo;
+            weights[o] = [.. ws.Select(x => (float)(x / total))];
+        }
+        return (starts, weights);
+    }
+}

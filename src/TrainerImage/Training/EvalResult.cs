@@ -1,0 +1,3 @@
+namespace BiT.Trainer.Training;
+
+public sealed record EvalResult(double Top1, double Top5, int Examples);

@@ -1,0 +1,64 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BiT.Trainer.Training;
+
+/// <summary>
+/// SGD with heavy-ball momentum and L2 weight decay, the update of torch.optim.SGD (dampening 0, not Nesterov):
+/// <c>d = g + wd·p; buf = m·buf + d; p -= lr·buf</c>. Written here so the momentum buffers are plain named
+/// tensors that a checkpoint saves and restores exactly.
+/// </summary>
+public sealed class SgdMomentum : IDisposable
+{
+    private readonly (string Name, Tensor Parameter)[] parameters;
+    private readonly Tensor[] buffers;
+
+    public SgdMomentum(IEnumerable<(string Name, Tensor Parameter)> parameters, double momentum, double weightDecay)
+    {
+        this.parameters = [.. parameters.Where(p => p.Parameter.requires_grad)];
+        Momentum = momentum;
+        WeightDecay = weightDecay;
+        using var noGrad = torch.no_grad();
+        buffers = [.. this.parameters.Select(p => torch.zeros_like(p.Parameter).DetachFromDisposeScope())];
+    }
+
+    public double Momentum { get; }
+
+    public double WeightDecay { get; }
+
+    public IEnumerable<(string Name, Tensor Buffer)> State => parameters.Select((p, i) => (p.Name, buffers[i]));
+
+    public void ZeroGrad()
+    {
+        foreach (var (_, p) in parameters)
+        {
+            p.grad?.zero_();
+        }
+    }
+
+    public void Step(double learningRate)
+    {
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            var p = parameters[i].Parameter;
+            var grad = p.grad;
+            if (grad is null)
+            {
+                continue;
+            }
+            var d = WeightDecay != 0 ? grad.add(p, alpha: WeightDecay) : grad;
+            buffers[i].mul_(Momentum).add_(d);
+            p.add_(buffers[i], alpha: -learningRate);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var b in buffers)
+        {
+            b.Dispose();
+        }
+    }
+}

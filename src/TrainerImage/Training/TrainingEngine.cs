@@ -1,0 +1,204 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using BiT.Trainer.Checkpoints;
+using BiT.Trainer.Data;
+using BiT.Trainer.Telemetry;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BiT.Trainer.Training;
+
+/// <summary>
+/// The training loop shared by <c>bit-trainer run</c> and <c>bit-trainer train</c>: resume from the newest valid
+/// checkpoint, then per optimizer step <c>batchSplit</c> micro-batches (MixUp, loss / split, backward), a check
+/// that the loss is finite, one SGD step at the schedule's rate, logging and checkpoints; evaluation at the end.
+/// A stop request is honoured between steps: the step in flight finishes, a checkpoint is written, and the run
+/// returns <see cref="TrainingOutcomeKind.Stopped"/>.
+/// </summary>
+public sealed class TrainingEngine(TimeProvider time, Action<string> log)
+{
+    public async Task<TrainingOutcome> RunAsync(
+        ModelSpec modelSpec,
+        IImageDataset train,
+        IImageDataset test,
+        TrainingSettings settings,
+        string workDirectory,
+        IProgressReporter reporter,
+        CancellationToken stop,
+        CancellationToken abort = default)
+    {
+        settings.Validate();
+        if (train.NumClasses != settings.NumClasses || test.NumClasses != settings.NumClasses)
+        {
+            throw new TrainingFailedException($"the dataset has {train.NumClasses} classes but the plan says numClasses {settings.NumClasses}");
+        }
+        Directory.CreateDirectory(workDirectory);
+        var store = new CheckpointStore(Path.Combine(workDirectory, "checkpoints"), settings.Checkpoints.Keep, log);
+
+        torch.random.manual_seed(settings.Seed);
+        using var model = modelSpec.Create();
+        model.train();
+        var parameters = model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
+        using var optimizer = new SgdMomentum(parameters, settings.Momentum, settings.WeightDecay);
+
+        var step = 0;
+        if (store.LoadLatest(settings.PlanHash) is { } checkpoint)
+        {
+            CheckpointMapper.Restore(checkpoint, model, optimizer);
+            step = checkpoint.Step;
+            log($"resuming from {Path.Combine(store.Directory, CheckpointStore.FileName(step))} (step {step} of {settings.Schedule.TotalSteps})");
+        }
+
+        using var runLog = new RunLog(workDirectory, step);
+        reporter.Started(settings, step);
+        var lastCheckpointStep = step;
+        var lastCheckpointTime = time.GetTimestamp();
+        var total = settings.Schedule.TotalSteps;
+        var stopAt = Math.Min(settings.StopAtStep ?? total, total);
+
+        if (step < stopAt)
+        {
+            var transform = settings.Augmentation == AugmentationKind.FineTune
+                ? (IImageTransform)new FineTuneTransform(settings.PrecropSize, settings.CropSize)
+                : new InceptionCropTransform(settings.CropSize);
+            var order = new SampleOrder(train.Count, settings.Seed);
+            var tracker = new CorruptImageTracker(train.Count, settings.CorruptImageThreshold, log);
+            await using var pipeline = new BatchPipeline(
+                train, transform, BatchPlans.Training(order, settings.MicroBatchSize, (long)step * settings.BatchSplit),
+                settings.Seed, settings.Workers, settings.Prefetch, tracker);
+            var speed = new SpeedMeter();
+            while (step < stopAt)
+            {
+                var started = Stopwatch.GetTimestamp();
+                var lr = settings.Schedule.LearningRate(step);
+                var loss = await TrainStepAsync(model, optimizer, pipeline, settings, step, lr, abort);
+                if (!double.IsFinite(loss))
+                {
+                    throw new TrainingFailedException($"non-finite loss ({loss.ToString(CultureInfo.InvariantCulture)}) at step {step + 1}; lower the learning rate or check the data");
+                }
+                step++;
+                var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                var imagesPerSecond = speed.Add(settings.BatchSize, seconds);
+                var now = time.GetUtcNow();
+                var epoch = (double)step * settings.BatchSize / train.Count;
+                runLog.Step(step, loss, lr, imagesPerSecond, epoch, now);
+                reporter.Progress(new ProgressUpdate(step, total, epoch, loss, lr, imagesPerSecond, speed.Eta(total - step, settings.BatchSize), now));
+
+                if (settings.EvalEverySteps > 0 && step % settings.EvalEverySteps == 0 && step < total)
+                {
+                    var result = await EvaluateAsync(model, test, settings, abort);
+                    runLog.Eval(step, result, time.GetUtcNow());
+                    reporter.Evaluated(step, result);
+                }
+
+                var stopping = stop.IsCancellationRequested || step >= stopAt;
+                var due = (settings.Checkpoints.EverySteps is { } every && step - lastCheckpointStep >= every)
+                    || (settings.Checkpoints.EverySeconds is { } seconds2 && time.GetElapsedTime(lastCheckpointTime).TotalSeconds >= seconds2);
+                if (due || stopping)
+                {
+                    var path = store.Write(CheckpointMapper.Capture(step, settings, model, optimizer, time.GetUtcNow()));
+                    lastCheckpointStep = step;
+                    lastCheckpointTime = time.GetTimestamp();
+                    reporter.Checkpointed(step, path, time.GetUtcNow());
+                }
+                if (stopping && step < total)
+                {
+                    log($"stopped at step {step} of {total} after writing a checkpoint; run again to resume");
+                    CurvePlot.Save(Path.Combine(workDirectory, "curves.png"), runLog.LossHistory, runLog.Top1History, $"{modelSpec.Description}, step {step}/{total}");
+                    return new TrainingOutcome(TrainingOutcomeKind.Stopped, step, null);
+                }
+            }
+        }
+        if (step < total)
+        {
+            return new TrainingOutcome(TrainingOutcomeKind.Stopped, step, null);
+        }
+
+        var final = await EvaluateAsync(model, test, settings, abort);
+        runLog.Eval(step, final, time.GetUtcNow());
+        reporter.Evaluated(step, final);
+        var finalDir = Path.Combine(workDirectory, "final");
+        Directory.CreateDirectory(finalDir);
+        modelSpec.SaveFinal(model, Path.Combine(finalDir, "model.npz"));
+        var metrics = new JsonObject
+        {
+            ["top1"] = final.Top1,
+            ["top5"] = final.Top5,
+            ["steps"] = step,
+            ["testExamples"] = final.Examples,
+            ["trainExamples"] = train.Count,
+            ["planHash"] = settings.PlanHash,
+        };
+        await File.WriteAllTextAsync(Path.Combine(finalDir, "metrics.json"), metrics.ToJsonString(new() { WriteIndented = true }) + "\n", CancellationToken.None);
+        CurvePlot.Save(Path.Combine(workDirectory, "curves.png"), runLog.LossHistory, runLog.Top1History, $"{modelSpec.Description}: top-1 {final.Top1:P1} after {step} steps");
+        return new TrainingOutcome(TrainingOutcomeKind.Completed, step, final);
+    }
+
+    private static async Task<double> TrainStepAsync(nn.Module<Tensor, Tensor> model, SgdMomentum optimizer, BatchPipeline pipeline, TrainingSettings settings, int step, double lr, CancellationToken abort)
+    {
+        optimizer.ZeroGrad();
+        var lambda = MixUp.Lambda(settings.Seed, step, settings.MixupAlpha);
+        double total = 0;
+        for (var micro = 0; micro < settings.BatchSplit; micro++)
+        {
+            var batch = await pipeline.NextAsync(abort) ?? throw new InvalidOperationException("the training stream ended");
+            using var scope = torch.NewDisposeScope();
+            var x = torch.tensor(batch.Pixels, [batch.Count, 3, batch.Size, batch.Size]);
+            var y = torch.tensor(batch.Labels.Select(l => (long)l).ToArray(), [batch.Count]);
+            Tensor loss;
+            if (lambda < 1.0)
+            {
+                var perm = torch.tensor(MixUp.Permutation(settings.Seed, step, micro, batch.Count), [batch.Count]);
+                var mixed = x.mul(lambda).add(x.index_select(0, perm).mul(1.0 - lambda));
+                var logits = Flatten(model.forward(mixed));
+                loss = Losses.CrossEntropy(logits, y, settings.Loss, settings.NumClasses).mul(lambda)
+                    .add(Losses.CrossEntropy(logits, y.index_select(0, perm), settings.Loss, settings.NumClasses).mul(1.0 - lambda));
+            }
+            else
+            {
+                loss = Losses.CrossEntropy(Flatten(model.forward(x)), y, settings.Loss, settings.NumClasses);
+            }
+            var scaled = loss.div(settings.BatchSplit);
+            scaled.backward();
+            total += scaled.item<float>();
+        }
+        if (double.IsFinite(total))
+        {
+            optimizer.Step(lr);
+        }
+        return total;
+    }
+
+    public static async Task<EvalResult> EvaluateAsync(nn.Module<Tensor, Tensor> model, IImageDataset test, TrainingSettings settings, CancellationToken abort)
+    {
+        model.eval();
+        try
+        {
+            long correct1 = 0, correct5 = 0;
+            var k = Math.Min(5, settings.NumClasses);
+            await using var pipeline = new BatchPipeline(
+                test, new EvalTransform(settings.CropSize), BatchPlans.Sequential(test.Count, settings.EvalBatchSize),
+                settings.Seed, settings.Workers, settings.Prefetch,
+                new CorruptImageTracker(test.Count, settings.CorruptImageThreshold, _ => { }));
+            while (await pipeline.NextAsync(abort) is { } batch)
+            {
+                using var noGrad = torch.no_grad();
+                using var scope = torch.NewDisposeScope();
+                var x = torch.tensor(batch.Pixels, [batch.Count, 3, batch.Size, batch.Size]);
+                var y = torch.tensor(batch.Labels.Select(l => (long)l).ToArray(), [batch.Count, 1]);
+                var (_, top) = Flatten(model.forward(x)).topk(k, dim: 1);
+                var hits = top.eq(y);
+                correct1 += hits[TensorIndex.Colon, TensorIndex.Slice(0, 1)].sum().item<long>();
+                correct5 += hits.sum().item<long>();
+            }
+            return new EvalResult((double)correct1 / test.Count, (double)correct5 / test.Count, test.Count);
+        }
+        finally
+        {
+            model.train();
+        }
+    }
+
+    private static Tensor Flatten(Tensor logits) => logits.dim() == 2 ? logits : logits.flatten(1);
+}

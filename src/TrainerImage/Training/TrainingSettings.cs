@@ -1,0 +1,73 @@
+using BiT.Contracts.Rules;
+using BiT.Trainer.Checkpoints;
+
+namespace BiT.Trainer.Training;
+
+/// <summary>Everything the engine needs to know about a run, already resolved (HyperRule or upstream recipe, then overrides).</summary>
+public sealed record TrainingSettings
+{
+    public required LearningRateSchedule Schedule { get; init; }
+
+    public required int BatchSize { get; init; }
+
+    public int BatchSplit { get; init; } = 1;
+
+    public double Momentum { get; init; } = 0.9;
+
+    public double WeightDecay { get; init; }
+
+    public double MixupAlpha { get; init; }
+
+    public LossFunction Loss { get; init; } = LossFunction.Softmax;
+
+    public AugmentationKind Augmentation { get; init; } = AugmentationKind.FineTune;
+
+    public int PrecropSize { get; init; }
+
+    public required int CropSize { get; init; }
+
+    public long Seed { get; init; }
+
+    public required int NumClasses { get; init; }
+
+    /// <summary>The SHA-256 recorded in every checkpoint; a checkpoint of another plan is never resumed.</summary>
+    public required string PlanHash { get; init; }
+
+    public CheckpointPolicy Checkpoints { get; init; } = new();
+
+    /// <summary>0 = evaluate only at the end.</summary>
+    public int EvalEverySteps { get; init; }
+
+    public int EvalBatchSize { get; init; } = 64;
+
+    public int Workers { get; init; } = Math.Max(1, Environment.ProcessorCount);
+
+    public int Prefetch { get; init; } = 4;
+
+    public double CorruptImageThreshold { get; init; } = 0.01;
+
+    /// <summary>Stop (with a checkpoint) when the step counter reaches this, before the end of the schedule.</summary>
+    public int? StopAtStep { get; init; }
+
+    public int MicroBatchSize => BatchSize / BatchSplit;
+
+    public void Validate()
+    {
+        if (BatchSize <= 0 || BatchSplit <= 0 || BatchSize % BatchSplit != 0)
+        {
+            throw new TrainingFailedException($"batchSize ({BatchSize}) must be a positive multiple of batchSplit ({BatchSplit})");
+        }
+        if (CropSize <= 0 || (Augmentation == AugmentationKind.FineTune && PrecropSize < CropSize))
+        {
+            throw new TrainingFailedException($"cropSize ({CropSize}) must be positive and not above precropSize ({PrecropSize})");
+        }
+        if (MixupAlpha < 0 || !double.IsFinite(MixupAlpha))
+        {
+            throw new TrainingFailedException($"mixupAlpha must be >= 0, got {MixupAlpha}");
+        }
+        if (NumClasses < 1)
+        {
+            throw new TrainingFailedException($"numClasses must be >= 1, got {NumClasses}");
+        }
+    }
+}

@@ -1,0 +1,420 @@
+using System.Text.Json.Nodes;
+using BiT.Operator.Api;
+using BiT.Operator.Controllers;
+using k8s.Models;
+using static BiT.Operator.Tests.Controllers.JobFixtures;
+
+namespace BiT.Operator.Tests.Controllers;
+
+public sealed class JobReconcilerTests
+{
+    private readonly FakePlanner _planner = new();
+
+    private JobReconciler Reconciler(ControllerOptions? options = null) => new(options ?? Options, _planner);
+
+    private ReconcileDecision Run(BiTJob job, IReadOnlyList<V1Pod> pods, DateTimeOffset now, BiTJob? upstream = null, JobKind? kind = null) =>
+        Reconciler().Reconcile(new ReconcileInput(kind ?? JobKind.FineTune, job, pods, upstream, now));
+
+    /// <summary>Runs the reconcile and applies its status patch, as the executor and API server would.</summary>
+    private (BiTJob Job, ReconcileDecision Decision) Step(BiTJob job, IReadOnlyList<V1Pod> pods, DateTimeOffset now, BiTJob? upstream = null)
+    {
+        var d = Run(job, pods, now, upstream);
+        return (WithStatusPatch(job, d.StatusPatch), d);
+    }
+
+    private static V1Pod CreatedPod(ReconcileDecision d) => Assert.Single(d.Actions.OfType<CreatePod>()).Pod;
+
+    [Fact]
+    public void A_new_job_gets_its_owned_objects_and_first_pod_and_a_pending_status()
+    {
+        var (job, d) = Step(Job(), [], T0);
+        Assert.Equal(
+            ["ConfigMap", "ServiceAccount", "Role", "RoleBinding"],
+            d.Actions.OfType<EnsureObject>().Select(e => e.Object.Kind));
+        var pod = CreatedPod(d);
+        Assert.Equal("pets-run-1", pod.Metadata.Name);
+        var status = d.Status;
+        Assert.Equal(JobPhase.Pending, status.Phase);
+        Assert.Equal("pets-run-1", status.PodName);
+        Assert.Equal("True", status.Condition(ConditionSet.Validated)!.Status);
+        Assert.Equal(500, status.Hyperparameters!["totalSteps"]!.GetValue<int>());
+        Assert.Equal(1, status.ObservedGeneration);
+        Assert.NotNull(d.StatusPatch);
+        Assert.Equal(JobStatus.FormatTime(T0), JobStatus.Parse(job.Status).StartTime);
+    }
+
+    [Fact]
+    public void A_reconcile_with_nothing_to_do_makes_no_writes()
+    {
+        var (job, _) = Step(Job(), [], T0);
+        var pending = Pod("pets-run-1", "Pending");
+        (job, _) = Step(job, [pending], T0.AddSeconds(1));
+        var again = Run(job, [pending], T0.AddSeconds(30));
+        Assert.Empty(again.Actions);
+        Assert.Null(again.StatusPatch);
+
+        var running = Pod("pets-run-1", "Running", T0.AddSeconds(40));
+        (job, var d) = Step(job, [running], T0.AddSeconds(41));
+        Assert.Equal(JobPhase.Running, d.Status.Phase);
+        var quiet = Run(job, [running], T0.AddSeconds(50));
+        Assert.Empty(quiet.Actions);
+        Assert.Null(quiet.StatusPatch);
+
+        // Only the stall check asks for another look, at the exact moment it would fire.
+        Assert.Equal(TimeSpan.FromSeconds(110), quiet.RequeueAfter);
+    }
+
+    [Fact]
+    public void A_crash_after_creating_the_pod_but_before_the_status_write_creates_no_second_pod()
+    {
+        var first = Run(Job(), [], T0);
+        Assert.Single(first.Actions.OfType<CreatePod>());
+
+        // The status patch was lost; the pod exists in the cache.
+        var again = Run(Job(), [Pod("pets-run-1", "Pending")], T0.AddSeconds(5));
+        Assert.Empty(again.Actions.OfType<CreatePod>());
+        Assert.Equal("pets-run-1", again.Status.PodName);
+    }
+
+    [Theory]
+    [InlineData("runPolicy", "stallTimeout", "\"soon\"", "spec.runPolicy.stallTimeout")]
+    [InlineData("runPolicy", "maxRestarts", "-1", "spec.runPolicy.maxRestarts")]
+    [InlineData("runPolicy", "onStall", "\"Explode\"", "spec.runPolicy.onStall")]
+    [InlineData("resources", "gpus", "\"two\"", "spec.resources.gpus")]
+    [InlineData("resources", "memory", "\"lots\"", "spec.resources.memory")]
+    [InlineData("dataset", "numClasses", "1", "spec.dataset.numClasses")]
+    public void A_bad_spec_fails_validation_naming_the_field_with_one_event_and_no_hot_loop(string section, string field, string json, string path)
+    {
+        var spec = Spec();
+        var obj = spec[section] as JsonObject ?? new JsonObject();
+        obj[field] = JsonNode.Parse(json);
+        spec[section] = obj;
+        var (job, d) = Step(Job(spec), [], T0);
+        var validated = d.Status.Condition(ConditionSet.Validated)!;
+        Assert.Equal("False", validated.Status);
+        Assert.Equal(JobReconciler.InvalidSpecReason, validated.Reason);
+        Assert.Contains(path, validated.Message, StringComparison.Ordinal);
+        Assert.Equal(JobPhase.Failed, d.Status.Phase);
+        var evt = Assert.Single(d.Actions.OfType<RecordEvent>());
+        Assert.Contains(path, evt.Message, StringComparison.Ordinal);
+        Assert.Empty(d.Actions.OfType<CreatePod>());
+        Assert.Null(d.RequeueAfter);
+
+        var again = Run(job, [], T0.AddSeconds(10));
+        Assert.Empty(again.Actions);
+        Assert.Null(again.StatusPatch);
+        Assert.Null(again.RequeueAfter);
+    }
+
+    [Fact]
+    public void A_fixed_spec_is_validated_again_and_runs()
+    {
+        var spec = Spec();
+        spec["runPolicy"]!["stallTimeout"] = "never";
+        var (job, _) = Step(Job(spec), [], T0);
+        var fixedJob = Job(Spec(), generation: 2);
+        fixedJob = new BiTJob { Kind = fixedJob.Kind, Metadata = fixedJob.Metadata, Spec = fixedJob.Spec, Status = job.Status };
+        var d = Run(fixedJob, [], T0.AddSeconds(5));
+        Assert.Single(d.Actions.OfType<CreatePod>());
+        Assert.Equal("True", d.Status.Condition(ConditionSet.Validated)!.Status);
+        Assert.Equal("False", d.Status.Condition(ConditionSet.Failed)!.Status);
+        Assert.Equal(2, d.Status.ObservedGeneration);
+    }
+
+    [Theory]
+    [InlineData("evil.example/miner:latest", false)]
+    [InlineData("registry.local/bit/trainer:2", true)]
+    [InlineData("trainer:1", true)]
+    public void Images_outside_the_allow_list_are_refused(string image, bool allowed)
+    {
+        var spec = Spec();
+        spec["image"] = image;
+        var d = Run(Job(spec), [], T0);
+        if (allowed)
+        {
+            Assert.Equal(image, CreatedPod(d).Spec.Containers[0].Image);
+        }
+        else
+        {
+            Assert.Empty(d.Actions.OfType<CreatePod>());
+            Assert.Contains("spec.image", d.Status.Condition(ConditionSet.Validated)!.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Success_records_the_result_and_completion_and_an_event()
+    {
+        var (job, _) = Step(Job(), [], T0);
+        var done = Ended("pets-run-1", 0, "{\"top1\":0.912,\"top5\":0.99,\"modelPath\":\"/checkpoints/final/model.npz\"}");
+        (job, var d) = Step(job, [done], T0.AddMinutes(5));
+        Assert.Equal(JobPhase.Succeeded, d.Status.Phase);
+        Assert.Equal(0.912, d.Status.Result!["top1"]!.GetValue<double>());
+        Assert.Equal(JobStatus.FormatTime(T0.AddMinutes(5)), d.Status.CompletionTime);
+        Assert.Contains("0.912", Assert.Single(d.Actions.OfType<RecordEvent>()).Message, StringComparison.Ordinal);
+        var again = Run(job, [done], T0.AddMinutes(6));
+        Assert.Empty(again.Actions);
+        Assert.Null(again.StatusPatch);
+    }
+
+    [Fact]
+    public void A_result_the_trainer_wrote_into_the_status_is_kept()
+    {
+        var (job, _) = Step(Job(), [], T0);
+        job = WithStatusPatch(job, new JsonObject { ["result"] = new JsonObject { ["top1"] = 0.5 } });
+        var d = Run(job, [Ended("pets-run-1", 0, "done")], T0.AddMinutes(1));
+        Assert.Equal(0.5, d.Status.Result!["top1"]!.GetValue<double>());
+    }
+
+    [Fact]
+    public void A_permanent_trainer_failure_fails_the_job_with_the_trainers_message()
+    {
+        var (job, _) = Step(Job(), [], T0);
+        var d = Run(job, [Ended("pets-run-1", 4, "step 3\nloss became NaN at step 4")], T0.AddMinutes(1));
+        Assert.Equal(JobPhase.Failed, d.Status.Phase);
+        var failed = d.Status.Condition(ConditionSet.Failed)!;
+        Assert.Equal("TrainerFailed", failed.Reason);
+        Assert.Equal("loss became NaN at step 4", failed.Message);
+        Assert.Empty(d.Actions.OfType<CreatePod>());
+    }
+
+    [Fact]
+    public void A_retryable_end_restarts_from_the_checkpoint_after_the_backoff()
+    {
+        var (job, _) = Step(Job(), [], T0);
+        job = WithTrainerStatus(job, 37, T0.AddSeconds(50), checkpointStep: 30);
+        var ended = Ended("pets-run-1", 137, reason: "Error");
+        (job, var d) = Step(job, [ended], T0.AddSeconds(60));
+        Assert.Equal(JobPhase.Restarting, d.Status.Phase);
+        Assert.Equal(1, d.Status.Restarts);
+        var record = Assert.Single(d.Status.RestartHistory);
+        Assert.Equal(("Killed", 137, 30L), (record.Reason, record.ExitCode, record.ResumedFromStep));
+        Assert.Empty(d.Actions.OfType<CreatePod>());
+        Assert.Equal(TimeSpan.FromSeconds(10), d.RequeueAfter);
+
+        // Woken early (a pod event): nothing yet, same wake-up time.
+        var early = Run(job, [ended], T0.AddSeconds(64));
+        Assert.Empty(early.Actions);
+        Assert.Null(early.StatusPatch);
+        Assert.Equal(TimeSpan.FromSeconds(6), early.RequeueAfter);
+
+        (job, d) = Step(job, [ended], T0.AddSeconds(70));
+        Assert.Equal(new DeletePod("pets-run-1", 0), d.Actions.OfType<DeletePod>().Single());
+        Assert.Equal("pets-run-2", CreatedPod(d).Metadata.Name);
+        Assert.Equal(JobPhase.Pending, d.Status.Phase);
+        Assert.Equal(1, d.Status.Restarts);
+
+        (_, d) = Step(job, [Pod("pets-run-2", "Running", T0.AddSeconds(75))], T0.AddSeconds(76));
+        Assert.Equal(JobPhase.Running, d.Status.Phase);
+        Assert.Equal("False", d.Status.Condition(ConditionSet.Restarting)!.Status);
+    }
+
+    [Fact]
+    public void Backoff_doubles_with_each_restart()
+    {
+        var policy = RunPolicy.Default with { Backoff = TimeSpan.FromSeconds(10) };
+        Assert.Equal(
+            [10, 20, 40, 80, 160, 320, 600, 600],
+            Enumerable.Range(1, 8).Select(i => policy.BackoffFor(i).TotalSeconds));
+    }
+
+    [Fact]
+    public void Past_max_restarts_the_job_fails()
+    {
+        var (job, _) = Step(Job(), [], T0);
+        job = WithStatusPatch(job, new JsonObject { ["restarts"] = 3, ["podName"] = "pets-run-4" });
+        var d = Run(job, [Ended("pets-run-4", 143)], T0.AddMinutes(1));
+        Assert.Equal(JobPhase.Failed, d.Status.Phase);
+        Assert.Equal("RestartLimitExceeded", d.Status.Condition(ConditionSet.Failed)!.Reason);
+        Assert.Empty(d.Actions.OfType<CreatePod>());
+    }
+
+    [Fact]
+    public void A_pod_that_vanished_without_our_deletion_counts_as_a_restart()
+    {
+        var (job, _) = Step(Job(), [], T0);
+        (job, _) = Step(job, [Pod("pets-run-1", "Running", T0)], T0.AddSeconds(1));
+        var d = Run(job, [], T0.AddSeconds(20));
+        Assert.Equal(JobPhase.Restarting, d.Status.Phase);
+        Assert.Equal("PodDeleted", d.Status.RestartHistory.Single().Reason);
+    }
+
+    [Fact]
+    public void A_pod_on_a_lost_node_is_deleted_and_restarted()
+    {
+        var (job, _) = Step(Job(), [], T0);
+        var d = Run(job, [Pod("pets-run-1", "Unknown")], T0.AddSeconds(20));
+        Assert.Equal(new DeletePod("pets-run-1", 0), Assert.Single(d.Actions.OfType<DeletePod>()));
+        Assert.Equal("NodeLost", d.Status.RestartHistory.Single().Reason);
+    }
+
+    [Theory]
+    [InlineData(StallAction.Restart)]
+    [InlineData(StallAction.Fail)]
+    [InlineData(StallAction.None)]
+    public void A_stall_sets_the_condition_then_follows_onStall(StallAction onStall)
+    {
+        var spec = Spec();
+        spec["runPolicy"]!["onStall"] = onStall.ToString();
+        var (job, _) = Step(Job(spec), [], T0);
+        var pod = Pod("pets-run-1", "Running", T0);
+        (job, _) = Step(job, [pod], T0.AddSeconds(1));
+        job = WithTrainerStatus(job, 10, T0.AddMinutes(1));
+        var before = Run(job, [pod], T0.AddMinutes(2));
+        Assert.Equal(TimeSpan.FromMinutes(1), before.RequeueAfter);
+        Assert.Null(before.StatusPatch);
+
+        var d = Run(job, [pod], T0.AddMinutes(3));
+        var stalled = d.Status.Condition(ConditionSet.Stalled)!;
+        Assert.Equal("True", stalled.Status);
+        Assert.Contains(d.Actions.OfType<RecordEvent>(), e => e.Reason == "Stalled");
+        switch (onStall)
+        {
+            case StallAction.Restart:
+                Assert.Equal(new DeletePod("pets-run-1", Options.StalledPodGracePeriodSeconds), Assert.Single(d.Actions.OfType<DeletePod>()));
+                Assert.Equal(JobPhase.Restarting, d.Status.Phase);
+                Assert.Equal("Stalled", d.Status.RestartHistory.Single().Reason);
+                break;
+            case StallAction.Fail:
+                Assert.Single(d.Actions.OfType<DeletePod>());
+                Assert.Equal(JobPhase.Failed, d.Status.Phase);
+                break;
+            default:
+                Assert.Empty(d.Actions.OfType<DeletePod>());
+                Assert.Equal(JobPhase.Running, d.Status.Phase);
+                break;
+        }
+    }
+
+    [Fact]
+    public void Progress_after_a_stall_clears_the_condition()
+    {
+        var spec = Spec();
+        spec["runPolicy"]!["onStall"] = "None";
+        var (job, _) = Step(Job(spec), [], T0);
+        var pod = Pod("pets-run-1", "Running", T0);
+        (job, _) = Step(job, [pod], T0.AddMinutes(3));
+        Assert.Equal("True", JobStatus.Parse(job.Status).Condition(ConditionSet.Stalled)!.Status);
+        job = WithTrainerStatus(job, 11, T0.AddMinutes(4));
+        var d = Run(job, [pod], T0.AddMinutes(4).AddSeconds(1));
+        Assert.Equal("False", d.Status.Condition(ConditionSet.Stalled)!.Status);
+    }
+
+    [Fact]
+    public void Suspend_deletes_the_pod_gracefully_and_resume_starts_the_next_without_counting_a_restart()
+    {
+        var (job, _) = Step(Job(), [], T0);
+        var pod = Pod("pets-run-1", "Running", T0);
+        (job, _) = Step(job, [pod], T0.AddSeconds(1));
+        var spec = Spec();
+        spec["suspend"] = true;
+        var suspended = WithSpec(job, spec);
+        (suspended, var d) = Step(suspended, [pod], T0.AddSeconds(30));
+        Assert.Equal(new DeletePod("pets-run-1", Options.TerminationGracePeriodSeconds), Assert.Single(d.Actions.OfType<DeletePod>()));
+        Assert.Equal(JobPhase.Suspended, d.Status.Phase);
+        Assert.Contains(d.Actions.OfType<RecordEvent>(), e => e.Reason == "Suspended");
+
+        // The trainer checkpointed and exited 3; the pod is gone.
+        var idle = Run(suspended, [], T0.AddSeconds(60));
+        Assert.Empty(idle.Actions);
+        Assert.Null(idle.StatusPatch);
+
+        var resumed = WithSpec(suspended, Spec());
+        d = Run(resumed, [], T0.AddSeconds(90));
+        Assert.Equal("pets-run-2", CreatedPod(d).Metadata.Name);
+        Assert.Equal(0, d.Status.Restarts);
+        Assert.Equal("False", d.Status.Condition(ConditionSet.Suspended)!.Status);
+    }
+
+    [Fact]
+    public void Ttl_after_finished_requeues_for_exactly_the_remaining_time_then_deletes_the_job()
+    {
+        var spec = Spec();
+        spec["runPolicy"]!["ttlSecondsAfterFinished"] = 60;
+        var (job, _) = Step(Job(spec), [], T0);
+        (job, var d) = Step(job, [Ended("pets-run-1", 0)], T0.AddMinutes(1));
+        Assert.Equal(TimeSpan.FromSeconds(60), d.RequeueAfter);
+        var mid = Run(job, [Ended("pets-run-1", 0)], T0.AddMinutes(1).AddSeconds(25));
+        Assert.Equal(TimeSpan.FromSeconds(35), mid.RequeueAfter);
+        Assert.Empty(mid.Actions);
+        var due = Run(job, [Ended("pets-run-1", 0)], T0.AddMinutes(2));
+        Assert.IsType<DeleteJob>(Assert.Single(due.Actions));
+    }
+
+    [Fact]
+    public void The_active_deadline_bounds_the_whole_job()
+    {
+        var spec = Spec();
+        spec["runPolicy"]!["activeDeadlineSeconds"] = 600;
+        var (job, _) = Step(Job(spec), [], T0);
+        var pod = Pod("pets-run-1", "Running", T0);
+        job = WithTrainerStatus(job, 1, T0.AddMinutes(9));
+        var before = Run(job, [pod], T0.AddMinutes(9));
+        Assert.Equal(TimeSpan.FromMinutes(1), before.RequeueAfter);
+        var d = Run(job, [pod], T0.AddMinutes(10));
+        Assert.Equal("DeadlineExceeded", d.Status.Condition(ConditionSet.Failed)!.Reason);
+        Assert.Single(d.Actions.OfType<DeletePod>());
+    }
+
+    [Fact]
+    public void Max_segment_duration_rolls_the_pod_gracefully_without_counting_a_restart()
+    {
+        var spec = Spec();
+        spec["runPolicy"]!["maxSegmentDuration"] = "1h";
+        spec["runPolicy"]!["stallTimeout"] = "2h";
+        var (job, _) = Step(Job(spec), [], T0);
+        var pod = Pod("pets-run-1", "Running", T0);
+        job = WithTrainerStatus(job, 100, T0.AddMinutes(59), checkpointStep: 90);
+        (job, var d) = Step(job, [pod], T0.AddHours(1));
+        Assert.Equal(new DeletePod("pets-run-1", Options.TerminationGracePeriodSeconds), Assert.Single(d.Actions.OfType<DeletePod>()));
+        Assert.Equal(0, d.Status.Restarts);
+        Assert.Equal(("SegmentRoll", 90L), (d.Status.RestartHistory.Single().Reason, d.Status.RestartHistory.Single().ResumedFromStep));
+
+        // Pod gone: the next one starts at once (no backoff for a planned roll).
+        d = Run(job, [], T0.AddHours(1).AddSeconds(20));
+        Assert.Equal("pets-run-2", CreatedPod(d).Metadata.Name);
+    }
+
+    [Fact]
+    public void A_fine_tune_job_waits_for_its_pretrain_job_then_mounts_its_output_read_only()
+    {
+        var spec = Spec();
+        spec["model"]!["weights"] = new JsonObject { ["fromPretrainJob"] = new JsonObject { ["name"] = "upstream" } };
+        var up = Job(Spec(), name: "upstream", kind: "BiTPretrainJob");
+        up = WithStatusPatch(up, new JsonObject { ["phase"] = "Running" });
+        var (job, d) = Step(Job(spec), [], T0, up);
+        Assert.Empty(d.Actions.OfType<CreatePod>());
+        Assert.Equal(JobPhase.Pending, d.Status.Phase);
+        Assert.Equal("WaitingForPretrainJob", d.Status.Condition(ConditionSet.Running)!.Reason);
+
+        up = WithStatusPatch(up, new JsonObject { ["phase"] = "Succeeded", ["result"] = new JsonObject { ["modelPath"] = "/checkpoints/final/model.npz" } });
+        d = Run(job, [], T0.AddMinutes(1), up);
+        var pod = CreatedPod(d);
+        var volume = pod.Spec.Volumes.Single(v => v.Name == "pretrained");
+        Assert.Equal(("pets-ckpt", true), (volume.PersistentVolumeClaim.ClaimName, volume.PersistentVolumeClaim.ReadOnlyProperty == true));
+        Assert.True(pod.Spec.Containers[0].VolumeMounts.Single(m => m.Name == "pretrained").ReadOnlyProperty);
+        Assert.Equal("/pretrained/final/model.npz", _planner.Contexts[^1].PretrainedWeightsPath);
+    }
+
+    [Fact]
+    public void A_failed_pretrain_job_fails_the_fine_tune_job()
+    {
+        var spec = Spec();
+        spec["model"]!["weights"] = new JsonObject { ["fromPretrainJob"] = new JsonObject { ["name"] = "upstream" } };
+        var up = WithStatusPatch(Job(Spec(), name: "upstream", kind: "BiTPretrainJob"), new JsonObject { ["phase"] = "Failed" });
+        var d = Run(Job(spec), [], T0, up);
+        Assert.Equal("PretrainJobFailed", d.Status.Condition(ConditionSet.Failed)!.Reason);
+    }
+
+    [Fact]
+    public void A_deleted_job_is_left_to_garbage_collection()
+    {
+        var job = Job();
+        job.Metadata.DeletionTimestamp = T0.UtcDateTime;
+        var d = Run(job, [Pod("pets-run-1", "Running")], T0);
+        Assert.Empty(d.Actions);
+        Assert.Null(d.StatusPatch);
+    }
+
+    private static BiTJob WithSpec(BiTJob job, JsonObject spec) =>
+        new() { Kind = job.Kind, Metadata = job.Metadata, Spec = System.Text.Json.JsonSerializer.SerializeToElement(spec), Status = job.Status };
+}

@@ -1,0 +1,50 @@
+using BiT.Operator.Hosting;
+
+namespace BiT.Operator.Tests.Hosting;
+
+public sealed class CommandLineTests
+{
+    private static string? NoEnv(string _) => null;
+
+    [Fact]
+    public void Run_takes_the_documented_flags()
+    {
+        var cl = CommandLine.Parse(
+            ["run", "--kubeconfig", "/tmp/kc", "--trainer-image", "t:1", "--metrics-port=9090", "--namespace", "a", "--namespace", "b",
+             "--allowed-image", "registry/bit/*", "--leader-elect", "false", "--parallelism", "8"], NoEnv);
+        Assert.Equal("run", cl.Command);
+        Assert.Equal("/tmp/kc", cl.KubeConfig);
+        Assert.Equal("t:1", cl.Settings.Controller.TrainerImage);
+        Assert.Equal(9090, cl.Settings.MetricsPort);
+        Assert.Equal(["a", "b"], cl.Settings.Namespaces);
+        Assert.True(cl.Settings.Controller.IsImageAllowed("registry/bit/trainer:2"));
+        Assert.False(cl.Settings.Controller.IsImageAllowed("elsewhere/trainer:2"));
+        Assert.Null(cl.Settings.LeaderElection);
+        Assert.Equal(8, cl.Settings.Parallelism);
+    }
+
+    [Fact]
+    public void The_environment_supplies_defaults()
+    {
+        var env = new Dictionary<string, string> { ["BIT_TRAINER_IMAGE"] = "img:3", ["WATCH_NAMESPACES"] = "x, y", ["POD_NAMESPACE"] = "ops", ["POD_NAME"] = "op-0" };
+        var cl = CommandLine.Parse(["run"], k => env.GetValueOrDefault(k));
+        Assert.Equal("img:3", cl.Settings.Controller.TrainerImage);
+        Assert.Equal(["x", "y"], cl.Settings.Namespaces);
+        Assert.Equal("ops", cl.Settings.LeaderElection!.Namespace);
+        Assert.Equal("op-0", cl.Settings.Identity);
+    }
+
+    [Theory]
+    [InlineData(new string[0], "command")]
+    [InlineData(new[] { "fly" }, "fly")]
+    [InlineData(new[] { "run", "--metrics-port", "http" }, "--metrics-port")]
+    [InlineData(new[] { "run", "--kubeconfig" }, "--kubeconfig")]
+    [InlineData(new[] { "run", "--frobnicate" }, "--frobnicate")]
+    [InlineData(new[] { "run", "--resync-period", "often" }, "--resync-period")]
+    [InlineData(new[] { "crds" }, "--output")]
+    public void A_bad_command_line_is_a_usage_error_naming_the_flag(string[] args, string named)
+    {
+        var ex = Assert.Throws<UsageException>(() => CommandLine.Parse(args, NoEnv));
+        Assert.Contains(named, ex.Message, StringComparison.Ordinal);
+    }
+}
