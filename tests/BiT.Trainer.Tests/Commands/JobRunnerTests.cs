@@ -5,6 +5,7 @@ using BiT.Trainer.Telemetry;
 
 namespace BiT.Trainer.Tests.Commands;
 
+[Collection(TorchCollection.Name)]
 public sealed class JobRunnerTests
 {
     private static string Manifest(string extraDataset = "", string hyper = "", string kind = "BiTFineTuneJob", string name = "tiny", string model = "") => $$"""
