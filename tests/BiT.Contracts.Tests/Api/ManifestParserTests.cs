@@ -286,7 +286,7 @@ public sealed class ManifestParserTests
     {
         var path = Path.Combine(Path.GetTempPath(), $"no-such-{Guid.NewGuid():N}.yaml");
         var ex = Assert.Throws<ManifestException>(() => ManifestParser.ParseFile(path));
-        Assert.Equal(path, ex.Source);
+        Assert.Equal(path, ex.SourceFile);
         Assert.Contains(path, ex.Message, StringComparison.Ordinal);
     }
 
