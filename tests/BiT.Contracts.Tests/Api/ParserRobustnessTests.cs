@@ -16,7 +16,7 @@ public sealed class ParserRobustnessTests
         var random = new Random(seed);
         var source = seed == 3 ? Manifests.Pretrain : Manifests.FullFineTune;
         var outcomes = new int[2];
-        for (var i = 0; i < 700; i++)
+        for (var i = 0; i < 400; i++)
         {
             var text = Mutate(source, random, 1 + random.Next(4));
             try
@@ -34,6 +34,27 @@ public sealed class ParserRobustnessTests
 
         // Both outcomes happen, or the mutations would not be exercising anything.
         Assert.True(outcomes[0] > 0 && outcomes[1] > 0, $"parsed {outcomes[0]}, refused {outcomes[1]}");
+    }
+
+    [Theory]
+    [InlineData(100)]
+    [InlineData(200_000)]
+    public void Deep_nesting_is_refused_without_overflowing_the_stack(int depth)
+    {
+        var yaml = "apiVersion: bit.training/v1alpha1\nkind: BiTFineTuneJob\nmetadata: {name: a}\nspec: " + new string('[', depth) + new string(']', depth) + "\n";
+        var ex = Assert.Throws<ManifestException>(() => ManifestParser.Parse(yaml));
+        Assert.Contains("nested more than 64 levels", ex.Errors[0].Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("spec: &s {model: *s, dataset: *s}")]
+    [InlineData("spec: &s\n  model: {architecture: R50x1}\n  dataset: &d {format: Idx, path: p, numClasses: 2}\n  checkpoint: *d")]
+    [InlineData("spec:\n  model: {architecture: R50x1}\n  dataset: {format: Idx, path: p, numClasses: 2}\n  resources:\n    tolerations: &t [{key: a}, *t]")]
+    public void Aliases_and_self_references_end_in_an_answer(string spec)
+    {
+        var yaml = "apiVersion: bit.training/v1alpha1\nkind: BiTFineTuneJob\nmetadata: {name: a}\n" + spec + "\n";
+        var ex = Assert.Throws<ManifestException>(() => ManifestParser.Parse(yaml));
+        Assert.NotEmpty(ex.Errors);
     }
 
     [Fact]

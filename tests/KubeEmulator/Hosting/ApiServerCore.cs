@@ -71,7 +71,40 @@ internal sealed class ApiServerCore
     public Func<HttpContext, string, string, Task> PodLogs { get; set; } = (_, _, name) => throw ApiException.BadRequest($"pod \"{name}\" has no logs: the emulator runs no kubelet (RunPods is off)");
 
     /// <summary>Handles POST on subresources: pods/eviction and serviceaccounts/token.</summary>
-    public Func<ResourceType, string?, string, string, JsonObject, RequestOptions, JsonObject> CreateSubresource { get; set; } = (t, _, name, sub, _, _) => throw ApiException.NotFoundPath($"{t.GroupResource}/{name}/{sub}");
+    public JsonObject CreateSubresource(ResourceType t, string? ns, string name, string sub, JsonObject body, RequestOptions o)
+    {
+        switch (t.GroupResource, sub)
+        {
+            case ("pods", "eviction"):
+                return Evict(t, ns!, name, body, o);
+            case ("serviceaccounts", "token"):
+                {
+                    Service.Get(t, ns, name);
+                    var expiry = Json.Long(body, "spec", "expirationSeconds") ?? 3600;
+                    var result = Json.Clone(body);
+                    result["apiVersion"] = "authentication.k8s.io/v1";
+                    result["kind"] = "TokenRequest";
+                    result["status"] = new JsonObject { ["token"] = Tokens.IssueServiceAccount(ns!, name), ["expirationTimestamp"] = Json.Timestamp(Time.GetUtcNow().AddSeconds(expiry)) };
+                    return result;
+                }
+            default:
+                throw ApiException.NotFoundPath($"{t.GroupResource}/{name}/{sub}");
+        }
+    }
+
+    /// <summary>The Eviction API (no PodDisruptionBudgets here): DisruptionTarget condition, then a graceful delete.</summary>
+    private JsonObject Evict(ResourceType pods, string ns, string name, JsonObject body, RequestOptions o)
+    {
+        var pod = Service.Get(pods, ns, name);
+        var status = Json.Obj(pod, "status");
+        var conditions = status["conditions"] as JsonArray ?? [];
+        conditions.Add(new JsonObject { ["type"] = "DisruptionTarget", ["status"] = "True", ["lastProbeTime"] = null, ["lastTransitionTime"] = Json.Timestamp(Time.GetUtcNow()), ["reason"] = "EvictionByEvictionAPI", ["message"] = "Eviction API: evicting" });
+        status["conditions"] = conditions;
+        Service.Update(pods, ns, name, pod, "status", RequestOptions.System with { FieldManager = "kube-apiserver" });
+        var grace = Json.Long(body, "deleteOptions", "gracePeriodSeconds");
+        Service.Delete(pods, ns, name, new DeleteOptions(GracePeriodSeconds: grace), o);
+        return new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["metadata"] = new JsonObject(), ["status"] = "Success", ["code"] = 201 };
+    }
 
     public ResourceType Type(string group, string resource) =>
         Registry.All.First(t => t.Group == group && t.Resource == resource);

@@ -23,6 +23,11 @@ public sealed class EmulatorOptions
     /// <summary>Name of the single node the kubelet plays.</summary>
     public string NodeName { get; set; } = "emulator-node";
 
+    /// <summary>First delay before restarting a failed container; doubles per restart (the real kubelet: 10s, capped at 5 minutes).</summary>
+    public TimeSpan RestartBackoff { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    public TimeSpan MaxRestartBackoff { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>After LoseNodeAsync: how long pods stay Unknown before they are deleted (the real pod-eviction timeout is minutes).</summary>
     public TimeSpan NodeLostDeletionDelay { get; set; } = TimeSpan.FromSeconds(1);
 }
