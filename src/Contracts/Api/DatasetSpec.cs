@@ -46,7 +46,7 @@ public sealed record DatasetSpec
     /// <summary>Optional label subset: only these labels are used, relabelled 0..n-1 in this order.</summary>
     [JsonPropertyName("classes")]
     [Field("Optional: use only these labels of the data (train and test), relabelled 0..n-1 in the order given; numClasses must equal their count. Lets one dataset serve an upstream and a downstream task.",
-        MinItems = 2, MaxItems = 100_000, Minimum = 0)]
+        MinItems = 2, MaxItems = 10_000, Minimum = 0)]
     public IReadOnlyList<int>? Classes { get; init; }
 
     /// <summary>Training examples; measured from the data when omitted.</summary>

@@ -49,7 +49,7 @@ public sealed record WeightsSpec
 
     /// <summary>SHA-256 of the file (required with url, optional with path).</summary>
     [JsonPropertyName("sha256")]
-    [Field("Lowercase hex SHA-256 of the file; required with url, checked with path when given.", Pattern = ApiPatterns.Sha256, PatternHint = "64 lowercase hex digits")]
+    [Field("Lowercase hex SHA-256 of the file; required with url, checked with path when given.", Pattern = ApiPatterns.Sha256, PatternHint = "64 lowercase hex digits", MaxLength = 64)]
     public string? Sha256 { get; init; }
 
     /// <summary>A local (or mounted) .npz path.</summary>

@@ -44,6 +44,9 @@ public sealed class FieldAttribute(string description) : Attribute
     /// <summary>OpenAPI format (date-time, ...).</summary>
     public string? Format { get; init; }
 
+    /// <summary>For a list of objects: the key that makes it a map list (x-kubernetes-list-map-keys), e.g. "type".</summary>
+    public string? ListMapKey { get; init; }
+
     /// <summary>A string that the API may also hold as an integer (resource quantities).</summary>
     public bool IntOrString { get; init; }
 }

@@ -120,6 +120,33 @@ public static class NpzWeights
         }
     }
 
+    /// <summary>
+    /// The class count of a checkpoint's head, read from the header of <c>resnet/head/conv2d/bias</c> alone, so that a
+    /// model can be built to match a file before loading it.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">Not a readable .npz, or no usable head bias in it.</exception>
+    public static int ReadHeadSize(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"{path}: no such weights file", path);
+        }
+
+        using var archive = OpenArchive(path);
+        var entry = archive.GetEntry(CheckpointKeys.HeadBias + NpySuffix)
+            ?? throw new InvalidDataException($"{path}: has no key '{CheckpointKeys.HeadBias}', so the head size is unknown");
+        using var stream = OpenEntry(entry, path, CheckpointKeys.HeadBias);
+        var header = ReadHeader(stream, path, CheckpointKeys.HeadBias);
+        if (header.Shape.Count != 1 || header.Shape[0] < 1 || header.Shape[0] > int.MaxValue)
+        {
+            throw new InvalidDataException($"{path}: key '{CheckpointKeys.HeadBias}' has shape {header.ShapeText}, expected (classes,)");
+        }
+
+        return (int)header.Shape[0];
+    }
+
     /// <summary>The checkpoint keys a model expects, with the shape each has in the file (kernels HWIO).</summary>
     public static IReadOnlyDictionary<string, IReadOnlyList<long>> ExpectedKeys(BitResNet model)
     {
