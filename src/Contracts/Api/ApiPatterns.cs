@@ -19,6 +19,9 @@ public static class ApiPatterns
     public const string Quantity =
         "^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$";
 
+    /// <summary>A DNS-1123 label (namespaces).</summary>
+    public const string DnsLabel = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+
     /// <summary>A DNS-1123 subdomain (object names, claim names).</summary>
     public const string DnsSubdomain = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 

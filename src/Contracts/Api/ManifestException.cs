@@ -8,7 +8,7 @@ public sealed class ManifestException : Exception
         : base(Describe(errors, source))
     {
         Errors = errors;
-        Source = source;
+        SourceFile = source;
     }
 
     /// <summary>Needed by analyzers; prefer the constructor with errors.</summary>
@@ -34,7 +34,7 @@ public sealed class ManifestException : Exception
     public IReadOnlyList<FieldError> Errors { get; }
 
     /// <summary>The file the manifest came from, if any.</summary>
-    public new string? Source { get; }
+    public string? SourceFile { get; }
 
     private static string Describe(IReadOnlyList<FieldError> errors, string? source)
     {

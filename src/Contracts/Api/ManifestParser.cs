@@ -1,4 +1,5 @@
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace BiT.Contracts.Api;
@@ -12,6 +13,9 @@ public static class ManifestParser
 {
     /// <summary>Longest manifest accepted; a job manifest is a few kilobytes.</summary>
     public const int MaxManifestChars = 1 << 20;
+
+    /// <summary>Deepest nesting of lists and objects accepted; the schema itself is 6 levels deep.</summary>
+    public const int MaxNestingDepth = 64;
 
     /// <summary>Parses one manifest (a single YAML document) into a <see cref="BiTFineTuneJob"/> or <see cref="BiTPretrainJob"/>.</summary>
     /// <exception cref="ManifestException">The manifest is not valid; <see cref="ManifestException.Errors"/> lists why.</exception>
@@ -58,6 +62,7 @@ public static class ManifestParser
         YamlNode root;
         try
         {
+            CheckNesting(yaml, source);
             var stream = new YamlStream();
             stream.Load(new StringReader(yaml));
             var documents = stream.Documents.Where(d => !YamlBinder.IsNull(d.RootNode)).ToList();
@@ -83,6 +88,34 @@ public static class ManifestParser
         }
 
         return Bind(root, source);
+    }
+
+    /// <summary>
+    /// Walks the event stream (iteratively) before the representation model is built, because building it
+    /// recurses once per nesting level: a manifest of 100,000 '[' would otherwise overflow the stack.
+    /// </summary>
+    private static void CheckNesting(string yaml, string? source)
+    {
+        var parser = new Parser(new StringReader(yaml));
+        var depth = 0;
+        while (parser.MoveNext())
+        {
+            switch (parser.Current)
+            {
+                case MappingStart or SequenceStart:
+                    if (++depth > MaxNestingDepth)
+                    {
+                        var line = parser.Current.Start.Line > 0 ? (int?)parser.Current.Start.Line : null;
+                        throw new ManifestException(
+                            [new FieldError("(yaml)", $"nested more than {MaxNestingDepth} levels deep; a job manifest is not", line)], source);
+                    }
+
+                    break;
+                case MappingEnd or SequenceEnd:
+                    depth--;
+                    break;
+            }
+        }
     }
 
     private static BiTJob Bind(YamlNode root, string? source)

@@ -13,7 +13,7 @@ public sealed record ObjectMeta
 
     /// <summary>Namespace; empty locally.</summary>
     [JsonPropertyName("namespace")]
-    [Field("Namespace of the job.", Pattern = ApiPatterns.DnsSubdomain, PatternHint = "a DNS-1123 label", MaxLength = 63)]
+    [Field("Namespace of the job.", Pattern = ApiPatterns.DnsLabel, PatternHint = "a DNS-1123 label", MaxLength = 63)]
     public string? Namespace { get; init; }
 
     /// <summary>Server-assigned unique id.</summary>

@@ -98,4 +98,28 @@ public sealed record ResolvedHyperparameters
 
     /// <summary>The learning-rate schedule these values describe.</summary>
     public LearningRateSchedule ToSchedule() => new(BaseLearningRate, WarmupSteps, DecaySteps, TotalSteps);
+
+    /// <summary>Value equality including the lists, so "did the resolved values change?" is a plain comparison.</summary>
+    public bool Equals(ResolvedHyperparameters? other) =>
+        other is not null
+        && Rule == other.Rule
+        && Overridden.SequenceEqual(other.Overridden)
+        && BatchSize == other.BatchSize
+        && BatchSplit == other.BatchSplit
+        && BaseLearningRate.Equals(other.BaseLearningRate)
+        && TotalSteps == other.TotalSteps
+        && WarmupSteps == other.WarmupSteps
+        && DecaySteps.SequenceEqual(other.DecaySteps)
+        && PrecropSize == other.PrecropSize
+        && CropSize == other.CropSize
+        && MixupAlpha.Equals(other.MixupAlpha)
+        && Momentum.Equals(other.Momentum)
+        && WeightDecay.Equals(other.WeightDecay)
+        && Loss == other.Loss
+        && Nullable.Equals(Epochs, other.Epochs)
+        && (DecayEpochs is null ? other.DecayEpochs is null : other.DecayEpochs is not null && DecayEpochs.SequenceEqual(other.DecayEpochs))
+        && TrainExamples == other.TrainExamples;
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(BatchSize, BaseLearningRate, TotalSteps, WarmupSteps, CropSize, MixupAlpha, Loss, TrainExamples);
 }

@@ -75,6 +75,13 @@ public sealed class LearningRateSchedule
         return settings.ToSchedule();
     }
 
+    /// <summary>The schedule of a resolved upstream recipe (decays already converted from epochs to steps).</summary>
+    public static LearningRateSchedule Pretrain(UpstreamSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return settings.ToSchedule();
+    }
+
     /// <summary>
     /// The learning rate for the optimizer step <paramref name="step"/> (0-based). At or after
     /// <see cref="TotalSteps"/> it returns the fully decayed rate; <see cref="IsFinished"/> says when to stop.

@@ -9,6 +9,35 @@ public static class DatasetLoader
         {
             throw new DataException($"numClasses must be at least 1, got {numClasses}");
         }
+        return OpenRaw(format, path, split, numClasses, tracker, classNames);
+    }
+
+    /// <summary>
+    /// Opens a split and keeps only <paramref name="classes"/> (relabelled 0..k-1 in that order), or all classes
+    /// when it is null; labels outside the subset are allowed and dropped.
+    /// </summary>
+    public static IImageDataset OpenClasses(DataFormat format, string path, DataSplit split, int numClasses, IReadOnlyList<int>? classes, CorruptImageTracker? tracker = null, IReadOnlyList<string>? classNames = null)
+    {
+        if (classes is null)
+        {
+            return Open(format, path, split, numClasses, tracker, classNames);
+        }
+        if (classes.Count != numClasses)
+        {
+            throw new DataException($"dataset.classes lists {classes.Count} labels but numClasses is {numClasses}");
+        }
+        // Labels of IDX and CIFAR files are single bytes; image folders are taken as they are.
+        var raw = OpenRaw(format, path, split, format == DataFormat.ImageFolder ? 0 : 256, tracker, classNames);
+        var outside = classes.FirstOrDefault(c => c < 0 || c >= raw.NumClasses, -1);
+        if (outside >= 0 || classes.Distinct().Count() != classes.Count)
+        {
+            throw new DataException($"dataset.classes [{string.Join(", ", classes)}] must be distinct labels of the data (0..{raw.NumClasses - 1})");
+        }
+        return SubsetDataset.OfClasses(raw, classes);
+    }
+
+    private static IImageDataset OpenRaw(DataFormat format, string path, DataSplit split, int numClasses, CorruptImageTracker? tracker, IReadOnlyList<string>? classNames)
+    {
         return format switch
         {
             DataFormat.Idx => IdxDataset.Open(path, split, numClasses),
@@ -19,11 +48,11 @@ public static class DatasetLoader
     }
 
     /// <summary>Both splits; the train split must have an example of every class.</summary>
-    public static (IImageDataset Train, IImageDataset Test) OpenSplits(DataFormat format, string path, int numClasses, Action<string> warn, double corruptThreshold = CorruptImageTracker.DefaultThreshold)
+    public static (IImageDataset Train, IImageDataset Test) OpenSplits(DataFormat format, string path, int numClasses, Action<string> warn, double corruptThreshold = CorruptImageTracker.DefaultThreshold, IReadOnlyList<int>? classes = null)
     {
-        var train = Open(format, path, DataSplit.Train, numClasses, Tracker(format, path, DataSplit.Train, corruptThreshold, warn));
-        var classNames = (train as ImageFolderDataset)?.ClassNames;
-        var test = Open(format, path, DataSplit.Test, numClasses, Tracker(format, path, DataSplit.Test, corruptThreshold, warn), classNames);
+        var train = OpenClasses(format, path, DataSplit.Train, numClasses, classes, Tracker(format, path, DataSplit.Train, corruptThreshold, warn));
+        var classNames = ((train as SubsetDataset)?.Inner ?? train) is ImageFolderDataset folder ? folder.ClassNames : null;
+        var test = OpenClasses(format, path, DataSplit.Test, numClasses, classes, Tracker(format, path, DataSplit.Test, corruptThreshold, warn), classNames);
         RequireEveryClass(train, path);
         if (test.Count == 0)
         {

@@ -49,7 +49,8 @@ public sealed class ImageFolderDataset : IImageDataset
         }
         var classDirs = Directory.GetDirectories(splitDir).Order(StringComparer.Ordinal).ToArray();
         var classNames = classDirs.Select(Path.GetFileName).Select(n => n!).ToArray();
-        if (classNames.Length != numClasses)
+        // numClasses 0: take the folders as they are (a class subset is chosen afterwards).
+        if (numClasses > 0 && classNames.Length != numClasses)
         {
             throw new DataException($"{splitDir}: {classNames.Length} class folders, but numClasses is {numClasses}");
         }
@@ -85,7 +86,7 @@ public sealed class ImageFolderDataset : IImageDataset
                 kept.Add(candidates[i]);
             }
         }
-        for (var c = 0; c < numClasses; c++)
+        for (var c = 0; c < classNames.Length; c++)
         {
             if (!kept.Any(k => k.Label == c))
             {

@@ -9,6 +9,8 @@ public sealed class SubsetDataset(IImageDataset inner, IReadOnlyList<int> indice
 
     public IReadOnlyList<int> Indices => indices;
 
+    public IImageDataset Inner => inner;
+
     public int LabelOf(int index)
     {
         var label = inner.LabelOf(indices[index]);

@@ -26,7 +26,8 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
         string workDirectory,
         IProgressReporter reporter,
         CancellationToken stop,
-        CancellationToken abort = default)
+        CancellationToken abort = default,
+        string? checkpointDirectory = null)
     {
         settings.Validate();
         if (train.NumClasses != settings.NumClasses || test.NumClasses != settings.NumClasses)
@@ -34,7 +35,7 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
             throw new TrainingFailedException($"the dataset has {train.NumClasses} classes but the plan says numClasses {settings.NumClasses}");
         }
         Directory.CreateDirectory(workDirectory);
-        var store = new CheckpointStore(Path.Combine(workDirectory, "checkpoints"), settings.Checkpoints.Keep, log);
+        var store = new CheckpointStore(checkpointDirectory ?? Path.Combine(workDirectory, "checkpoints"), settings.Checkpoints.Keep, log);
 
         torch.random.manual_seed(settings.Seed);
         using var model = modelSpec.Create();

@@ -55,7 +55,7 @@ public sealed class ManifestParserTests
         var s = job.Spec;
         Assert.Equal("ml", job.Metadata.Namespace);
         Assert.Equal("1", job.Metadata.Labels!["tier"]);
-        Assert.Equal(0.5 * 0, s.Hyperparameters!.MixupAlpha);
+        Assert.Equal(0.0, s.Hyperparameters!.MixupAlpha);
         Assert.Equal(new[] { 200, 300, 400 }, s.Hyperparameters.DecaySteps);
         Assert.Equal(ResolutionRule.Reference, s.Hyperparameters.Resolution);
         Assert.Equal(5, s.Dataset!.FewShot!.ExamplesPerClass);
@@ -286,7 +286,7 @@ public sealed class ManifestParserTests
     {
         var path = Path.Combine(Path.GetTempPath(), $"no-such-{Guid.NewGuid():N}.yaml");
         var ex = Assert.Throws<ManifestException>(() => ManifestParser.ParseFile(path));
-        Assert.Equal(path, ex.Source);
+        Assert.Equal(path, ex.SourceFile);
         Assert.Contains(path, ex.Message, StringComparison.Ordinal);
     }
 

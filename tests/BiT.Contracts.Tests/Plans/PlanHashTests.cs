@@ -72,4 +72,16 @@ public sealed class PlanHashTests
         var a = System.Text.Json.Nodes.JsonNode.Parse("""{"b": 1.50, "a": {"z": null, "y": [1e2, "x"]}}""");
         Assert.Equal("""{"a":{"y":[100,"x"]},"b":1.5}""", CanonicalJson.Canonicalize(a));
     }
+
+    [Fact]
+    public void Resolved_hyperparameters_compare_by_value_including_lists()
+    {
+        var a = Plan.Hyperparameters;
+        var b = TrainingPlan.FromJson(Plan.ToJson()).Hyperparameters;
+        Assert.NotSame(a.DecaySteps, b.DecaySteps);
+        Assert.Equal(a, b);
+        Assert.Equal(a.GetHashCode(), b.GetHashCode());
+        Assert.NotEqual(a, a with { DecaySteps = [200, 300, 401] });
+        Assert.NotEqual(a, a with { DecayEpochs = [1.0] });
+    }
 }

@@ -77,7 +77,7 @@ public sealed class UpstreamRecipeTests
     [Fact]
     public void The_schedule_decays_at_the_recipe_fractions()
     {
-        var schedule = UpstreamRecipe.Resolve(6000, batchSize: 100, epochs: 9).ToSchedule();
+        var schedule = LearningRateSchedule.Pretrain(UpstreamRecipe.Resolve(6000, batchSize: 100, epochs: 9));
         Assert.Equal(0.03 * 100 / 256, schedule.LearningRate(100), 15);
         Assert.Equal(0.03 * 100 / 256 / 10, schedule.LearningRate(181), 15);
         Assert.True(schedule.IsFinished(540));

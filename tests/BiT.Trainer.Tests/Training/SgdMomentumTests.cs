@@ -3,6 +3,7 @@ using TorchSharp;
 
 namespace BiT.Trainer.Tests.Training;
 
+[Collection(TorchCollection.Name)]
 public sealed class SgdMomentumTests
 {
     [Theory]

@@ -3,6 +3,7 @@ using BiT.Trainer.Training;
 
 namespace BiT.Trainer.Tests.Training;
 
+[Collection(TorchCollection.Name)]
 public sealed class TrainingEngineTests
 {
     [Fact]

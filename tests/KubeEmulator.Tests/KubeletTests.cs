@@ -1,0 +1,223 @@
+using System.Diagnostics;
+using System.Net;
+using k8s;
+using k8s.Models;
+
+namespace KubeEmulator.Tests;
+
+/// <summary>The local kubelet: pods as /bin/sh processes, volumes, env, status, restarts, deletion, eviction, node loss.</summary>
+public sealed class KubeletTests : IAsyncLifetime
+{
+    private readonly string _state = Directory.CreateTempSubdirectory("kubelet-test-").FullName;
+    private KubeEmulatorServer _server = null!;
+    private k8s.Kubernetes _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        var options = new EmulatorOptions { RunPods = true, StateDir = _state, RestartBackoff = TimeSpan.FromMilliseconds(100), NodeLostDeletionDelay = TimeSpan.FromMilliseconds(300) };
+        options.ImageMap["shell:1"] = "/bin/sh";
+        _server = await KubeEmulatorServer.StartAsync(options);
+        _client = _server.CreateClient();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _server.DisposeAsync();
+        Directory.Delete(_state, recursive: true);
+    }
+
+    private static V1Pod ShellPod(string name, string script, string restartPolicy = "Never", long grace = 30) => new()
+    {
+        Metadata = new V1ObjectMeta { Name = name },
+        Spec = new V1PodSpec
+        {
+            RestartPolicy = restartPolicy,
+            TerminationGracePeriodSeconds = grace,
+            Containers = [new V1Container { Name = "main", Image = "shell:1", Args = ["-c", script] }],
+        },
+    };
+
+    private async Task<V1Pod> WaitPodAsync(string ns, string name, Func<V1Pod, bool> condition)
+    {
+        V1Pod? last = null;
+        var ok = await TestSupport.EventuallyAsync(async () =>
+        {
+            last = await _client.CoreV1.ReadNamespacedPodAsync(name, ns);
+            return condition(last);
+        }, 30);
+        Assert.True(ok, $"pod {ns}/{name} never reached the expected state; last phase {last?.Status?.Phase}, reason {last?.Status?.Reason}, containers {System.Text.Json.JsonSerializer.Serialize(last?.Status?.ContainerStatuses)}");
+        return last!;
+    }
+
+    private static bool Alive(int pid)
+    {
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    [Fact]
+    public async Task Pod_runs_with_configmap_secret_pvc_env_and_completes()
+    {
+        var ns = await TestSupport.NewNamespaceAsync(_client, "run");
+        await _client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "cfg" }, Data = new Dictionary<string, string> { ["greeting"] = "hello", ["file.txt"] = "from-configmap" } }, ns);
+        await _client.CoreV1.CreateNamespacedSecretAsync(new V1Secret { Metadata = new V1ObjectMeta { Name = "sec" }, StringData = new Dictionary<string, string> { ["password"] = "s3cret" } }, ns);
+        await _client.CoreV1.CreateNamespacedPersistentVolumeClaimAsync(new V1PersistentVolumeClaim
+        {
+            Metadata = new V1ObjectMeta { Name = "data" },
+            Spec = new V1PersistentVolumeClaimSpec { AccessModes = ["ReadWriteOnce"], Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new("1Gi") } } },
+        }, ns);
+        var pod = ShellPod("job", "echo \"$GREETING $PASSWORD $POD_NAME\" > /data/out.txt && cat /etc/cfg/file.txt >> /data/out.txt && cp \"$BIT_KUBE_TOKEN_FILE\" /data/token && echo logged-line");
+        pod.Spec.Containers[0].Env =
+        [
+            new V1EnvVar { Name = "GREETING", ValueFrom = new V1EnvVarSource { ConfigMapKeyRef = new V1ConfigMapKeySelector { Name = "cfg", Key = "greeting" } } },
+            new V1EnvVar { Name = "PASSWORD", ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = "sec", Key = "password" } } },
+            new V1EnvVar { Name = "POD_NAME", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.name" } } },
+        ];
+        pod.Spec.Containers[0].VolumeMounts = [new V1VolumeMount { Name = "data", MountPath = "/data" }, new V1VolumeMount { Name = "cfg", MountPath = "/etc/cfg" }];
+        pod.Spec.Volumes = [new V1Volume { Name = "data", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = "data" } }, new V1Volume { Name = "cfg", ConfigMap = new V1ConfigMapVolumeSource { Name = "cfg" } }];
+        pod.Spec.ServiceAccountName = "default";
+        await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+
+        var done = await WaitPodAsync(ns, "job", p => p.Status?.Phase is "Succeeded" or "Failed");
+        Assert.Equal("Succeeded", done.Status.Phase);
+        Assert.Equal("emulator-node", done.Spec.NodeName);
+        var cs = done.Status.ContainerStatuses.Single();
+        Assert.Equal(0, cs.State.Terminated.ExitCode);
+        Assert.Equal("Completed", cs.State.Terminated.Reason);
+        Assert.StartsWith("local://", cs.ContainerID, StringComparison.Ordinal);
+        Assert.Contains(done.Status.Conditions, c => c.Type == "PodScheduled" && c.Status == "True");
+
+        var pvcDir = _server.Kubelet.PvcHostPath(ns, "data");
+        Assert.Equal("hello s3cret job\nfrom-configmap", (await File.ReadAllTextAsync(Path.Combine(pvcDir, "out.txt"))).Trim());
+        // The projected token authenticates as the pod's ServiceAccount (which has no permissions here).
+        using var asPod = _server.CreateClient((await File.ReadAllTextAsync(Path.Combine(pvcDir, "token"))).Trim());
+        var e = await TestSupport.ApiErrorAsync(() => asPod.CoreV1.ListNamespacedPodAsync(ns));
+        Assert.Contains($"system:serviceaccount:{ns}:default", e.Response.Content, StringComparison.Ordinal);
+        using var log = await _client.CoreV1.ReadNamespacedPodLogAsync("job", ns);
+        Assert.Contains("logged-line", await new StreamReader(log).ReadToEndAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Failing_container_reports_exit_code_and_on_failure_restarts()
+    {
+        var ns = await TestSupport.NewNamespaceAsync(_client, "fail");
+        await _client.CoreV1.CreateNamespacedPodAsync(ShellPod("fails", "exit 3"), ns);
+        var failed = await WaitPodAsync(ns, "fails", p => p.Status?.Phase is "Failed");
+        Assert.Equal(3, failed.Status.ContainerStatuses[0].State.Terminated.ExitCode);
+        Assert.Equal("Error", failed.Status.ContainerStatuses[0].State.Terminated.Reason);
+
+        // Fails once, then succeeds: the emptyDir survives the container restart.
+        var flaky = ShellPod("flaky", "if [ -f /scratch/seen ]; then exit 0; fi; touch /scratch/seen; exit 1", restartPolicy: "OnFailure");
+        flaky.Spec.Containers[0].VolumeMounts = [new V1VolumeMount { Name = "scratch", MountPath = "/scratch" }];
+        flaky.Spec.Volumes = [new V1Volume { Name = "scratch", EmptyDir = new V1EmptyDirVolumeSource() }];
+        await _client.CoreV1.CreateNamespacedPodAsync(flaky, ns);
+        var ok = await WaitPodAsync(ns, "flaky", p => p.Status?.Phase is "Succeeded" or "Failed");
+        Assert.Equal("Succeeded", ok.Status.Phase);
+        Assert.Equal(1, ok.Status.ContainerStatuses[0].RestartCount);
+        Assert.Equal(1, ok.Status.ContainerStatuses[0].LastState.Terminated.ExitCode);
+    }
+
+    [Fact]
+    public async Task Delete_sends_sigterm_then_removes_the_pod_and_hard_kill_restarts()
+    {
+        var ns = await TestSupport.NewNamespaceAsync(_client, "term");
+        await _client.CoreV1.CreateNamespacedPodAsync(ShellPod("svc", "trap 'exit 0' TERM; while true; do sleep 0.05; done", restartPolicy: "Always"), ns);
+        var running = await WaitPodAsync(ns, "svc", p => p.Status?.Phase == "Running");
+        Assert.True(running.Status.ContainerStatuses[0].Ready);
+        var pid = _server.Kubelet.ProcessIds(ns, "svc")["main"];
+        Assert.Equal($"local://{pid}", running.Status.ContainerStatuses[0].ContainerID);
+        Assert.True(Alive(pid));
+
+        await _server.Kubelet.KillAsync(ns, "svc", hard: true);
+        var restarted = await WaitPodAsync(ns, "svc", p => p.Status?.ContainerStatuses?[0].RestartCount == 1 && p.Status.ContainerStatuses[0].State.Running is not null);
+        Assert.Equal(137, restarted.Status.ContainerStatuses[0].LastState.Terminated.ExitCode);
+        var newPid = _server.Kubelet.ProcessIds(ns, "svc")["main"];
+        Assert.NotEqual(pid, newPid);
+
+        await _client.CoreV1.DeleteNamespacedPodAsync("svc", ns);
+        Assert.True(await TestSupport.GoneAsync(() => _client.CoreV1.ReadNamespacedPodAsync("svc", ns)));
+        Assert.True(await TestSupport.EventuallyAsync(() => Task.FromResult(!Alive(newPid))));
+    }
+
+    [Fact]
+    public async Task Process_ignoring_sigterm_is_killed_after_the_grace_period()
+    {
+        var ns = await TestSupport.NewNamespaceAsync(_client, "grace");
+        await _client.CoreV1.CreateNamespacedPodAsync(ShellPod("stubborn", "trap '' TERM; while true; do sleep 0.05; done", grace: 1), ns);
+        await WaitPodAsync(ns, "stubborn", p => p.Status?.Phase == "Running");
+        var pid = _server.Kubelet.ProcessIds(ns, "stubborn")["main"];
+        await _client.CoreV1.DeleteNamespacedPodAsync("stubborn", ns);
+        var terminating = await _client.CoreV1.ReadNamespacedPodAsync("stubborn", ns);
+        Assert.NotNull(terminating.Metadata.DeletionTimestamp);
+        Assert.Equal(1, terminating.Metadata.DeletionGracePeriodSeconds);
+        Assert.True(await TestSupport.GoneAsync(() => _client.CoreV1.ReadNamespacedPodAsync("stubborn", ns)));
+        Assert.False(Alive(pid));
+    }
+
+    [Fact]
+    public async Task Eviction_marks_the_pod_failed_with_disruption_target()
+    {
+        var ns = await TestSupport.NewNamespaceAsync(_client, "evict");
+        await _client.CoreV1.CreateNamespacedPodAsync(ShellPod("victim", "while true; do sleep 0.05; done", grace: 1), ns);
+        await WaitPodAsync(ns, "victim", p => p.Status?.Phase == "Running");
+        await _server.Kubelet.EvictAsync(ns, "victim");
+        var evicted = await WaitPodAsync(ns, "victim", p => p.Status?.Phase == "Failed");
+        Assert.Equal("Evicted", evicted.Status.Reason);
+        Assert.Contains(evicted.Status.Conditions, c => c.Type == "DisruptionTarget" && c.Status == "True");
+        Assert.NotNull(evicted.Status.ContainerStatuses[0].State.Terminated);
+    }
+
+    [Fact]
+    public async Task Losing_the_node_makes_pods_unknown_then_deletes_them()
+    {
+        var ns = await TestSupport.NewNamespaceAsync(_client, "lost");
+        await _client.CoreV1.CreateNamespacedPodAsync(ShellPod("p", "while true; do sleep 0.05; done"), ns);
+        await WaitPodAsync(ns, "p", p => p.Status?.Phase == "Running");
+        var pid = _server.Kubelet.ProcessIds(ns, "p")["main"];
+        var list = await _client.CoreV1.ListNamespacedPodAsync(ns);
+        var phases = new List<string>();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var watch = Task.Run(async () =>
+        {
+            await foreach (var (type, pod) in _client.CoreV1.WatchListNamespacedPodAsync(ns, resourceVersion: list.Metadata.ResourceVersion, cancellationToken: cts.Token))
+            {
+                phases.Add(type == WatchEventType.Deleted ? "DELETED" : pod.Status.Phase);
+                if (type == WatchEventType.Deleted)
+                {
+                    break;
+                }
+            }
+        }, cts.Token);
+        await Task.Delay(100, cts.Token);
+        await _server.Kubelet.LoseNodeAsync();
+        await watch;
+        Assert.Contains("Unknown", phases);
+        Assert.Equal("DELETED", phases[^1]);
+        Assert.False(Alive(pid));
+        // The node came back: new pods run again.
+        await _client.CoreV1.CreateNamespacedPodAsync(ShellPod("after", "exit 0"), ns);
+        Assert.Equal("Succeeded", (await WaitPodAsync(ns, "after", p => p.Status?.Phase is "Succeeded" or "Failed")).Status.Phase);
+    }
+
+    [Fact]
+    public async Task Unknown_image_waits_with_err_image_pull_and_eviction_api_deletes()
+    {
+        var ns = await TestSupport.NewNamespaceAsync(_client, "img");
+        await _client.CoreV1.CreateNamespacedPodAsync(new V1Pod { Metadata = new V1ObjectMeta { Name = "x" }, Spec = new V1PodSpec { Containers = [new V1Container { Name = "c", Image = "nope:1" }] } }, ns);
+        var waiting = await WaitPodAsync(ns, "x", p => p.Status?.ContainerStatuses?[0].State.Waiting?.Reason is "ErrImagePull" or "ImagePullBackOff");
+        Assert.Equal("Pending", waiting.Status.Phase);
+        Assert.Contains("nope:1", waiting.Status.ContainerStatuses[0].State.Waiting.Message, StringComparison.Ordinal);
+        await _client.CoreV1.CreateNamespacedPodEvictionAsync(new V1Eviction { Metadata = new V1ObjectMeta { Name = "x", NamespaceProperty = ns } }, "x", ns);
+        Assert.True(await TestSupport.GoneAsync(() => _client.CoreV1.ReadNamespacedPodAsync("x", ns)));
+        var e = await TestSupport.ApiErrorAsync(() => _client.CoreV1.ReadNamespacedPodAsync("x", ns));
+        Assert.Equal(HttpStatusCode.NotFound, e.Response.StatusCode);
+    }
+}

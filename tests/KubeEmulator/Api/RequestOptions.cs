@@ -1,0 +1,18 @@
+using KubeEmulator.Rbac;
+
+namespace KubeEmulator.Api;
+
+/// <summary>Who is asking and the write options that apply to every verb (dryRun, fieldManager, force).</summary>
+internal sealed record RequestOptions(UserInfo User, bool DryRun = false, string? FieldManager = null, bool Force = false, string? FieldValidation = null)
+{
+    /// <summary>Warnings for the client (sent as Warning: 299 headers), e.g. unknown fields under fieldValidation=Warn.</summary>
+    public List<string> Warnings { get; } = [];
+
+    public static readonly RequestOptions System = new(UserInfo.System, FieldManager: "kube-emulator");
+}
+
+internal sealed record ListOptions(string? LabelSelector = null, string? FieldSelector = null, int? Limit = null, string? Continue = null);
+
+internal sealed record DeleteOptions(long? GracePeriodSeconds = null, string? PropagationPolicy = null, string? PreconditionUid = null, string? PreconditionResourceVersion = null);
+
+internal sealed record ListResult(IReadOnlyList<System.Text.Json.Nodes.JsonObject> Items, long Revision, string? Continue, long? RemainingItemCount);

@@ -1,0 +1,88 @@
+using KubeEmulator.Api;
+using KubeEmulator.Storage;
+using KubeEmulator.Watch;
+
+namespace KubeEmulator.Controllers;
+
+/// <summary>
+/// Namespace deletion: a Terminating namespace has its content deleted; when nothing is left (objects with
+/// finalizers wait for them), the "kubernetes" finalizer is dropped and the namespace disappears.
+/// </summary>
+internal sealed class NamespaceController(ResourceService service)
+{
+    public void Handle(WatchEvent e)
+    {
+        if (e.GroupResource == "namespaces")
+        {
+            if (e.Type != "DELETED" && Json.At(e.Object, "metadata", "deletionTimestamp") is not null)
+            {
+                Drain(e.Name);
+            }
+            return;
+        }
+        if (e.Type == "DELETED" && e.Namespace is not null)
+        {
+            JsonObjectRef(e.Namespace);
+        }
+    }
+
+    private void JsonObjectRef(string ns)
+    {
+        bool terminating;
+        lock (service.Store.Sync)
+        {
+            terminating = service.Store.Get("namespaces", null, ns) is { } n && Json.At(n, "metadata", "deletionTimestamp") is not null;
+        }
+        if (terminating)
+        {
+            Drain(ns);
+        }
+    }
+
+    private void Drain(string ns)
+    {
+        var remaining = 0;
+        foreach (var gr in service.Registry.GroupResources())
+        {
+            var t = service.Registry.FindGroupResource(gr);
+            if (t is null || !t.Namespaced)
+            {
+                continue;
+            }
+            List<(string Name, bool Deleting)> items;
+            lock (service.Store.Sync)
+            {
+                items = service.Store.List(gr, ns).Select(kv => (Json.Str(kv.Value, "metadata", "name")!, Json.At(kv.Value, "metadata", "deletionTimestamp") is not null)).ToList();
+            }
+            remaining += items.Count;
+            foreach (var (name, deleting) in items.Where(i => !i.Deleting))
+            {
+                try
+                {
+                    service.Delete(t, ns, name, new DeleteOptions(GracePeriodSeconds: null, PropagationPolicy: "Background"), RequestOptions.System);
+                }
+                catch (ApiException ex) when (ex.Code == 404)
+                {
+                    // Gone meanwhile.
+                }
+            }
+        }
+        if (remaining > 0)
+        {
+            lock (service.Store.Sync)
+            {
+                remaining = service.Registry.GroupResources().Sum(gr => service.Store.List(gr, ns).Count());
+            }
+        }
+        if (remaining == 0)
+        {
+            lock (service.Store.Sync)
+            {
+                if (service.Store.Get("namespaces", null, ns) is { } n && Json.At(n, "metadata", "deletionTimestamp") is not null && !Json.Strings(Json.At(n, "metadata", "finalizers")).Any())
+                {
+                    service.Store.Remove("namespaces", null, ns);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,338 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using KubeEmulator.Api;
+using KubeEmulator.Controllers;
+using KubeEmulator.Hosting;
+using KubeEmulator.KubeletRuntime;
+using KubeEmulator.Watch;
+using Microsoft.AspNetCore.Http;
+
+namespace KubeEmulator;
+
+/// <summary>
+/// The local kubelet (and scheduler) of a single node: when <see cref="EmulatorOptions.RunPods"/> is set it binds
+/// every pod to <see cref="EmulatorOptions.NodeName"/> and runs its containers as local processes
+/// (containerID local://PID). Simulated node events: evict a pod, kill its processes, lose the node.
+/// </summary>
+public sealed class Kubelet
+{
+    private readonly ApiServerCore _core;
+    private readonly ConcurrentDictionary<string, PodWorker> _workers = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stop = new();
+    private Uri? _api;
+    private string _stateDir = "";
+    private volatile bool _nodeLost;
+
+    internal Kubelet(ApiServerCore core)
+    {
+        _core = core;
+    }
+
+    public bool Enabled => _core.Options.RunPods;
+
+    public string NodeName => _core.Options.NodeName;
+
+    /// <summary>Where pod directories, logs and PVC host directories live.</summary>
+    public string StateDir => _stateDir;
+
+    /// <summary>The host directory that backs a PersistentVolumeClaim (it outlives the pods that mount it).</summary>
+    public string PvcHostPath(string @namespace, string claimName) => PodSandbox.PvcDir(_stateDir, @namespace, claimName);
+
+    /// <summary>Process ids of a pod's running containers, by container name.</summary>
+    public IReadOnlyDictionary<string, int> ProcessIds(string @namespace, string name)
+    {
+        var pod = _core.Service.TryGet(_core.Type("", "pods"), @namespace, name);
+        var result = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var s in (Json.At(pod, "status", "containerStatuses") as JsonArray)?.OfType<JsonObject>() ?? [])
+        {
+            if (Json.At(s, "state", "running") is not null && Json.Str(s, "containerID") is { } id && id.StartsWith("local://", StringComparison.Ordinal)
+                && int.TryParse(id["local://".Length..], CultureInfo.InvariantCulture, out var pid))
+            {
+                result[Json.Str(s, "name")!] = pid;
+            }
+        }
+        return result;
+    }
+
+    internal void Start(Uri apiAddress)
+    {
+        if (!Enabled)
+        {
+            return;
+        }
+        _api = apiAddress;
+        _stateDir = _core.Options.StateDir ?? Directory.CreateTempSubdirectory("kube-emulator-state-").FullName;
+        Directory.CreateDirectory(_stateDir);
+        RegisterNode(ready: true);
+        _core.PodLogs = ServeLogAsync;
+        ControllerLoop.Run(_core.Store, Handle, _core.ControllerErrors.Enqueue, _stop.Token);
+        // Pods that existed before the kubelet started (none in practice) are picked up by a resync.
+        foreach (var pod in _core.Service.List(_core.Type("", "pods"), null, new ListOptions()).Items)
+        {
+            HandlePod("ADDED", pod);
+        }
+    }
+
+    private void Handle(WatchEvent e)
+    {
+        if (e.GroupResource == "pods")
+        {
+            HandlePod(e.Type, e.Object);
+        }
+    }
+
+    private static string Key(string ns, string name) => ns + "/" + name;
+
+    private void HandlePod(string type, JsonObject pod)
+    {
+        var ns = Json.Str(pod, "metadata", "namespace")!;
+        var name = Json.Str(pod, "metadata", "name")!;
+        var uid = Json.Str(pod, "metadata", "uid");
+        var key = Key(ns, name);
+        _workers.TryGetValue(key, out var worker);
+        if (worker is not null && worker.Uid != uid)
+        {
+            // A new pod with the same name: the old one's processes must not survive it.
+            _workers.TryRemove(key, out _);
+            _ = worker.AbandonAsync();
+            worker = null;
+        }
+        if (type == "DELETED")
+        {
+            if (worker is not null && _workers.TryRemove(key, out _))
+            {
+                _ = worker.AbandonAsync();
+            }
+            return;
+        }
+        var nodeName = Json.Str(pod, "spec", "nodeName");
+        var deleting = Json.At(pod, "metadata", "deletionTimestamp") is not null;
+        if (_nodeLost)
+        {
+            return;
+        }
+        if (string.IsNullOrEmpty(nodeName))
+        {
+            if (!deleting)
+            {
+                Bind(ns, name);
+            }
+            return;
+        }
+        if (nodeName != NodeName)
+        {
+            return;
+        }
+        if (deleting)
+        {
+            var grace = Json.Long(pod, "metadata", "deletionGracePeriodSeconds") ?? 30;
+            if (worker is null)
+            {
+                ForceDelete(ns, name, uid);
+                return;
+            }
+            _ = Task.Run(async () =>
+            {
+                await worker.TerminateAsync(grace);
+                _workers.TryRemove(new KeyValuePair<string, PodWorker>(key, worker));
+                ForceDelete(ns, name, uid);
+            });
+            return;
+        }
+        var phase = Json.Str(pod, "status", "phase");
+        if (worker is null && phase is not ("Succeeded" or "Failed" or "Unknown"))
+        {
+            worker = new PodWorker(_core, pod, _api!, _stateDir);
+            if (_workers.TryAdd(key, worker))
+            {
+                worker.Start();
+            }
+        }
+    }
+
+    /// <summary>The scheduler's part: bind to the one node and record PodScheduled.</summary>
+    private void Bind(string ns, string name)
+    {
+        var t = _core.Type("", "pods");
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var pod = _core.Service.TryGet(t, ns, name);
+            if (pod is null || !string.IsNullOrEmpty(Json.Str(pod, "spec", "nodeName")))
+            {
+                return;
+            }
+            Json.Obj(pod, "spec")["nodeName"] = NodeName;
+            try
+            {
+                var bound = _core.Service.Update(t, ns, name, pod, null, RequestOptions.System with { FieldManager = "kube-scheduler" });
+                var status = Json.Obj(bound, "status");
+                status["conditions"] = new JsonArray(new JsonObject { ["type"] = "PodScheduled", ["status"] = "True", ["lastProbeTime"] = null, ["lastTransitionTime"] = Json.Timestamp(_core.Time.GetUtcNow()) });
+                _core.Service.Update(t, ns, name, bound, "status", RequestOptions.System with { FieldManager = "kube-scheduler" });
+                return;
+            }
+            catch (ApiException e) when (e.Code is 409)
+            {
+                // Raced with a client: read again.
+            }
+            catch (ApiException e) when (e.Code is 404)
+            {
+                return;
+            }
+        }
+    }
+
+    private void ForceDelete(string ns, string name, string? uid)
+    {
+        try
+        {
+            _core.Service.Delete(_core.Type("", "pods"), ns, name, new DeleteOptions(GracePeriodSeconds: 0, PreconditionUid: uid), RequestOptions.System);
+        }
+        catch (ApiException e) when (e.Code is 404 or 409)
+        {
+            // Gone already, or replaced.
+        }
+    }
+
+    /// <summary>
+    /// Node-pressure eviction: the pod gets a DisruptionTarget condition, its containers are stopped (SIGTERM, then
+    /// SIGKILL after the grace period), and it ends Failed with reason Evicted. The pod object stays, as with a real kubelet.
+    /// </summary>
+    public async Task EvictAsync(string @namespace, string name, CancellationToken ct = default)
+    {
+        var worker = Worker(@namespace, name);
+        var grace = Json.Long(_core.Service.TryGet(_core.Type("", "pods"), @namespace, name), "spec", "terminationGracePeriodSeconds") ?? 30;
+        var condition = new JsonObject
+        {
+            ["type"] = "DisruptionTarget",
+            ["status"] = "True",
+            ["lastProbeTime"] = null,
+            ["lastTransitionTime"] = Json.Timestamp(_core.Time.GetUtcNow()),
+            ["reason"] = "TerminationByKubelet",
+            ["message"] = "The node was low on resource: memory. ",
+        };
+        await worker.TerminateAsync(grace, condition, "Failed", "Evicted", "The node was low on resource: memory. ").WaitAsync(ct);
+        _workers.TryRemove(new KeyValuePair<string, PodWorker>(Key(@namespace, name), worker));
+    }
+
+    /// <summary>Kills a pod's container processes as a crash would (SIGKILL when hard, else SIGTERM); restartPolicy applies.</summary>
+    public Task KillAsync(string @namespace, string name, bool hard = true, CancellationToken ct = default)
+    {
+        ct.ThrowIfCancellationRequested();
+        Worker(@namespace, name).Signal(hard);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The node disappears: every container process is killed at once, the node turns NotReady, its pods turn
+    /// Unknown (reason NodeLost) and after <see cref="EmulatorOptions.NodeLostDeletionDelay"/> are deleted. When
+    /// <paramref name="comeBack"/> is set a fresh node with the same name then registers and runs new pods.
+    /// </summary>
+    public async Task LoseNodeAsync(bool comeBack = true, CancellationToken ct = default)
+    {
+        _nodeLost = true;
+        var workers = _workers.Values.ToList();
+        _workers.Clear();
+        await Task.WhenAll(workers.Select(w => w.AbandonAsync()));
+        RegisterNode(ready: false);
+        var t = _core.Type("", "pods");
+        var pods = _core.Service.List(t, null, new ListOptions(FieldSelector: $"spec.nodeName={NodeName}")).Items;
+        foreach (var pod in pods)
+        {
+            var ns = Json.Str(pod, "metadata", "namespace")!;
+            var name = Json.Str(pod, "metadata", "name")!;
+            try
+            {
+                var status = Json.Obj(pod, "status");
+                status["phase"] = "Unknown";
+                status["reason"] = "NodeLost";
+                status["message"] = $"Node {NodeName} which was running pod {name} is unresponsive";
+                foreach (var c in (status["conditions"] as JsonArray)?.OfType<JsonObject>() ?? [])
+                {
+                    if (Json.Str(c, "type") is "Ready" or "ContainersReady")
+                    {
+                        c["status"] = "False";
+                        c["reason"] = "NodeLost";
+                    }
+                }
+                _core.Service.Update(t, ns, name, pod, "status", RequestOptions.System with { FieldManager = "node-controller" });
+            }
+            catch (ApiException e) when (e.Code is 404 or 409)
+            {
+                // Deleted or changed meanwhile; the deletion below still applies.
+            }
+        }
+        await Task.Delay(_core.Options.NodeLostDeletionDelay, _core.Time, ct);
+        foreach (var pod in pods)
+        {
+            ForceDelete(Json.Str(pod, "metadata", "namespace")!, Json.Str(pod, "metadata", "name")!, Json.Str(pod, "metadata", "uid"));
+        }
+        if (comeBack)
+        {
+            RegisterNode(ready: true);
+            _nodeLost = false;
+            foreach (var pod in _core.Service.List(t, null, new ListOptions()).Items)
+            {
+                HandlePod("MODIFIED", pod);
+            }
+        }
+    }
+
+    private PodWorker Worker(string ns, string name) =>
+        _workers.TryGetValue(Key(ns, name), out var w) ? w : throw new InvalidOperationException($"pod {ns}/{name} is not running on the emulator's kubelet (RunPods: {Enabled})");
+
+    private void RegisterNode(bool ready)
+    {
+        var t = _core.Type("", "nodes");
+        var now = Json.Timestamp(_core.Time.GetUtcNow());
+        var node = _core.Service.TryGet(t, null, NodeName) ?? _core.Service.Create(t, null, new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["name"] = NodeName, ["labels"] = new JsonObject { ["kubernetes.io/hostname"] = NodeName, ["kubernetes.io/os"] = "linux" } },
+            ["spec"] = new JsonObject(),
+        }, RequestOptions.System);
+        node["status"] = new JsonObject
+        {
+            ["conditions"] = new JsonArray(new JsonObject
+            {
+                ["type"] = "Ready",
+                ["status"] = ready ? "True" : "Unknown",
+                ["reason"] = ready ? "KubeletReady" : "NodeStatusUnknown",
+                ["message"] = ready ? "kubelet is posting ready status" : "Kubelet stopped posting node status.",
+                ["lastHeartbeatTime"] = now,
+                ["lastTransitionTime"] = now,
+            }),
+            ["addresses"] = new JsonArray(new JsonObject { ["type"] = "InternalIP", ["address"] = "127.0.0.1" }, new JsonObject { ["type"] = "Hostname", ["address"] = NodeName }),
+            ["capacity"] = new JsonObject { ["cpu"] = Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), ["memory"] = "16Gi", ["pods"] = "110", ["nvidia.com/gpu"] = "8" },
+            ["allocatable"] = new JsonObject { ["cpu"] = Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), ["memory"] = "16Gi", ["pods"] = "110", ["nvidia.com/gpu"] = "8" },
+            ["nodeInfo"] = new JsonObject { ["kubeletVersion"] = "v1.32.0-kube-emulator", ["operatingSystem"] = "linux", ["architecture"] = "amd64", ["containerRuntimeVersion"] = "local://processes" },
+        };
+        _core.Service.Update(t, null, NodeName, node, "status", RequestOptions.System with { FieldManager = "kubelet" });
+    }
+
+    private async Task ServeLogAsync(HttpContext ctx, string ns, string name)
+    {
+        var pod = _core.Service.Get(_core.Type("", "pods"), ns, name);
+        var containers = Json.Strings(new JsonArray(((Json.At(pod, "spec", "containers") as JsonArray)?.OfType<JsonObject>() ?? []).Select(c => (JsonNode?)JsonValue.Create(Json.Str(c, "name"))).ToArray())).ToList();
+        var container = (string?)ctx.Request.Query["container"] ?? (containers.Count == 1 ? containers[0] : null)
+            ?? throw ApiException.BadRequest($"a container name must be specified for pod {name}, choose one of: [{string.Join(" ", containers)}]");
+        var uid = Json.Str(pod, "metadata", "uid")!;
+        var file = Path.Combine(_stateDir, "logs", $"{ns}_{name}_{uid[..8]}", container + ".log");
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "text/plain";
+        if (File.Exists(file))
+        {
+            await using var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            await fs.CopyToAsync(ctx.Response.Body, ctx.RequestAborted);
+        }
+    }
+
+    /// <summary>Stops every pod's processes (SIGTERM, then SIGKILL after a short grace): server shutdown.</summary>
+    internal async Task StopAllAsync(CancellationToken ct)
+    {
+        await _stop.CancelAsync();
+        var workers = _workers.Values.ToList();
+        _workers.Clear();
+        await Task.WhenAll(workers.Select(w => w.TerminateAsync(2))).WaitAsync(ct);
+        await Task.WhenAll(workers.Select(w => w.AbandonAsync()));
+    }
+}

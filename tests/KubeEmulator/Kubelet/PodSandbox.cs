@@ -1,0 +1,252 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using KubeEmulator.Api;
+using KubeEmulator.Hosting;
+
+namespace KubeEmulator.KubeletRuntime;
+
+/// <summary>A volume mount resolved to a host directory or file.</summary>
+internal sealed record HostMount(string MountPath, string HostPath, bool ReadOnly);
+
+/// <summary>Thrown when a container cannot be configured (missing ConfigMap/Secret key, unknown image): a waiting reason.</summary>
+internal sealed class ContainerConfigException(string reason, string message) : Exception(message)
+{
+    public string Reason { get; } = reason;
+}
+
+/// <summary>
+/// A pod's host-side world: its directory under StateDir, its volumes as host directories (ConfigMap/Secret as
+/// files, emptyDir, PVCs as directories that outlive the pod, the projected ServiceAccount token), and a kubeconfig.
+/// </summary>
+internal sealed class PodSandbox
+{
+    public const string ServiceAccountMount = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+    private PodSandbox(string dir, List<HostMount> podVolumes, string? tokenDir, string? kubeconfig)
+    {
+        Dir = dir;
+        Volumes = podVolumes;
+        TokenDir = tokenDir;
+        KubeconfigPath = kubeconfig;
+    }
+
+    public string Dir { get; }
+
+    /// <summary>Pod volumes by name -> host path (as HostMount with MountPath = volume name).</summary>
+    public List<HostMount> Volumes { get; }
+
+    public string? TokenDir { get; }
+    public string? KubeconfigPath { get; }
+
+    public static string PvcDir(string stateDir, string ns, string claim) => Path.Combine(stateDir, "pvcs", ns, claim);
+
+    public static PodSandbox Create(ApiServerCore core, JsonObject pod, string stateDir, Uri api)
+    {
+        var ns = Json.Str(pod, "metadata", "namespace")!;
+        var name = Json.Str(pod, "metadata", "name")!;
+        var uid = Json.Str(pod, "metadata", "uid")!;
+        var dir = Path.Combine(stateDir, "pods", $"{ns}_{name}_{uid[..8]}");
+        Directory.CreateDirectory(dir);
+        var volumes = new List<HostMount>();
+        foreach (var v in (Json.At(pod, "spec", "volumes") as JsonArray)?.OfType<JsonObject>() ?? [])
+        {
+            var vname = Json.Str(v, "name") ?? "";
+            var vdir = Path.Combine(dir, "volumes", vname);
+            if (v["emptyDir"] is JsonObject)
+            {
+                Directory.CreateDirectory(vdir);
+            }
+            else if (v["configMap"] is JsonObject cm)
+            {
+                WriteKeys(vdir, ConfigMapData(core, ns, cm, Json.Str(cm, "name") ?? ""), cm["items"] as JsonArray);
+            }
+            else if (v["secret"] is JsonObject sec)
+            {
+                WriteKeys(vdir, SecretData(core, ns, sec, Json.Str(sec, "secretName") ?? ""), sec["items"] as JsonArray);
+            }
+            else if (v["persistentVolumeClaim"] is JsonObject pvc)
+            {
+                var claim = Json.Str(pvc, "claimName") ?? "";
+                lock (core.Store.Sync)
+                {
+                    if (core.Store.Get("persistentvolumeclaims", ns, claim) is null)
+                    {
+                        throw new ContainerConfigException("ContainerCreating", $"persistentvolumeclaim \"{claim}\" not found");
+                    }
+                }
+                vdir = PvcDir(stateDir, ns, claim);
+                Directory.CreateDirectory(vdir);
+            }
+            else if (v["hostPath"] is JsonObject hp)
+            {
+                vdir = Json.Str(hp, "path") ?? vdir;
+                Directory.CreateDirectory(vdir);
+            }
+            else if (v["projected"] is JsonObject projected)
+            {
+                Directory.CreateDirectory(vdir);
+                foreach (var src in (projected["sources"] as JsonArray)?.OfType<JsonObject>() ?? [])
+                {
+                    if (src["configMap"] is JsonObject pcm)
+                    {
+                        WriteKeys(vdir, ConfigMapData(core, ns, pcm, Json.Str(pcm, "name") ?? ""), pcm["items"] as JsonArray);
+                    }
+                    else if (src["secret"] is JsonObject ps)
+                    {
+                        WriteKeys(vdir, SecretData(core, ns, ps, Json.Str(ps, "name") ?? ""), ps["items"] as JsonArray);
+                    }
+                    else if (src["serviceAccountToken"] is JsonObject sat)
+                    {
+                        var token = core.Tokens.IssueServiceAccount(ns, ServiceAccountName(pod));
+                        File.WriteAllText(Path.Combine(vdir, Json.Str(sat, "path") ?? "token"), token);
+                    }
+                }
+            }
+            else
+            {
+                // downwardAPI and the rest: an empty directory (documented gap).
+                Directory.CreateDirectory(vdir);
+            }
+            volumes.Add(new HostMount(vname, vdir, false));
+        }
+
+        string? tokenDir = null;
+        string? kubeconfig = null;
+        var automount = Json.At(pod, "spec", "automountServiceAccountToken") is not JsonValue am || am.GetValue<bool>();
+        if (automount)
+        {
+            tokenDir = Path.Combine(dir, "serviceaccount");
+            Directory.CreateDirectory(tokenDir);
+            var token = core.Tokens.IssueServiceAccount(ns, ServiceAccountName(pod));
+            File.WriteAllText(Path.Combine(tokenDir, "token"), token);
+            File.WriteAllText(Path.Combine(tokenDir, "namespace"), ns);
+            File.WriteAllText(Path.Combine(tokenDir, "ca.crt"), core.CaPem);
+            kubeconfig = Path.Combine(dir, "kubeconfig");
+            File.WriteAllText(kubeconfig, $"""
+                apiVersion: v1
+                kind: Config
+                clusters:
+                - name: kube-emulator
+                  cluster:
+                    server: {api.ToString().TrimEnd('/')}
+                    certificate-authority: {Path.Combine(tokenDir, "ca.crt")}
+                contexts:
+                - name: in-pod
+                  context:
+                    cluster: kube-emulator
+                    user: pod
+                    namespace: {ns}
+                current-context: in-pod
+                users:
+                - name: pod
+                  user:
+                    tokenFile: {Path.Combine(tokenDir, "token")}
+
+                """);
+        }
+        return new PodSandbox(dir, volumes, tokenDir, kubeconfig);
+    }
+
+    public static string ServiceAccountName(JsonObject pod) => Json.Str(pod, "spec", "serviceAccountName") ?? Json.Str(pod, "spec", "serviceAccount") ?? "default";
+
+    /// <summary>The container's mounts: its volumeMounts (with subPath) and the ServiceAccount token directory.</summary>
+    public List<HostMount> MountsFor(JsonObject container)
+    {
+        var mounts = new List<HostMount>();
+        foreach (var m in (container["volumeMounts"] as JsonArray)?.OfType<JsonObject>() ?? [])
+        {
+            var vol = Volumes.FirstOrDefault(v => v.MountPath == Json.Str(m, "name"))
+                ?? throw new ContainerConfigException("CreateContainerConfigError", $"volumeMount \"{Json.Str(m, "name")}\" names no volume of the pod");
+            var host = vol.HostPath;
+            if (Json.Str(m, "subPath") is { Length: > 0 } sub)
+            {
+                host = Path.Combine(host, sub);
+                if (!File.Exists(host))
+                {
+                    Directory.CreateDirectory(host);
+                }
+            }
+            var readOnly = Json.At(m, "readOnly") is JsonValue ro && ro.GetValue<bool>();
+            mounts.Add(new HostMount(Json.Str(m, "mountPath") ?? "", host, readOnly));
+        }
+        if (TokenDir is not null && mounts.All(m => m.MountPath != ServiceAccountMount))
+        {
+            mounts.Add(new HostMount(ServiceAccountMount, TokenDir, true));
+        }
+        return mounts;
+    }
+
+    public static Dictionary<string, byte[]> ConfigMapData(ApiServerCore core, string ns, JsonObject source, string name)
+    {
+        JsonObject? cm;
+        lock (core.Store.Sync)
+        {
+            cm = core.Store.Get("configmaps", ns, name);
+        }
+        if (cm is null)
+        {
+            if (Json.At(source, "optional") is JsonValue o && o.GetValue<bool>())
+            {
+                return [];
+            }
+            throw new ContainerConfigException("CreateContainerConfigError", $"configmap \"{name}\" not found");
+        }
+        var data = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var (k, v) in (cm["data"] as JsonObject) ?? [])
+        {
+            data[k] = Encoding.UTF8.GetBytes(v?.GetValue<string>() ?? "");
+        }
+        foreach (var (k, v) in (cm["binaryData"] as JsonObject) ?? [])
+        {
+            data[k] = Convert.FromBase64String(v?.GetValue<string>() ?? "");
+        }
+        return data;
+    }
+
+    public static Dictionary<string, byte[]> SecretData(ApiServerCore core, string ns, JsonObject source, string name)
+    {
+        JsonObject? s;
+        lock (core.Store.Sync)
+        {
+            s = core.Store.Get("secrets", ns, name);
+        }
+        if (s is null)
+        {
+            if (Json.At(source, "optional") is JsonValue o && o.GetValue<bool>())
+            {
+                return [];
+            }
+            throw new ContainerConfigException("CreateContainerConfigError", $"secret \"{name}\" not found");
+        }
+        var data = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var (k, v) in (s["data"] as JsonObject) ?? [])
+        {
+            data[k] = Convert.FromBase64String(v?.GetValue<string>() ?? "");
+        }
+        return data;
+    }
+
+    private static void WriteKeys(string dir, Dictionary<string, byte[]> data, JsonArray? items)
+    {
+        Directory.CreateDirectory(dir);
+        if (items is null)
+        {
+            foreach (var (k, v) in data)
+            {
+                File.WriteAllBytes(Path.Combine(dir, k), v);
+            }
+            return;
+        }
+        foreach (var item in items.OfType<JsonObject>())
+        {
+            var key = Json.Str(item, "key") ?? "";
+            if (!data.TryGetValue(key, out var bytes))
+            {
+                throw new ContainerConfigException("CreateContainerConfigError", $"couldn't find key {key} in the volume source");
+            }
+            var path = Path.Combine(dir, Json.Str(item, "path") ?? key);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllBytes(path, bytes);
+        }
+    }
+}
