@@ -10,6 +10,7 @@ public static class Program
     {
         new PredictCommand(),
         new HyperRuleCommand(),
+        new RunCommand(), new TrainCommand(),
     };
 
     /// <summary>Runs the command named by the first argument; Ctrl+C cancels it.</summary>

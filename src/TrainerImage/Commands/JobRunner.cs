@@ -23,6 +23,9 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
     /// <summary>Decode/augment threads; null = one per core.</summary>
     public int? Workers { get; init; }
 
+    /// <summary>Evaluate every this many steps during <c>run</c> (null = five times per run; 0 = only at the end).</summary>
+    public int? EvalEverySteps { get; init; }
+
     /// <summary>Runs a manifest on this machine (<c>bit-trainer run</c>).</summary>
     public async Task<int> RunManifestAsync(string manifestPath, string? workDirectory, int? maxSteps, int? metricsPort, bool interactive, CancellationToken stop)
     {
@@ -54,7 +57,8 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
             await using var reporter = new CompositeReporter(
                 new ConsoleReporter(output, interactive, time, TimeSpan.FromSeconds(10)),
                 new TrainerMetrics(registry));
-            return await TrainAsync(plan, workDir, Path.Combine(workDir, "checkpoints"), maxSteps, reporter, stop);
+            var evalEvery = EvalEverySteps ?? Math.Max(1, plan.Hyperparameters.TotalSteps / 5);
+            return await TrainAsync(plan, workDir, Path.Combine(workDir, "checkpoints"), maxSteps, evalEvery, reporter, stop);
         });
     }
 
@@ -90,16 +94,16 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
             }
             await using var reporter = new CompositeReporter([.. reporters]);
             // In a pod the checkpoint volume is the work directory: /checkpoints/step-*.ckpt and /checkpoints/final/.
-            return await TrainAsync(plan, checkpointDir, checkpointDir, null, reporter, stop);
+            return await TrainAsync(plan, checkpointDir, checkpointDir, null, EvalEverySteps ?? 0, reporter, stop);
         });
     }
 
-    private async Task<int> TrainAsync(TrainingPlan plan, string workDir, string checkpointDir, int? maxSteps, IProgressReporter reporter, CancellationToken stop)
+    private async Task<int> TrainAsync(TrainingPlan plan, string workDir, string checkpointDir, int? maxSteps, int evalEvery, IProgressReporter reporter, CancellationToken stop)
     {
         var planHash = PlanHash.Compute(plan);
         var (train, test) = PlanAdapter.OpenData(plan.Dataset, Warn);
         var weightsPath = await WeightsPathAsync(plan, workDir, stop);
-        var settings = PlanAdapter.Settings(plan, planHash, maxSteps, Workers);
+        var settings = PlanAdapter.Settings(plan, planHash, maxSteps, Workers) with { EvalEverySteps = evalEvery };
         var engine = new TrainingEngine(time, line => output.WriteLine(line));
         var outcome = await engine.RunAsync(PlanAdapter.Model(plan, weightsPath), train, test, settings, workDir, reporter, stop, checkpointDirectory: checkpointDir);
         if (outcome.Kind == TrainingOutcomeKind.Completed)
@@ -149,8 +153,7 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
     }
 
     private static bool IsPermanent(Exception e) => e is ManifestException or PlanException or DataException or TrainingFailedException
-        or CorruptCheckpointException or InvalidDataException or FileNotFoundException or ArgumentException or UnauthorizedAccessException
-        or NotSupportedException;
+        or CorruptCheckpointException or InvalidDataException or FileNotFoundException or ArgumentException or UnauthorizedAccessException;
 
     private void Warn(string message) => error.WriteLine(message);
 

@@ -19,15 +19,18 @@ public static class CurvePlot
         using var font = new SKFont(SKTypeface.Default, 14);
         using var textPaint = new SKPaint { Color = SKColors.Black, IsAntialias = true };
         canvas.DrawText(title, 12, 20, font, textPaint);
-        Panel(canvas, 0, "training loss", loss, new SKColor(31, 119, 180), font, textPaint, fixedRange: null);
-        Panel(canvas, PanelWidth, "test top-1", top1, new SKColor(214, 39, 40), font, textPaint, fixedRange: (0, 1));
+        // Both panels share the step axis so an evaluation lines up with the loss at that step.
+        var steps = loss.Select(p => p.Step).Concat(top1.Select(p => p.Step)).DefaultIfEmpty(0).ToList();
+        var xRange = (Min: (double)Math.Min(0, steps.Min()), Max: (double)Math.Max(steps.Max(), 1));
+        Panel(canvas, 0, "training loss", loss, new SKColor(31, 119, 180), font, textPaint, fixedRange: null, xRange);
+        Panel(canvas, PanelWidth, "test top-1", top1, new SKColor(214, 39, 40), font, textPaint, fixedRange: (0, 1), xRange);
         using var image = surface.Snapshot();
         using var data = image.Encode(SKEncodedImageFormat.Png, 100);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         File.WriteAllBytes(path, data.ToArray());
     }
 
-    private static void Panel(SKCanvas canvas, int left, string label, IReadOnlyList<(int Step, double Value)> points, SKColor color, SKFont font, SKPaint textPaint, (double Min, double Max)? fixedRange)
+    private static void Panel(SKCanvas canvas, int left, string label, IReadOnlyList<(int Step, double Value)> points, SKColor color, SKFont font, SKPaint textPaint, (double Min, double Max)? fixedRange, (double Min, double Max) xRange)
     {
         var plot = new SKRect(left + Margin, 40, left + PanelWidth - 16, Height - Margin);
         using var axis = new SKPaint { Color = SKColors.Gray, StrokeWidth = 1, Style = SKPaintStyle.Stroke, IsAntialias = true };
@@ -44,7 +47,7 @@ public static class CurvePlot
         {
             maxY = minY + 1;
         }
-        double minX = finite.Min(p => p.Step), maxX = Math.Max(finite.Max(p => p.Step), minX + 1);
+        var (minX, maxX) = xRange;
         SKPoint Map((int Step, double Value) p) => new(
             (float)(plot.Left + ((p.Step - minX) / (maxX - minX) * plot.Width)),
             (float)(plot.Bottom - ((p.Value - minY) / (maxY - minY) * plot.Height)));

@@ -1,0 +1,36 @@
+using BiT.Trainer.Telemetry;
+
+namespace BiT.Trainer.Commands;
+
+/// <summary><c>bit-trainer train --plan plan.json</c>: the operator's resolved plan, as the trainer pod runs it.</summary>
+public sealed class TrainCommand : ICommand
+{
+    public string Name => "train";
+
+    public string Summary => "run a resolved training plan (plan.json) as the operator's pods do";
+
+    public string Help => """
+        usage: bit-trainer train --plan plan.json [--workdir DIR] [--metrics-port PORT] [--workers N]
+
+        Runs the plan the operator resolved (the same engine as 'run'): checkpoints and outputs go to the work
+        directory (--workdir, else BIT_WORKDIR / BIT_CHECKPOINT_DIR, else the plan's checkpoint.directory),
+        Prometheus metrics to --metrics-port or BIT_METRICS_PORT, and progress into the job's status.progress
+        through the Kubernetes API when BIT_JOB_NAMESPACE, BIT_JOB_NAME and BIT_JOB_KIND are set (docs/api.md,
+        "Pod environment").
+
+        exit codes: 0 finished, 3 stopped after a checkpoint (SIGTERM), 4 permanent failure (the last line says
+        why), 2 usage error.
+        """;
+
+    public async Task<int> RunAsync(IReadOnlyList<string> args, CommandConsole console, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(console);
+        var options = CommandArgs.Parse(args, ["plan", "workdir", "metrics-port", "workers"]);
+        var plan = options.Required("plan");
+        var port = (int?)options.Integer("metrics-port", min: 1, max: 65535);
+        var workers = (int?)options.Integer("workers", min: 1, max: 256);
+        using var stop = new StopSignal(cancellationToken);
+        var runner = new JobRunner(console.Out, console.Error, TimeProvider.System) { Workers = workers };
+        return await runner.RunPlanAsync(plan, options.Optional("workdir"), port, PodEnvironment.FromProcess(), stop.Token);
+    }
+}
