@@ -18,7 +18,7 @@ public sealed record JobCondition(
 public sealed record RestartRecord(
     [property: JsonPropertyName("time")] string Time,
     [property: JsonPropertyName("reason")] string Reason,
-    [property: JsonPropertyName("exitCode")] int? ExitCode,
+    [property: JsonPropertyName("exitCode"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? ExitCode,
     [property: JsonPropertyName("resumedFromStep")] long ResumedFromStep);
 
 /// <summary>

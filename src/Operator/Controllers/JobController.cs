@@ -210,6 +210,12 @@ public sealed class JobController : IDisposable
                     var updated = await _executor.PatchStatusAsync(kind, job, patch, cancellationToken).ConfigureAwait(false);
                     informer.Upsert(updated);
                 }
+                catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+                {
+                    // Deleted meanwhile: garbage collection takes what it owned.
+                    result = "gone";
+                    return ReconcileResult.Done;
+                }
                 catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.Conflict)
                 {
                     // Decided from a stale cache: decide again once the watch has caught up.

@@ -24,7 +24,7 @@ public sealed class HealthServer : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(loggerFactory);
+        _ = loggerFactory; // Kestrel's own lifetime chatter stays out of the operator's log.
         builder.WebHost.UseUrls($"http://{bindAddress}:{port}");
         var app = builder.Build();
         app.MapGet("/healthz", () => Results.Text("ok"));

@@ -100,7 +100,8 @@ public sealed class LeaderElection(IKubernetes client, LeaderElectionSettings se
                 return;
             }
 
-            lease.Spec.HolderIdentity = null;
+            // LeaderElector treats a lease without a holder as absent and tries to create it (409 forever), so the
+            // holder stays and the lease is made to expire a second after the standby sees this change.
             lease.Spec.LeaseDurationSeconds = 1;
             await client.CoordinationV1.ReplaceNamespacedLeaseAsync(lease, settings.LeaseName, settings.Namespace, cancellationToken: cts.Token).ConfigureAwait(false);
             logger.LogInformation("{Identity} released the lease", identity);

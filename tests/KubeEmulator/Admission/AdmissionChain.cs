@@ -24,7 +24,7 @@ internal sealed class AdmissionChain(TimeProvider time)
         }
         if (t.Custom is not null)
         {
-            CustomResourceAdmission.Admit(t, obj, errors, o);
+            CustomResourceAdmission.Admit(t, obj, old, errors, o);
         }
         else
         {

@@ -6,7 +6,7 @@ namespace KubeEmulator.Admission;
 /// <summary>Custom resources: prune, default, validate against the served version's schema.</summary>
 internal static class CustomResourceAdmission
 {
-    public static void Admit(ResourceType t, JsonObject obj, List<FieldError> errors, RequestOptions? o)
+    public static void Admit(ResourceType t, JsonObject obj, JsonObject? old, List<FieldError> errors, RequestOptions? o)
     {
         var schema = t.Custom?.Schema;
         if (schema is null)
@@ -29,5 +29,9 @@ internal static class CustomResourceAdmission
         }
         StructuralSchema.Default(obj, schema);
         errors.AddRange(StructuralSchema.Validate(obj, schema, "", root: true));
+        if (errors.Count == 0)
+        {
+            CelRules.Validate(obj, old, old is not null, schema, "", errors);
+        }
     }
 }

@@ -77,6 +77,7 @@ internal sealed class TableConverter(TimeProvider time)
                 new("Node", "string", null, "Name of the Node where the Pod is running.", 1, ".spec.nodeName"),
             ],
             "namespaces" => [name, new("Status", "string", null, "The status of the namespace", 0, ".status.phase"), age],
+            "nodes" => [name, new("Status", "string", null, "The status of the node", 0, "#nodestatus"), new("Roles", "string", null, "The roles of the node", 0, "#roles"), age, new("Version", "string", null, "Kubelet Version reported by the node.", 0, ".status.nodeInfo.kubeletVersion")],
             "configmaps" => [name, new("Data", "integer", null, "Number of data in the configmap", 0, "#datacount"), age],
             "secrets" => [name, new("Type", "string", null, "The type of the secret", 0, ".type"), new("Data", "integer", null, "Number of data in the secret", 0, "#datacount"), age],
             "serviceaccounts" => [name, new("Secrets", "integer", null, "Number of secrets", 0, "#secrets"), age],
@@ -137,6 +138,13 @@ internal sealed class TableConverter(TimeProvider time)
                     var statuses = (Json.At(item, "status", "containerStatuses") as JsonArray)?.OfType<JsonObject>() ?? [];
                     return statuses.Sum(s => Json.Long(s, "restartCount") ?? 0).ToString(CultureInfo.InvariantCulture);
                 }
+            case "#nodestatus":
+                {
+                    var ready = (Json.At(item, "status", "conditions") as JsonArray)?.OfType<JsonObject>().FirstOrDefault(c => Json.Str(c, "type") == "Ready");
+                    return Json.Str(ready, "status") == "True" ? "Ready" : "NotReady";
+                }
+            case "#roles":
+                return "<none>";
             case "#datacount":
                 return ((item["data"] as JsonObject)?.Count ?? 0) + ((item["binaryData"] as JsonObject)?.Count ?? 0);
             case "#secrets":

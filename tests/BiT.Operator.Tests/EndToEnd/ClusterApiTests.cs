@@ -1,0 +1,214 @@
+using System.Text.Json.Nodes;
+using BiT.Operator.Api;
+using BiT.Operator.Controllers;
+using BiT.Operator.Hosting;
+using BiT.Operator.Runtime;
+using BiT.Operator.Tests.Controllers;
+using k8s;
+using k8s.Models;
+using KubeEmulator;
+
+namespace BiT.Operator.Tests.EndToEnd;
+
+/// <summary>
+/// The operator against the emulator's API server with no kubelet: pods stay Pending unless a test writes their
+/// status, as envtest does. Covers what needs no trainer.
+/// </summary>
+public sealed class ClusterApiTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    private static JsonObject Spec() => ContractsJobPlannerTests.RealSpec();
+
+    private static Task<TestCluster> Start() => TestCluster.StartAsync(new EmulatorOptions { RunPods = false });
+
+    private static async Task<V1Pod> WaitForPodAsync(TestCluster cluster, string name)
+    {
+        V1Pod? pod = null;
+        await TestCluster.WaitUntilAsync(async () =>
+        {
+            pod = (await cluster.PodsAsync()).FirstOrDefault(p => p.Metadata.Name == name);
+            return pod is not null;
+        }, Timeout, $"pod {name}");
+        return pod!;
+    }
+
+    [Fact]
+    public async Task A_valid_job_gets_its_owned_objects_and_one_pod_and_no_writes_while_nothing_changes()
+    {
+        await using var cluster = await Start();
+        await using var op = cluster.StartOperator();
+        await cluster.CreateJobAsync(JobKind.FineTune, "pets", Spec());
+        var status = await cluster.WaitForJobAsync(JobKind.FineTune, "pets", s => s.PodName == "pets-run-1", Timeout, "the first pod");
+        Assert.Equal(JobPhase.Pending, status.Phase);
+        Assert.True(status.IsTrue(ConditionSet.Validated));
+        Assert.Equal(20, status.Hyperparameters!["totalSteps"]!.GetValue<int>());
+        Assert.Matches("^[0-9a-f]{64}$", status.PlanHash);
+
+        var pod = await WaitForPodAsync(cluster, "pets-run-1");
+        Assert.Equal("BiTFineTuneJob", pod.Metadata.OwnerReferences.Single().Kind);
+        Assert.Equal(TestCluster.TrainerImage, pod.Spec.Containers[0].Image);
+        var cm = await cluster.Admin.CoreV1.ReadNamespacedConfigMapAsync(OwnedObjects.PlanConfigMapName("pets", status.PlanHash!), TestCluster.Namespace);
+        Assert.Contains("\"totalSteps\"", cm.Data["plan.json"], StringComparison.Ordinal);
+        await cluster.Admin.CoreV1.ReadNamespacedServiceAccountAsync("pets-trainer", TestCluster.Namespace);
+        var role = await cluster.Admin.RbacAuthorizationV1.ReadNamespacedRoleAsync("pets-trainer", TestCluster.Namespace);
+        Assert.All(role.Rules, r => Assert.Equal(["pets"], r.ResourceNames));
+        await cluster.Admin.RbacAuthorizationV1.ReadNamespacedRoleBindingAsync("pets-trainer", TestCluster.Namespace);
+
+        // Quiet: resyncs and requeues happen, yet nothing is written.
+        await Task.Delay(1500);
+        var before = cluster.Server.Requests.Writes();
+        var reconcilesBefore = op.Host.Controller!.Reconciles;
+        op.Host.Controller.Queue.Add(new ObjectKey(JobKind.FineTune.Kind, TestCluster.Namespace, "pets"));
+        await TestCluster.WaitUntilAsync(() => Task.FromResult(op.Host.Controller!.Reconciles > reconcilesBefore), Timeout, "a reconcile");
+        await Task.Delay(500);
+        Assert.Equal(before, cluster.Server.Requests.Writes());
+        Assert.Single(await cluster.PodsAsync());
+    }
+
+    [Fact]
+    public async Task A_bad_spec_is_reported_naming_the_field_with_an_event_and_no_hot_loop()
+    {
+        await using var cluster = await Start();
+        await using var op = cluster.StartOperator();
+        var spec = Spec();
+        // Errors the schema cannot catch: the image allow-list (operator configuration) and a fact the plan needs.
+        spec["dataset"]!.AsObject().Remove("trainExamples");
+        spec["image"] = "evil.example/miner:1";
+        await cluster.CreateJobAsync(JobKind.FineTune, "bad", spec);
+        var status = await cluster.WaitForJobAsync(JobKind.FineTune, "bad", s => s.Condition(ConditionSet.Validated)?.Status == "False", Timeout, "Validated=False");
+        var message = status.Condition(ConditionSet.Validated)!.Message;
+        Assert.Contains("spec.dataset.trainExamples", message, StringComparison.Ordinal);
+        Assert.Contains("spec.image", message, StringComparison.Ordinal);
+        Assert.Equal(JobPhase.Failed, status.Phase);
+
+        await TestCluster.WaitUntilAsync(async () =>
+            (await cluster.Admin.CoreV1.ListNamespacedEventAsync(TestCluster.Namespace)).Items.Any(e => e.Reason == JobReconciler.InvalidSpecReason && e.InvolvedObject.Name == "bad"),
+            Timeout, "the InvalidSpec event");
+        var writes = cluster.Server.Requests.Writes();
+        var reconciles = op.Host.Controller!.Reconciles;
+        await Task.Delay(1500);
+        Assert.Equal(writes, cluster.Server.Requests.Writes());
+        Assert.True(op.Host.Controller.Reconciles - reconciles <= 1, "no hot loop");
+        Assert.Empty(await cluster.PodsAsync());
+    }
+
+    [Fact]
+    public async Task An_operator_restarted_mid_job_creates_no_duplicate_pod()
+    {
+        await using var cluster = await Start();
+        var first = cluster.StartOperator();
+        await cluster.CreateJobAsync(JobKind.FineTune, "pets", Spec());
+        await cluster.WaitForJobAsync(JobKind.FineTune, "pets", s => s.PodName == "pets-run-1", Timeout, "the first pod");
+        Assert.Equal(0, await first.StopAsync());
+
+        // Lose the status write as a crash between creating the pod and writing the status would.
+        await cluster.Admin.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
+            new V1Patch("{\"status\":{\"podName\":null,\"phase\":null}}", V1Patch.PatchType.MergePatch),
+            JobKind.Group, JobKind.Version, TestCluster.Namespace, JobKind.FineTune.Plural, "pets");
+        var podCreatesBefore = cluster.Server.Requests.Count("create", "pods");
+
+        await using var second = cluster.StartOperator(TestCluster.Settings("op-1"));
+        await cluster.WaitForJobAsync(JobKind.FineTune, "pets", s => s.PodName == "pets-run-1", Timeout, "the status to name the existing pod");
+        Assert.Equal(["pets-run-1"], (await cluster.PodsAsync()).Select(p => p.Metadata.Name));
+        Assert.Equal(podCreatesBefore, cluster.Server.Requests.Count("create", "pods"));
+    }
+
+    [Fact]
+    public async Task A_pod_evicted_is_restarted_as_the_next_attempt_with_the_reason_recorded()
+    {
+        await using var cluster = await Start();
+        await using var op = cluster.StartOperator();
+        var spec = Spec();
+        spec["runPolicy"] = new JsonObject { ["backoffSeconds"] = 1 };
+        await cluster.CreateJobAsync(JobKind.FineTune, "pets", spec);
+        await WaitForPodAsync(cluster, "pets-run-1");
+        await cluster.Admin.CoreV1.PatchNamespacedPodStatusAsync(
+            new V1Patch("""{"status":{"phase":"Failed","reason":"Evicted","message":"The node was low on memory."}}""", V1Patch.PatchType.MergePatch),
+            "pets-run-1", TestCluster.Namespace);
+        var status = await cluster.WaitForJobAsync(JobKind.FineTune, "pets", s => s.PodName == "pets-run-2", Timeout, "the second attempt");
+        Assert.Equal(1, status.Restarts);
+        Assert.Equal("Evicted", status.RestartHistory.Single().Reason);
+        await TestCluster.WaitUntilAsync(async () => (await cluster.PodsAsync()).Select(p => p.Metadata.Name).SequenceEqual(["pets-run-2"]), Timeout, "the evicted pod to be cleaned up");
+    }
+
+    [Fact]
+    public async Task Deleting_a_job_deletes_everything_it_owns()
+    {
+        await using var cluster = await Start();
+        await using var op = cluster.StartOperator();
+        await cluster.CreateJobAsync(JobKind.FineTune, "pets", Spec());
+        await WaitForPodAsync(cluster, "pets-run-1");
+        await cluster.Admin.CustomObjects.DeleteNamespacedCustomObjectAsync(JobKind.Group, JobKind.Version, TestCluster.Namespace, JobKind.FineTune.Plural, "pets");
+        await TestCluster.WaitUntilAsync(async () =>
+            (await cluster.PodsAsync()).Count == 0
+            && (await cluster.Admin.CoreV1.ListNamespacedConfigMapAsync(TestCluster.Namespace)).Items.All(c => !c.Metadata.Name.StartsWith("pets-", StringComparison.Ordinal))
+            && (await cluster.Admin.CoreV1.ListNamespacedServiceAccountAsync(TestCluster.Namespace)).Items.All(c => c.Metadata.Name != "pets-trainer")
+            && (await cluster.Admin.RbacAuthorizationV1.ListNamespacedRoleAsync(TestCluster.Namespace)).Items.All(c => c.Metadata.Name != "pets-trainer")
+            && (await cluster.Admin.RbacAuthorizationV1.ListNamespacedRoleBindingAsync(TestCluster.Namespace)).Items.All(c => c.Metadata.Name != "pets-trainer"),
+            Timeout, "garbage collection of the job's objects");
+    }
+
+    [Fact]
+    public async Task Two_replicas_elect_one_leader_and_the_standby_takes_over()
+    {
+        await using var cluster = await Start();
+        await cluster.Admin.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "ops" } });
+        OperatorSettings Replica(string id) => TestCluster.Settings(id) with
+        {
+            LeaderElection = new LeaderElectionSettings("ops", "bit-operator-leader", TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(300)),
+        };
+        var a = cluster.StartOperator(Replica("a"));
+        var b = cluster.StartOperator(Replica("b"));
+        await TestCluster.WaitUntilAsync(() => Task.FromResult(a.Host.IsLeader || b.Host.IsLeader), Timeout, "a leader");
+        await Task.Delay(1000);
+        Assert.True(a.Host.IsLeader ^ b.Host.IsLeader, "exactly one leader");
+        var (leader, standby) = a.Host.IsLeader ? (a, b) : (b, a);
+        Assert.Null(standby.Host.Controller);
+
+        await cluster.CreateJobAsync(JobKind.FineTune, "one", Spec());
+        await cluster.WaitForJobAsync(JobKind.FineTune, "one", s => s.PodName == "one-run-1", Timeout, "the leader to start the first job");
+
+        Assert.Equal(0, await leader.StopAsync());
+        await TestCluster.WaitUntilAsync(() => Task.FromResult(standby.Host.IsLeader), Timeout, "the standby to take over");
+        await cluster.CreateJobAsync(JobKind.FineTune, "two", Spec());
+        await cluster.WaitForJobAsync(JobKind.FineTune, "two", s => s.PodName == "two-run-1", Timeout, "the new leader to start the second job");
+        Assert.Equal(2, (await cluster.PodsAsync()).Count);
+        var lease = await cluster.Admin.CoordinationV1.ReadNamespacedLeaseAsync("bit-operator-leader", "ops");
+        Assert.Equal(standby == a ? "a" : "b", lease.Spec.HolderIdentity);
+    }
+
+    [Fact]
+    public async Task A_fine_tune_job_waits_for_its_pretrain_job_and_then_mounts_its_output()
+    {
+        await using var cluster = await Start();
+        await using var op = cluster.StartOperator();
+        var upSpec = Spec();
+        upSpec["checkpoint"] = new JsonObject { ["everySteps"] = 5, ["volume"] = new JsonObject { ["storageClassName"] = "standard", ["size"] = "1Gi" } };
+        upSpec["hyperparameters"] = new JsonObject { ["batchSize"] = 32, ["epochs"] = 1, ["cropSize"] = 28 };
+        var ftSpec = Spec();
+        ftSpec["model"]!["weights"] = new JsonObject { ["fromPretrainJob"] = new JsonObject { ["name"] = "upstream" } };
+        await cluster.CreateJobAsync(JobKind.FineTune, "downstream", ftSpec);
+        await cluster.CreateJobAsync(JobKind.Pretrain, "upstream", upSpec);
+        var waiting = await cluster.WaitForJobAsync(JobKind.FineTune, "downstream", s => s.Condition(ConditionSet.Running)?.Reason == "WaitingForPretrainJob", Timeout, "the fine-tune job to wait");
+        Assert.Null(waiting.PodName);
+        await WaitForPodAsync(cluster, "upstream-run-1");
+        await cluster.Admin.CoreV1.ReadNamespacedPersistentVolumeClaimAsync("upstream-checkpoints", TestCluster.Namespace);
+
+        // The upstream trainer reports its model and exits 0.
+        await cluster.Admin.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
+            new V1Patch("""{"status":{"result":{"modelPath":"/checkpoints/final/model.npz"}}}""", V1Patch.PatchType.MergePatch),
+            JobKind.Group, JobKind.Version, TestCluster.Namespace, JobKind.Pretrain.Plural, "upstream");
+        await cluster.Admin.CoreV1.PatchNamespacedPodStatusAsync(
+            new V1Patch("""{"status":{"phase":"Succeeded","containerStatuses":[{"name":"trainer","image":"bit-trainer:e2e","imageID":"","ready":false,"restartCount":0,"state":{"terminated":{"exitCode":0,"reason":"Completed"}}}]}}""", V1Patch.PatchType.MergePatch),
+            "upstream-run-1", TestCluster.Namespace);
+        await cluster.WaitForJobAsync(JobKind.Pretrain, "upstream", s => s.Phase == JobPhase.Succeeded, Timeout, "the pretrain job to succeed");
+        await cluster.WaitForJobAsync(JobKind.FineTune, "downstream", s => s.PodName == "downstream-run-1", Timeout, "the fine-tune job to start");
+        var pod = await WaitForPodAsync(cluster, "downstream-run-1");
+        var volume = pod.Spec.Volumes.Single(v => v.Name == "pretrained");
+        Assert.Equal("upstream-checkpoints", volume.PersistentVolumeClaim.ClaimName);
+        Assert.True(volume.PersistentVolumeClaim.ReadOnlyProperty);
+        var cm = (await cluster.Admin.CoreV1.ListNamespacedConfigMapAsync(TestCluster.Namespace)).Items.Single(c => c.Metadata.Name.StartsWith("downstream-plan-", StringComparison.Ordinal));
+        Assert.Contains("/pretrained/final/model.npz", cm.Data["plan.json"], StringComparison.Ordinal);
+    }
+}

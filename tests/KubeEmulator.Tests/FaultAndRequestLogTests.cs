@@ -1,0 +1,95 @@
+using System.Net;
+using k8s;
+using k8s.Models;
+
+namespace KubeEmulator.Tests;
+
+/// <summary>Fault injection (errors, Retry-After, conflict storms, latency) and the request log.</summary>
+public sealed class FaultAndRequestLogTests : IAsyncLifetime
+{
+    private KubeEmulatorServer _server = null!;
+    private k8s.Kubernetes _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await KubeEmulatorServer.StartAsync(new EmulatorOptions());
+        _client = _server.CreateClient();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Fail_next_answers_the_configured_codes_then_recovers()
+    {
+        var ns = await TestSupport.NewNamespaceAsync(_client, "fault");
+        var rule = _server.Faults.FailNext(2, 503, verb: "create", resource: "configmaps", retryAfterSeconds: 7);
+        var (status, body) = await RawHttp.SendAsync(_server, HttpMethod.Post, $"/api/v1/namespaces/{ns}/configmaps", "{\"metadata\":{\"name\":\"a\"}}");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Equal("ServiceUnavailable", (string?)body!["reason"]);
+        using var http = RawHttp.Client(_server);
+        using var resp = await http.PostAsync($"/api/v1/namespaces/{ns}/configmaps", new StringContent("{\"metadata\":{\"name\":\"a\"}}", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, resp.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(7), resp.Headers.RetryAfter!.Delta);
+        Assert.Equal(2, rule.Hits);
+        // Other verbs and resources were never affected, and the third create succeeds.
+        await _client.CoreV1.ListNamespacedSecretAsync(ns);
+        await _client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "a" } }, ns);
+    }
+
+    [Fact]
+    public async Task Error_rate_of_one_fails_every_match_with_429_and_clear_removes_it()
+    {
+        var ns = await TestSupport.NewNamespaceAsync(_client, "rate");
+        _server.Faults.AddErrorRate(1.0, 429, verb: "list", resource: "pods");
+        var e = await TestSupport.ApiErrorAsync(() => _client.CoreV1.ListNamespacedPodAsync(ns));
+        Assert.Equal(HttpStatusCode.TooManyRequests, e.Response.StatusCode);
+        _server.Faults.Clear();
+        Assert.Empty((await _client.CoreV1.ListNamespacedPodAsync(ns)).Items);
+    }
+
+    [Fact]
+    public async Task Conflict_storm_rejects_updates_with_409()
+    {
+        var ns = await TestSupport.NewNamespaceAsync(_client, "storm");
+        var cm = await _client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "a" } }, ns);
+        _server.Faults.ConflictStorm(3, "configmaps");
+        for (var i = 0; i < 3; i++)
+        {
+            var e = await TestSupport.ApiErrorAsync(() => _client.CoreV1.PatchNamespacedConfigMapAsync(new V1Patch("{\"data\":{\"k\":\"v\"}}", V1Patch.PatchType.MergePatch), "a", ns));
+            Assert.Equal(HttpStatusCode.Conflict, e.Response.StatusCode);
+        }
+        cm.Data = new Dictionary<string, string> { ["k"] = "v" };
+        Assert.Equal("v", (await _client.CoreV1.ReplaceNamespacedConfigMapAsync(cm, "a", ns)).Data["k"]);
+    }
+
+    [Fact]
+    public async Task Request_log_counts_by_verb_resource_and_user()
+    {
+        var ns = await TestSupport.NewNamespaceAsync(_client, "log");
+        _server.Requests.Clear();
+        await _client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "a" } }, ns);
+        await _client.CoreV1.PatchNamespacedConfigMapAsync(new V1Patch("{\"data\":{\"k\":\"v\"}}", V1Patch.PatchType.MergePatch), "a", ns);
+        await _client.CoreV1.ReadNamespacedConfigMapAsync("a", ns);
+        using var sa = _server.CreateClient(_server.IssueServiceAccountToken(ns, "x"));
+        await Assert.ThrowsAnyAsync<Exception>(() => sa.CoreV1.ListNamespacedConfigMapAsync(ns));
+        Assert.Equal(2, _server.Requests.Writes("configmaps"));
+        Assert.Equal(1, _server.Requests.Count("get", "configmaps"));
+        Assert.Equal(1, _server.Requests.Count("list", "configmaps", $"system:serviceaccount:{ns}:x"));
+        Assert.Contains(_server.Requests.Snapshot(), r => r.Verb == "list" && r.StatusCode == 403);
+    }
+
+    [Fact]
+    public async Task Latency_is_added_before_serving()
+    {
+        _server.Faults.AddLatency(TimeSpan.FromMilliseconds(300), verb: "get", resource: "namespaces");
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        await _client.CoreV1.ReadNamespaceAsync("default");
+        // A lower bound only: the request cannot have been answered before the injected delay.
+        Assert.True(sw.Elapsed >= TimeSpan.FromMilliseconds(250), $"answered after {sw.Elapsed}");
+        _server.Faults.Clear();
+    }
+}
