@@ -66,8 +66,8 @@ internal static class HttpIo
             throw ApiException.BadRequest("the request body is empty");
         }
         var ct = (contentType ?? "application/json").Split(';')[0].Trim();
-        JsonNode? node = ct is "application/yaml" or "application/x-yaml" ? YamlJson.Parse(Encoding.UTF8.GetString(body)) : ct.Contains("protobuf", StringComparison.Ordinal)
-            ? throw ApiException.UnsupportedMediaType(ct)
+        JsonNode? node = ct is "application/yaml" or "application/x-yaml" ? YamlJson.Parse(Encoding.UTF8.GetString(body))
+            : ct == "application/vnd.kubernetes.protobuf" ? ProtobufBodies.Decode(body)
             : Json.Parse(body);
         return node as JsonObject ?? throw ApiException.BadRequest("the request body must be a JSON object");
     }
