@@ -14,7 +14,8 @@ using static TorchSharp.torch;
 // Trainer benchmarks; each mode prints markdown rows for docs/benchmarks.md / docs/results.md.
 //   pipeline [--batch 8] [--steps 3] [--size 128]   data pipeline cost against the model step alone (R50x1)
 //   checkpoint [--repeats 3]                         checkpoint write/read of R50x1 against a plain copy/read
-//   norm [--steps 1000] [--seeds 0]                  GN+WS vs BatchNorm at per-device batch 4 (and 64)
+//   norm [--steps 1000] [--seeds 0] [--runs 4:0.01,64:0.1]   GN+WS vs BatchNorm at per-device batch 4 (and 64);
+//        each run is batch:learning-rate; batch 4 trains --steps steps, larger batches steps x 4 / batch
 var mode = args.Length > 0 ? args[0] : "";
 var options = args.Skip(1).Select((a, i) => (a, i)).Where(p => p.a.StartsWith("--", StringComparison.Ordinal))
     .ToDictionary(p => p.a[2..], p => args.Skip(1).ElementAtOrDefault(p.i + 1) ?? "", StringComparer.Ordinal);
@@ -30,7 +31,11 @@ switch (mode)
         CheckpointBench.Run(Int("repeats", 3));
         break;
     case "norm":
-        await NormExperiment.RunAsync(root, Int("steps", 1000), options.TryGetValue("seeds", out var s) ? [.. s.Split(',').Select(long.Parse)] : [0L]);
+        await NormExperiment.RunAsync(
+            root,
+            Int("steps", 1000),
+            options.TryGetValue("seeds", out var s) ? [.. s.Split(',').Select(long.Parse)] : [0L],
+            options.TryGetValue("runs", out var r) ? r : "4:0.01,64:0.1");
         break;
     default:
         Console.Error.WriteLine("usage: TrainerPipeline pipeline|checkpoint|norm [options]");
@@ -208,7 +213,7 @@ internal static class CheckpointBench
 
 internal static class NormExperiment
 {
-    public static async Task RunAsync(string root, int steps, long[] seeds)
+    public static async Task RunAsync(string root, int steps, long[] seeds, string runs)
     {
         var data = Path.Combine(root, "data", "fashion-mnist-subset");
         var (train, test) = DatasetLoader.OpenSplits(DataFormat.Idx, data, 10, Console.Error.WriteLine);
@@ -217,8 +222,12 @@ internal static class NormExperiment
         Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- |");
         foreach (var seed in seeds)
         {
-            foreach (var (batch, n, lr) in new[] { (4, steps, 0.01), (64, Math.Max(1, steps / 4), 0.1) })
+            foreach (var run in runs.Split(','))
             {
+                var batch = int.Parse(run.Split(':')[0], CultureInfo.InvariantCulture);
+                var lr = double.Parse(run.Split(':')[1], CultureInfo.InvariantCulture);
+                // Same number of images seen for every batch size up to 16; larger batches get a quarter as many steps as batch 4.
+                var n = batch <= 16 ? steps * 4 / batch : Math.Max(1, steps / 4);
                 foreach (var (name, create) in new (string, Func<nn.Module<Tensor, Tensor>>)[]
                 {
                     ("GroupNorm + WS (BiT)", () => BitResNet.Create(BitArchitecture.Custom([1, 1, 1, 1], 0.5), 10, seed)),

@@ -49,6 +49,7 @@ echo "| --- | --- | --- | --- |"
 for seed in $seeds; do
   for k in 1 5 10; do
     finetune "bit-k$k-s$seed" $k $seed "    weights: {fromPretrainJob: {name: upstream}}" "" "BiT upstream, HyperRule lr 0.003"
+    finetune "bit-lr03-k$k-s$seed" $k $seed "    weights: {fromPretrainJob: {name: upstream}}" "    baseLearningRate: 0.03" "BiT upstream, lr 0.03"
     finetune "scratch-k$k-s$seed" $k $seed "" "" "scratch, lr 0.003"
     finetune "scratch-lr03-k$k-s$seed" $k $seed "" "    baseLearningRate: 0.03" "scratch, lr 0.03"
   done
