@@ -6,20 +6,21 @@ namespace BiT.Model;
 
 /// <summary>
 /// The head: GroupNorm(32) + ReLU over the final features, global average pool, then a 1x1 convolution with bias
-/// (a dense layer) to the classes. Initialised to zero, as BiT does for every new downstream head.
+/// (a dense layer) to the classes. Initialised to zero, as BiT does for every new downstream head. Logits are
+/// always float32, whatever the compute precision.
 /// </summary>
 public sealed class BitHead : nn.Module<Tensor, Tensor>
 {
     private static readonly long[] SpatialDims = [2, 3];
 
-    private readonly GroupNorm _gn;
+    private readonly GroupNorm32 _gn;
     private readonly Conv2d _conv;
 
     /// <summary>Creates a zero-initialised head from <paramref name="inChannels"/> features to <paramref name="classes"/>.</summary>
     public BitHead(long inChannels, long classes)
         : base(nameof(BitHead))
     {
-        _gn = GroupNorm32.Create(inChannels);
+        _gn = new GroupNorm32(inChannels);
         _conv = nn.Conv2d(inChannels, classes, 1, bias: true);
         register_module("gn", _gn);
         register_module("conv", _conv);
@@ -34,12 +35,13 @@ public sealed class BitHead : nn.Module<Tensor, Tensor>
         _conv.bias!.zero_();
     }
 
-    /// <summary>Returns logits of shape [N, classes].</summary>
+    /// <summary>Returns float32 logits of shape [N, classes].</summary>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
         var x = nn.functional.relu(_gn.forward(input));
-        x = x.mean(SpatialDims, keepdim: true);
+        // The pooled features are tiny; the classifier runs in float32 so that logits keep full precision.
+        x = x.mean(SpatialDims, keepdim: true).to(ScalarType.Float32);
         x = _conv.forward(x);
         return x.flatten(1).MoveToOuterDisposeScope();
     }

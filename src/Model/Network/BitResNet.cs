@@ -55,6 +55,25 @@ public sealed class BitResNet : nn.Module<Tensor, Tensor>
     /// <summary>Number of classes of the head.</summary>
     public int HeadSize { get; }
 
+    /// <summary>
+    /// The precision of the body's activations: <see cref="ScalarType.Float32"/> (default) or
+    /// <see cref="ScalarType.BFloat16"/>. Parameters stay float32 either way (master weights, updated in full
+    /// precision); kernels and norms are cast per call, like autocast. See docs/model.md for measured speeds.
+    /// </summary>
+    public ScalarType ComputeType
+    {
+        get;
+        set => field = value is ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "compute precision must be Float32, BFloat16 or Float16");
+    } = ScalarType.Float32;
+
+    /// <summary>
+    /// Whether activations run in channels-last (NHWC) memory format, which oneDNN's CPU convolutions favour.
+    /// Outputs are the same; only speed differs.
+    /// </summary>
+    public bool ChannelsLast { get; set; }
+
     /// <summary>The head (GroupNorm, ReLU, pool, classifier).</summary>
     public BitHead Head => _head;
 
@@ -89,7 +108,7 @@ public sealed class BitResNet : nn.Module<Tensor, Tensor>
         }
 
         using var scope = NewDisposeScope();
-        var x = _root.forward(input);
+        var x = _root.forward(Prepare(input));
         x = _body.forward(x);
         return _head.forward(x).MoveToOuterDisposeScope();
     }
@@ -99,7 +118,15 @@ public sealed class BitResNet : nn.Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(input);
         using var scope = NewDisposeScope();
-        return _body.forward(_root.forward(input)).MoveToOuterDisposeScope();
+        return _body.forward(_root.forward(Prepare(input))).MoveToOuterDisposeScope();
+    }
+
+    private Tensor Prepare(Tensor input)
+    {
+        var x = input.dtype == ComputeType ? input : input.to(ComputeType);
+        // TorchSharp 0.107 has no memory_format argument; NHWC storage seen through NCHW strides is exactly what
+        // libtorch calls channels-last, and every later op keeps that layout.
+        return ChannelsLast ? x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2) : x;
     }
 
     /// <summary>Number of trainable parameters of this instance.</summary>

@@ -1,5 +1,4 @@
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace BiT.Model;
@@ -11,11 +10,11 @@ namespace BiT.Model;
 /// </summary>
 public sealed class PreActBottleneck : nn.Module<Tensor, Tensor>
 {
-    private readonly GroupNorm _gn1;
+    private readonly GroupNorm32 _gn1;
     private readonly StdConv2d _conv1;
-    private readonly GroupNorm _gn2;
+    private readonly GroupNorm32 _gn2;
     private readonly StdConv2d _conv2;
-    private readonly GroupNorm _gn3;
+    private readonly GroupNorm32 _gn3;
     private readonly StdConv2d _conv3;
     private readonly StdConv2d? _downsample;
 
@@ -23,11 +22,11 @@ public sealed class PreActBottleneck : nn.Module<Tensor, Tensor>
     public PreActBottleneck(long inChannels, long midChannels, long outChannels, long stride, bool projection)
         : base(nameof(PreActBottleneck))
     {
-        _gn1 = GroupNorm32.Create(inChannels);
+        _gn1 = new GroupNorm32(inChannels);
         _conv1 = new StdConv2d(inChannels, midChannels, 1);
-        _gn2 = GroupNorm32.Create(midChannels);
+        _gn2 = new GroupNorm32(midChannels);
         _conv2 = new StdConv2d(midChannels, midChannels, 3, stride: stride, padding: 1);
-        _gn3 = GroupNorm32.Create(midChannels);
+        _gn3 = new GroupNorm32(midChannels);
         _conv3 = new StdConv2d(midChannels, outChannels, 1);
         register_module("gn1", _gn1);
         register_module("conv1", _conv1);

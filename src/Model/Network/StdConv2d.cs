@@ -50,7 +50,14 @@ public sealed class StdConv2d : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var output = nn.functional.conv2d(input, Standardize(_weight), null, _stride, _padding);
+        // Standardised in float32 (the master weights' precision), then cast to the input's (bf16 compute).
+        var kernel = Standardize(_weight);
+        if (kernel.dtype != input.dtype)
+        {
+            kernel = kernel.to(input.dtype);
+        }
+
+        var output = nn.functional.conv2d(input, kernel, null, _stride, _padding);
         return output.MoveToOuterDisposeScope();
     }
 }

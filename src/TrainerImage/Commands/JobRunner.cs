@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json.Nodes;
 using BiT.Contracts.Api;
 using BiT.Contracts.Plans;
 using BiT.Trainer.Checkpoints;
@@ -17,6 +18,8 @@ namespace BiT.Trainer.Commands;
 /// </summary>
 public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider time)
 {
+    private string? resultLine;
+
     /// <summary>Downloads URL weights into a cache and returns the local path (the model library's WeightsCache).</summary>
     public Func<Uri, string, string, CancellationToken, Task<string>> FetchWeights { get; init; } = WeightsFetcher.FetchAsync;
 
@@ -95,7 +98,7 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
             await using var reporter = new CompositeReporter([.. reporters]);
             // In a pod the checkpoint volume is the work directory: /checkpoints/step-*.ckpt and /checkpoints/final/.
             return await TrainAsync(plan, checkpointDir, checkpointDir, null, EvalEverySteps ?? 0, reporter, stop);
-        });
+        }, pod.TerminationLog);
     }
 
     private async Task<int> TrainAsync(TrainingPlan plan, string workDir, string checkpointDir, int? maxSteps, int evalEvery, IProgressReporter reporter, CancellationToken stop)
@@ -108,8 +111,12 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
         var outcome = await engine.RunAsync(PlanAdapter.Model(plan, weightsPath), train, test, settings, workDir, reporter, stop, checkpointDirectory: checkpointDir);
         if (outcome.Kind == TrainingOutcomeKind.Completed)
         {
+            var modelPath = Path.Combine(workDir, "final", "model.npz");
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"done: top-1 {outcome.Eval!.Top1:P2}, top-5 {outcome.Eval.Top5:P2} after {outcome.Step} steps; model {Path.Combine(workDir, "final", "model.npz")}"));
+                $"done: top-1 {outcome.Eval!.Top1:P2}, top-5 {outcome.Eval.Top5:P2} after {outcome.Step} steps; model {modelPath}"));
+            // The last line is the result as JSON: the operator reads it from the termination message into status.result.
+            resultLine = new JsonObject { ["top1"] = outcome.Eval.Top1, ["top5"] = outcome.Eval.Top5, ["modelPath"] = modelPath, ["steps"] = outcome.Step }.ToJsonString();
+            await output.WriteLineAsync(resultLine);
             return TrainerExitCodes.Success;
         }
         return TrainerExitCodes.CheckpointedStop;
@@ -137,18 +144,41 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
         return path;
     }
 
-    private async Task<int> GuardAsync(Func<Task<int>> body)
+    private async Task<int> GuardAsync(Func<Task<int>> body, string? terminationLog = null)
     {
         try
         {
-            return await body();
+            var code = await body();
+            if (code == TrainerExitCodes.Success && resultLine is not null)
+            {
+                WriteTerminationMessage(terminationLog, resultLine);
+            }
+            return code;
         }
         catch (Exception e) when (IsPermanent(e))
         {
             // The last line of output says why (docs/api.md): the operator copies it into the Failed condition.
+            var line = $"bit-trainer: error: {OneLine(e.Message)}";
             await output.FlushAsync();
-            await error.WriteLineAsync($"bit-trainer: error: {OneLine(e.Message)}");
+            await error.WriteLineAsync(line);
+            WriteTerminationMessage(terminationLog, line);
             return TrainerExitCodes.PermanentFailure;
+        }
+    }
+
+    private void WriteTerminationMessage(string? path, string message)
+    {
+        if (path is null)
+        {
+            return;
+        }
+        try
+        {
+            File.WriteAllText(path, message + "\n");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Warn($"warning: cannot write the termination message to {path}: {e.Message}");
         }
     }
 

@@ -154,6 +154,45 @@ public sealed class ForwardTests
     }
 
     [Fact]
+    public void Channels_last_and_bf16_compute_agree_with_float32_and_keep_float32_weights()
+    {
+        using var model = BitResNet.Create(BitArchitecture.Parse("R1-1-1-1x0.5"), 5, seed: 12);
+        random.manual_seed(13);
+        using (no_grad())
+        {
+            foreach (var p in model.Head.parameters())
+            {
+                p.copy_(randn_like(p));
+            }
+        }
+
+        using var x = rand(2, 3, 64, 64) * 2 - 1;
+        using var reference = model.forward(x);
+
+        model.ChannelsLast = true;
+        using var channelsLast = model.forward(x);
+        Assert.True(channelsLast.allclose(reference, rtol: 1e-4, atol: 1e-4));
+
+        model.ComputeType = ScalarType.BFloat16;
+        using var bf16 = model.forward(x);
+        Assert.Equal(ScalarType.Float32, bf16.dtype);
+        float scale = reference.abs().max().item<float>();
+        float diff = (bf16 - reference).abs().max().item<float>();
+        Assert.True(diff < 0.1f * scale, $"bf16 differs by {diff} with logits up to {scale}");
+        Assert.True(diff > 0, "bf16 compute should round differently from float32");
+
+        using var target = tensor(new long[] { 1, 3 });
+        using var loss = nn.functional.cross_entropy(bf16, target);
+        loss.backward();
+        Assert.All(model.parameters(), p =>
+        {
+            Assert.Equal(ScalarType.Float32, p.dtype);
+            Assert.Equal(ScalarType.Float32, p.grad!.dtype);
+        });
+        Assert.True(model.named_parameters().Single(p => p.name == "root.conv.weight").parameter.grad!.abs().sum().item<float>() > 0);
+    }
+
+    [Fact]
     public void Input_of_the_wrong_shape_is_refused_with_the_shape()
     {
         using var model = BitResNet.Create(BitArchitecture.Parse("R1-1-1-1x0.5"), 3);

@@ -15,4 +15,8 @@ internal sealed record ListOptions(string? LabelSelector = null, string? FieldSe
 
 internal sealed record DeleteOptions(long? GracePeriodSeconds = null, string? PropagationPolicy = null, string? PreconditionUid = null, string? PreconditionResourceVersion = null);
 
-internal sealed record ListResult(IReadOnlyList<System.Text.Json.Nodes.JsonObject> Items, long Revision, string? Continue, long? RemainingItemCount);
+internal sealed record ListResult(IReadOnlyList<System.Text.Json.Nodes.JsonObject> Items, long Revision, string? Continue, long? RemainingItemCount)
+{
+    /// <summary>The stored objects themselves (read-only; same order as Items) when the list was made with raw: true.</summary>
+    public IReadOnlyList<System.Text.Json.Nodes.JsonObject>? Stored { get; init; }
+}

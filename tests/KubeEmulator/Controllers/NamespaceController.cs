@@ -22,11 +22,11 @@ internal sealed class NamespaceController(ResourceService service)
         }
         if (e.Type == "DELETED" && e.Namespace is not null)
         {
-            JsonObjectRef(e.Namespace);
+            DrainIfTerminating(e.Namespace);
         }
     }
 
-    private void JsonObjectRef(string ns)
+    private void DrainIfTerminating(string ns)
     {
         bool terminating;
         lock (service.Store.Sync)

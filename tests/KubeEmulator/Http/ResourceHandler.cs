@@ -130,11 +130,12 @@ internal sealed class ResourceHandler(ApiServerCore core)
                 return;
             case "list":
                 {
-                    var result = core.Service.List(t, ns, ListOpts(q));
+                    var result = core.Service.List(t, ns, ListOpts(q), raw: true);
                     var rv = result.Revision.ToString(CultureInfo.InvariantCulture);
+                    var stored = result.Stored!;
                     if (TableConverter.Wants(accept))
                     {
-                        await HttpIo.WriteJsonAsync(ctx, 200, core.Tables.Convert(t, result.Items, rv, result.Continue, (string?)q["includeObject"] ?? "Metadata"));
+                        await HttpIo.WriteJsonAsync(ctx, 200, core.Tables.Convert(t, stored, rv, result.Continue, (string?)q["includeObject"] ?? "Metadata"));
                         return;
                     }
                     var meta = new JsonObject { ["resourceVersion"] = rv };
@@ -146,8 +147,7 @@ internal sealed class ResourceHandler(ApiServerCore core)
                     {
                         meta["remainingItemCount"] = remaining;
                     }
-                    var list = new JsonObject { ["kind"] = t.ListKind, ["apiVersion"] = t.ApiVersion, ["metadata"] = meta, ["items"] = new JsonArray(result.Items.Select(i => (JsonNode)i).ToArray()) };
-                    await HttpIo.WriteJsonAsync(ctx, 200, list);
+                    await HttpIo.WriteListAsync(ctx, t, meta, stored);
                     return;
                 }
             case "get":

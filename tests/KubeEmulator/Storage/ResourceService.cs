@@ -42,7 +42,8 @@ internal sealed class ResourceService(ObjectStore store, ResourceRegistry regist
         }
     }
 
-    public ListResult List(ResourceType t, string? ns, ListOptions options)
+    /// <summary>Lists matching objects; with raw the stored nodes are returned (not copies) in Stored and Items is empty.</summary>
+    public ListResult List(ResourceType t, string? ns, ListOptions options, bool raw = false)
     {
         var labels = LabelSelector.Parse(options.LabelSelector);
         var fields = FieldSelector.Parse(options.FieldSelector, t);
@@ -71,7 +72,7 @@ internal sealed class ResourceService(ObjectStore store, ResourceRegistry regist
                 }
                 if (items.Count < limit)
                 {
-                    items.Add(AsVersion(t, obj));
+                    items.Add(raw ? obj : AsVersion(t, obj));
                     lastKey = key;
                 }
                 else
@@ -80,7 +81,8 @@ internal sealed class ResourceService(ObjectStore store, ResourceRegistry regist
                 }
             }
             string? cont = remaining > 0 ? EncodeContinue(lastKey!, rv) : null;
-            return new ListResult(items, rv, cont, remaining > 0 && labels.IsEmpty && fields.IsEmpty ? remaining : null);
+            var count = remaining > 0 && labels.IsEmpty && fields.IsEmpty ? remaining : (long?)null;
+            return raw ? new ListResult([], rv, cont, count) { Stored = items } : new ListResult(items, rv, cont, count);
         }
     }
 

@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Globalization;
+using BiT.Model;
+using static TorchSharp.torch;
+
+// One SGD training step of BiT R50x1 (forward, cross-entropy, backward, SGD momentum 0.9) timed per
+// configuration. Prints "RESULT torchsharp <mode> <images/s> <seconds/step>" lines for run.sh.
+var options = args.Select((a, i) => (a, i)).Where(p => p.a.StartsWith("--", StringComparison.Ordinal))
+    .ToDictionary(p => p.a[2..], p => p.i + 1 < args.Length ? args[p.i + 1] : "", StringComparer.Ordinal);
+string Get(string name, string fallback) => options.TryGetValue(name, out string? v) ? v : fallback;
+int batch = int.Parse(Get("batch", "8"), CultureInfo.InvariantCulture);
+int size = int.Parse(Get("size", "128"), CultureInfo.InvariantCulture);
+int warmup = int.Parse(Get("warmup", "2"), CultureInfo.InvariantCulture);
+int steps = int.Parse(Get("steps", "5"), CultureInfo.InvariantCulture);
+int threads = int.Parse(Get("threads", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+string model = Get("model", "R50x1");
+string[] modes = Get("modes", "fp32,channels-last,bf16,bf16-channels-last").Split(',');
+
+set_num_threads(threads);
+Console.WriteLine($"torchsharp: {model} batch {batch} at {size}px, {warmup} warm-up + {steps} timed steps, {get_num_threads()} threads");
+foreach (string mode in modes)
+{
+    try
+    {
+        Run(mode);
+    }
+    catch (Exception e) when (e is System.Runtime.InteropServices.ExternalException or InvalidOperationException)
+    {
+        // A mode this libtorch build cannot run is reported, not fatal.
+        Console.WriteLine($"RESULT torchsharp {mode} n/a n/a n/a ({e.Message.Split('\n')[0]})");
+    }
+}
+
+void Run(string mode)
+{
+    random.manual_seed(0);
+    using var net = BitResNet.Create(BitArchitecture.Parse(model), 1000);
+    net.ChannelsLast = mode.Contains("channels-last", StringComparison.Ordinal);
+    net.ComputeType = mode.StartsWith("bf16", StringComparison.Ordinal) ? ScalarType.BFloat16 : ScalarType.Float32;
+    using (no_grad())
+    {
+        // A non-zero head, so that gradients reach the body as in any step after the first.
+        foreach (var p in net.Head.parameters())
+        {
+            p.normal_(0, 0.01);
+        }
+    }
+
+    net.train();
+    using var optimizer = optim.SGD(net.parameters(), 0.003, momentum: 0.9);
+    using var images = rand(batch, 3, size, size) * 2 - 1;
+    using var labels = randint(0, 1000, [batch], ScalarType.Int64);
+    var watch = new Stopwatch();
+    var cpuStart = TimeSpan.Zero;
+    for (int step = 0; step < warmup + steps; step++)
+    {
+        if (step == warmup)
+        {
+            watch.Start();
+            cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
+        }
+
+        using var scope = NewDisposeScope();
+        optimizer.zero_grad();
+        var loss = nn.functional.cross_entropy(net.forward(images), labels);
+        loss.backward();
+        optimizer.step();
+        if (!float.IsFinite(loss.item<float>()))
+        {
+            throw new InvalidOperationException($"{mode}: loss is not finite");
+        }
+    }
+
+    watch.Stop();
+    double seconds = watch.Elapsed.TotalSeconds / steps;
+    // CPU seconds per step as well: on a shared machine the wall clock also counts other people's work.
+    double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuStart).TotalSeconds / steps;
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT torchsharp {mode} {batch / seconds:F2} {seconds:F3} {cpu:F3}"));
+}
