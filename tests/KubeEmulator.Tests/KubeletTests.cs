@@ -103,6 +103,9 @@ public sealed class KubeletTests : IAsyncLifetime
         Assert.Contains($"system:serviceaccount:{ns}:default", e.Response.Content, StringComparison.Ordinal);
         using var log = await _client.CoreV1.ReadNamespacedPodLogAsync("job", ns);
         Assert.Contains("logged-line", await new StreamReader(log).ReadToEndAsync(), StringComparison.Ordinal);
+        var events = (await _client.CoreV1.ListNamespacedEventAsync(ns, fieldSelector: "involvedObject.name=job")).Items;
+        Assert.Contains(events, e => e.Reason == "Scheduled" && e.Source.Component == "default-scheduler");
+        Assert.Contains(events, e => e.Reason == "Started" && e.Message == "Started container main");
     }
 
     [Fact]
@@ -219,5 +222,16 @@ public sealed class KubeletTests : IAsyncLifetime
         Assert.True(await TestSupport.GoneAsync(() => _client.CoreV1.ReadNamespacedPodAsync("x", ns)));
         var e = await TestSupport.ApiErrorAsync(() => _client.CoreV1.ReadNamespacedPodAsync("x", ns));
         Assert.Equal(HttpStatusCode.NotFound, e.Response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Followed_log_streams_until_the_container_exits()
+    {
+        var ns = await TestSupport.NewNamespaceAsync(_client, "logs");
+        await _client.CoreV1.CreateNamespacedPodAsync(ShellPod("talker", "for i in 1 2 3; do echo line $i; sleep 0.2; done"), ns);
+        await WaitPodAsync(ns, "talker", p => p.Status?.Phase is "Running" or "Succeeded");
+        using var stream = await _client.CoreV1.ReadNamespacedPodLogAsync("talker", ns, follow: true);
+        var text = await new StreamReader(stream).ReadToEndAsync();
+        Assert.Equal("line 1\nline 2\nline 3\n", text);
     }
 }

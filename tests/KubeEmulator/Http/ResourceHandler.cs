@@ -113,7 +113,7 @@ internal sealed class ResourceHandler(ApiServerCore core)
     private async Task DispatchAsync(HttpContext ctx, ResourceType t, string? ns, string? name, string? sub, string verb, UserInfo user)
     {
         var q = ctx.Request.Query;
-        var opts = new RequestOptions(user, DryRun: q["dryRun"] == "All", FieldManager: q["fieldManager"], Force: q["force"] == "true", FieldValidation: q["fieldValidation"]);
+        var opts = new RequestOptions(user, DryRun: q["dryRun"] == "All", FieldManager: q["fieldManager"], Force: q["force"] == "true", FieldValidation: q["fieldValidation"]) { UserAgent = ctx.Request.Headers.UserAgent };
         ctx.Response.OnStarting(() =>
         {
             foreach (var w in opts.Warnings)

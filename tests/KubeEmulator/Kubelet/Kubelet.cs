@@ -169,6 +169,7 @@ public sealed class Kubelet
                 var status = Json.Obj(bound, "status");
                 status["conditions"] = new JsonArray(new JsonObject { ["type"] = "PodScheduled", ["status"] = "True", ["lastProbeTime"] = null, ["lastTransitionTime"] = Json.Timestamp(_core.Time.GetUtcNow()) });
                 _core.Service.Update(t, ns, name, bound, "status", RequestOptions.System with { FieldManager = "kube-scheduler" });
+                PodEvents.Record(_core, bound, "Normal", "Scheduled", $"Successfully assigned {ns}/{name} to {NodeName}", "default-scheduler");
                 return;
             }
             catch (ApiException e) when (e.Code is 409)
@@ -211,6 +212,10 @@ public sealed class Kubelet
             ["reason"] = "TerminationByKubelet",
             ["message"] = "The node was low on resource: memory. ",
         };
+        if (_core.Service.TryGet(_core.Type("", "pods"), @namespace, name) is { } pod)
+        {
+            PodEvents.Record(_core, pod, "Warning", "Evicted", "The node was low on resource: memory. ");
+        }
         await worker.TerminateAsync(grace, condition, "Failed", "Evicted", "The node was low on resource: memory. ").WaitAsync(ct);
         _workers.TryRemove(new KeyValuePair<string, PodWorker>(Key(@namespace, name), worker));
     }
@@ -319,11 +324,56 @@ public sealed class Kubelet
         var file = Path.Combine(_stateDir, "logs", $"{ns}_{name}_{uid[..8]}", container + ".log");
         ctx.Response.StatusCode = 200;
         ctx.Response.ContentType = "text/plain";
-        if (File.Exists(file))
+        var follow = ctx.Request.Query["follow"] == "true";
+        var tail = int.TryParse(ctx.Request.Query["tailLines"], CultureInfo.InvariantCulture, out var t) ? t : -1;
+        long offset = 0;
+        if (File.Exists(file) && tail >= 0)
         {
-            await using var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            await fs.CopyToAsync(ctx.Response.Body, ctx.RequestAborted);
+            var lines = await File.ReadAllLinesAsync(file, ctx.RequestAborted);
+            var keep = lines.Skip(Math.Max(0, lines.Length - tail)).ToList();
+            await ctx.Response.WriteAsync(string.Concat(keep.Select(l => l + "\n")), ctx.RequestAborted);
+            offset = new FileInfo(file).Length;
         }
+        while (!ctx.RequestAborted.IsCancellationRequested)
+        {
+            if (File.Exists(file))
+            {
+                await using var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+                fs.Seek(offset, SeekOrigin.Begin);
+                await fs.CopyToAsync(ctx.Response.Body, ctx.RequestAborted);
+                offset = fs.Position;
+                await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+            }
+            if (!follow || !ContainerMayWriteMore(ns, name, uid, container))
+            {
+                // One more read catches what was written between the copy and the check.
+                if (follow && File.Exists(file) && new FileInfo(file).Length > offset)
+                {
+                    continue;
+                }
+                break;
+            }
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100), _core.Time, ctx.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    /// <summary>Whether a followed log can still grow: the same pod exists and its container is not finished for good.</summary>
+    private bool ContainerMayWriteMore(string ns, string name, string uid, string container)
+    {
+        var pod = _core.Service.TryGet(_core.Type("", "pods"), ns, name);
+        if (pod is null || Json.Str(pod, "metadata", "uid") != uid || Json.Str(pod, "status", "phase") is "Succeeded" or "Failed" or "Unknown")
+        {
+            return false;
+        }
+        var status = (Json.At(pod, "status", "containerStatuses") as JsonArray)?.OfType<JsonObject>().FirstOrDefault(c => Json.Str(c, "name") == container);
+        return status is null || Json.At(status, "state", "terminated") is null || _workers.ContainsKey(Key(ns, name));
     }
 
     /// <summary>Stops every pod's processes (SIGTERM, then SIGKILL after a short grace): server shutdown.</summary>

@@ -573,7 +573,8 @@ internal sealed class ResourceService(ObjectStore store, ResourceRegistry regist
 
     private static string? Ns(ResourceType t, string? ns) => t.Namespaced ? (string.IsNullOrEmpty(ns) ? null : ns) : null;
 
-    private static string DefaultManager(RequestOptions o) => o.User == Rbac.UserInfo.System ? "kube-emulator" : "unknown";
+    private static string DefaultManager(RequestOptions o) =>
+        o.User == Rbac.UserInfo.System ? "kube-emulator" : string.IsNullOrEmpty(o.UserAgent) ? "unknown" : o.UserAgent.Split('/')[0].Trim();
 
     private static JsonObject WithoutMetaAndStatus(JsonObject o, ResourceType t)
     {
