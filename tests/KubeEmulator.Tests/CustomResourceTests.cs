@@ -105,6 +105,20 @@ public sealed class CustomResourceTests(KubeEmulatorFixture fx) : IClassFixture<
     }
 
     [Fact]
+    public async Task Put_of_a_custom_resource_needs_a_resource_version()
+    {
+        var ns = await TestSupport.NewNamespaceAsync(_client, "putrv");
+        await _client.CustomObjects.CreateNamespacedCustomObjectAsync(TestSupport.Widget("w", 2), TestSupport.Group, "v1", ns, TestSupport.Plural);
+        var e = await TestSupport.ApiErrorAsync(() => _client.CustomObjects.ReplaceNamespacedCustomObjectAsync(TestSupport.Widget("w", 3), TestSupport.Group, "v1", ns, TestSupport.Plural, "w"));
+        Assert.Equal(422, (int)e.Response.StatusCode);
+        Assert.Contains("metadata.resourceVersion: Invalid value: 0x0: must be specified for an update", e.Response.Content, StringComparison.Ordinal);
+        var current = AsJson(await _client.CustomObjects.GetNamespacedCustomObjectAsync(TestSupport.Group, "v1", ns, TestSupport.Plural, "w"));
+        current["spec"]!["size"] = 3;
+        var replaced = AsJson(await _client.CustomObjects.ReplaceNamespacedCustomObjectAsync(current, TestSupport.Group, "v1", ns, TestSupport.Plural, "w"));
+        Assert.Equal(3, (int?)replaced["spec"]!["size"]);
+    }
+
+    [Fact]
     public async Task Strategic_merge_patch_is_415_for_custom_resources()
     {
         var ns = await TestSupport.NewNamespaceAsync(_client, "smp");

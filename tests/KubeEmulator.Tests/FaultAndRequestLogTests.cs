@@ -83,13 +83,17 @@ public sealed class FaultAndRequestLogTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Latency_is_added_before_serving()
+    public async Task Latency_is_added_before_serving_on_the_emulators_clock()
     {
-        _server.Faults.AddLatency(TimeSpan.FromMilliseconds(300), verb: "get", resource: "namespaces");
-        var sw = System.Diagnostics.Stopwatch.StartNew();
-        await _client.CoreV1.ReadNamespaceAsync("default");
-        // A lower bound only: the request cannot have been answered before the injected delay.
-        Assert.True(sw.Elapsed >= TimeSpan.FromMilliseconds(250), $"answered after {sw.Elapsed}");
-        _server.Faults.Clear();
+        // On a fake clock the injected delay only passes when the test advances time: no wall-clock timing involved.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await KubeEmulatorServer.StartAsync(new EmulatorOptions { Time = clock });
+        using var client = server.CreateClient();
+        server.Faults.AddLatency(TimeSpan.FromSeconds(30), verb: "get", resource: "namespaces");
+        var read = client.CoreV1.ReadNamespaceAsync("default");
+        await Task.Delay(300);
+        Assert.False(read.IsCompleted, "answered before the injected latency elapsed on the emulator's clock");
+        clock.Advance(TimeSpan.FromSeconds(31));
+        Assert.Equal("default", (await read).Metadata.Name);
     }
 }

@@ -106,6 +106,11 @@ public sealed class KubeEmulatorServer : IAsyncDisposable
             {
                 await HttpIo.WriteErrorAsync(ctx, e);
             }
+            catch (Exception e) when (e is not OperationCanceledException && !ctx.Response.HasStarted)
+            {
+                // An emulator bug must still answer like an API server (and say what went wrong), not drop the connection.
+                await HttpIo.WriteErrorAsync(ctx, new ApiException(500, "InternalError", $"Internal error occurred: {e.GetType().Name}: {e.Message}"));
+            }
         });
         app.MapGet("/healthz", () => "ok");
         app.MapGet("/livez", () => "ok");

@@ -183,6 +183,11 @@ internal sealed class ResourceService(ObjectStore store, ResourceRegistry regist
         {
             var old = store.Get(t.GroupResource, ns, name) ?? throw ApiException.NotFound(t, name);
             var rv = Json.Str(body, "metadata", "resourceVersion");
+            if (string.IsNullOrEmpty(rv) && t.Custom is not null)
+            {
+                // Custom resources do not allow unconditional updates (AllowUnconditionalUpdate is false for them).
+                throw ApiException.Invalid(t, name, [FieldError.Invalid("metadata.resourceVersion", "0x0", "must be specified for an update")]);
+            }
             if (!string.IsNullOrEmpty(rv) && rv != Json.Str(old, "metadata", "resourceVersion"))
             {
                 throw ApiException.Conflict(t, name);
