@@ -67,6 +67,26 @@ public sealed class FaultAndRequestLogTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Control_endpoint_adds_lists_and_clears_faults_for_admins_only()
+    {
+        var ns = await TestSupport.NewNamespaceAsync(_client, "ctl");
+        var (added, rule) = await RawHttp.SendAsync(_server, HttpMethod.Post, "/emulator/faults", "{\"type\":\"error\",\"count\":1,\"code\":500,\"verb\":\"list\",\"resource\":\"secrets\"}");
+        Assert.Equal(HttpStatusCode.OK, added);
+        Assert.Equal(500, (int?)rule!["code"]);
+        var e = await TestSupport.ApiErrorAsync(() => _client.CoreV1.ListNamespacedSecretAsync(ns));
+        Assert.Equal(HttpStatusCode.InternalServerError, e.Response.StatusCode);
+        await _client.CoreV1.ListNamespacedSecretAsync(ns);
+        var (bad, status) = await RawHttp.SendAsync(_server, HttpMethod.Post, "/emulator/faults", "{\"type\":\"error\",\"rate\":2}");
+        Assert.Equal(HttpStatusCode.BadRequest, bad);
+        Assert.Contains("rate must be between 0 and 1", (string?)status!["message"], StringComparison.Ordinal);
+        var (denied, _) = await RawHttp.SendAsync(_server, HttpMethod.Delete, "/emulator/faults", token: _server.IssueServiceAccountToken(ns, "x"));
+        Assert.Equal(HttpStatusCode.Forbidden, denied);
+        var (counts, body) = await RawHttp.SendAsync(_server, HttpMethod.Get, "/emulator/requests");
+        Assert.Equal(HttpStatusCode.OK, counts);
+        Assert.Contains(body!["counts"]!.AsArray(), c => (string?)c!["verb"] == "list" && (string?)c["resource"] == "secrets");
+    }
+
+    [Fact]
     public async Task Request_log_counts_by_verb_resource_and_user()
     {
         var ns = await TestSupport.NewNamespaceAsync(_client, "log");

@@ -23,6 +23,9 @@ public sealed class EmulatorOptions
     /// <summary>Name of the single node the kubelet plays.</summary>
     public string NodeName { get; set; } = "emulator-node";
 
+    /// <summary>Faults in force from the start, in the /emulator/faults JSON form (see docs/emulator.md); the executable's --fault.</summary>
+    public IList<System.Text.Json.Nodes.JsonObject> InitialFaults { get; } = [];
+
     /// <summary>First delay before restarting a failed container; doubles per restart (the real kubelet: 10s, capped at 5 minutes).</summary>
     public TimeSpan RestartBackoff { get; set; } = TimeSpan.FromMilliseconds(500);
 

@@ -117,6 +117,18 @@ public sealed class KubeEmulatorServer : IAsyncDisposable
         app.MapGet("/readyz", () => "ok");
         app.MapGet("/version", (HttpContext ctx) => HttpIo.WriteJsonAsync(ctx, 200, VersionInfo.Document()));
         OpenApi.Map(app, core);
+        EmulatorControl.Map(app, core);
+        foreach (var fault in options.InitialFaults)
+        {
+            try
+            {
+                EmulatorControl.Apply(core.Faults, fault);
+            }
+            catch (ApiException e)
+            {
+                throw new ArgumentException($"fault {fault.ToJsonString()}: {e.Message}", nameof(options), e);
+            }
+        }
         app.Map("/api", handler.HandleAsync);
         app.Map("/api/{**rest}", handler.HandleAsync);
         app.Map("/apis", handler.HandleAsync);
