@@ -19,7 +19,8 @@ internal sealed class ResourceHandler(ApiServerCore core)
         var user = (UserInfo)ctx.Items[typeof(UserInfo)]!;
         var path = ctx.Request.Path.Value ?? "/";
         var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries).Select(Uri.UnescapeDataString).ToList();
-        var record = new RequestRecord(ctx.Request.Method.ToLowerInvariant() == "get" ? "get" : ctx.Request.Method.ToLowerInvariant(), "", path, null, null, null, user.Name, 0, core.Time.GetUtcNow());
+        // Discovery and unknown paths are logged with the HTTP method and the path as the "resource".
+        var record = new RequestRecord(ctx.Request.Method.ToLowerInvariant(), "", path, null, null, null, user.Name, 0, core.Time.GetUtcNow());
         try
         {
             if (await TryDiscoveryAsync(ctx, user, path, segments))

@@ -96,6 +96,7 @@ internal sealed class ObjectStore(WatchHub hub)
         var name = Json.Str(meta, "name")!;
         var rv = ++_revision;
         meta["resourceVersion"] = rv.ToString(CultureInfo.InvariantCulture);
+        Json.Materialize(obj);
         if (!_data.TryGetValue(groupResource, out var m))
         {
             m = new SortedDictionary<string, JsonObject>(StringComparer.Ordinal);
@@ -124,6 +125,7 @@ internal sealed class ObjectStore(WatchHub hub)
         var rv = ++_revision;
         var final = Json.Clone(previous);
         Json.Metadata(final)["resourceVersion"] = rv.ToString(CultureInfo.InvariantCulture);
+        Json.Materialize(final);
         if (Json.Str(previous, "metadata", "uid") is { } uid)
         {
             _byUid.Remove(uid);
