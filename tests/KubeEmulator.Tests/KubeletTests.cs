@@ -292,4 +292,34 @@ public sealed class KubeletTests : IAsyncLifetime
         var events = (await _client.CoreV1.ListNamespacedEventAsync(ns, fieldSelector: "involvedObject.name=unfit")).Items;
         Assert.Contains(events, e => e.Reason == "FailedScheduling" && e.Message.Contains("gpu=a100", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Gpu_requests_beyond_the_node_capacity_wait_until_a_gpu_frees_up()
+    {
+        var options = new EmulatorOptions { RunPods = true, StateDir = Path.Combine(_state, "gpu") };
+        options.ImageMap["shell:1"] = "/bin/sh";
+        options.NodeCapacity["nvidia.com/gpu"] = "1";
+        await using var server = await KubeEmulatorServer.StartAsync(options);
+        using var client = server.CreateClient();
+        V1Pod GpuPod(string name, string script)
+        {
+            var p = ShellPod(name, script);
+            p.Spec.Containers[0].Resources = new V1ResourceRequirements { Limits = new Dictionary<string, ResourceQuantity> { ["nvidia.com/gpu"] = new("1") } };
+            return p;
+        }
+        await client.CoreV1.CreateNamespacedPodAsync(GpuPod("first", "trap 'exit 0' TERM; while true; do sleep 0.05; done"), "default");
+        Assert.True(await TestSupport.EventuallyAsync(async () => (await client.CoreV1.ReadNamespacedPodAsync("first", "default")).Status?.Phase == "Running"));
+        await client.CoreV1.CreateNamespacedPodAsync(GpuPod("second", "exit 0"), "default");
+        V1Pod? waiting = null;
+        Assert.True(await TestSupport.EventuallyAsync(async () =>
+        {
+            waiting = await client.CoreV1.ReadNamespacedPodAsync("second", "default");
+            return waiting.Status?.Conditions?.Any(c => c.Reason == "Unschedulable") == true;
+        }));
+        Assert.Equal("Pending", waiting!.Status.Phase);
+        Assert.Contains("Insufficient nvidia.com/gpu", waiting.Status.Conditions.Single(c => c.Type == "PodScheduled").Message, StringComparison.Ordinal);
+        // The GPU frees up when the first pod goes away: the second is scheduled and runs.
+        await client.CoreV1.DeleteNamespacedPodAsync("first", "default");
+        Assert.True(await TestSupport.EventuallyAsync(async () => (await client.CoreV1.ReadNamespacedPodAsync("second", "default")).Status?.Phase == "Succeeded", 30));
+    }
 }
