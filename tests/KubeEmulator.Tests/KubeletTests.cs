@@ -17,6 +17,7 @@ public sealed class KubeletTests : IAsyncLifetime
         var options = new EmulatorOptions { RunPods = true, StateDir = _state, RestartBackoff = TimeSpan.FromMilliseconds(100), NodeLostDeletionDelay = TimeSpan.FromMilliseconds(300) };
         options.ImageMap["shell:1"] = "/bin/sh";
         options.ImageMap["kubectl"] = Kubectl.Path;
+        options.NodeLabels["pool"] = "gpu";
         _server = await KubeEmulatorServer.StartAsync(options);
         _client = _server.CreateClient();
     }
@@ -272,5 +273,23 @@ public sealed class KubeletTests : IAsyncLifetime
         Assert.Equal("Failed", denied.Status.Phase);
         using var deniedLog = await _client.CoreV1.ReadNamespacedPodLogAsync("denied", ns);
         Assert.Contains($"User \"system:serviceaccount:{ns}:reader\" cannot list resource \"secrets\"", await new StreamReader(deniedLog).ReadToEndAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Node_selector_the_node_does_not_satisfy_leaves_the_pod_unschedulable()
+    {
+        var ns = await TestSupport.NewNamespaceAsync(_client, "sched");
+        var unfit = ShellPod("unfit", "exit 0");
+        unfit.Spec.NodeSelector = new Dictionary<string, string> { ["gpu"] = "a100" };
+        var fit = ShellPod("fit", "exit 0");
+        fit.Spec.NodeSelector = new Dictionary<string, string> { ["pool"] = "gpu", ["kubernetes.io/os"] = "linux" };
+        await _client.CoreV1.CreateNamespacedPodAsync(unfit, ns);
+        await _client.CoreV1.CreateNamespacedPodAsync(fit, ns);
+        Assert.Equal("Succeeded", (await WaitPodAsync(ns, "fit", p => p.Status?.Phase is "Succeeded" or "Failed")).Status.Phase);
+        var pending = await WaitPodAsync(ns, "unfit", p => p.Status?.Conditions?.Any(c => c.Type == "PodScheduled" && c.Reason == "Unschedulable") == true);
+        Assert.Equal("Pending", pending.Status.Phase);
+        Assert.Null(pending.Spec.NodeName);
+        var events = (await _client.CoreV1.ListNamespacedEventAsync(ns, fieldSelector: "involvedObject.name=unfit")).Items;
+        Assert.Contains(events, e => e.Reason == "FailedScheduling" && e.Message.Contains("gpu=a100", StringComparison.Ordinal));
     }
 }

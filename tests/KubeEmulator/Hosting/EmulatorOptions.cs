@@ -31,6 +31,9 @@ public sealed class EmulatorOptions
 
     public TimeSpan MaxRestartBackoff { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Labels of the node beyond kubernetes.io/hostname, os and arch: pods whose nodeSelector they do not satisfy stay Pending (Unschedulable).</summary>
+    public IDictionary<string, string> NodeLabels { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
     /// <summary>After LoseNodeAsync: how long pods stay Unknown before they are deleted (the real pod-eviction timeout is minutes).</summary>
     public TimeSpan NodeLostDeletionDelay { get; set; } = TimeSpan.FromSeconds(1);
 }

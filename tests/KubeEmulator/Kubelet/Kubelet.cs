@@ -162,6 +162,12 @@ public sealed class Kubelet
             {
                 return;
             }
+            var unmatched = UnmatchedSelector(pod);
+            if (unmatched is not null)
+            {
+                MarkUnschedulable(t, pod, unmatched);
+                return;
+            }
             Json.Obj(pod, "spec")["nodeName"] = NodeName;
             try
             {
@@ -180,6 +186,57 @@ public sealed class Kubelet
             {
                 return;
             }
+        }
+    }
+
+    private Dictionary<string, string> Labels()
+    {
+        var labels = new Dictionary<string, string>(_core.Options.NodeLabels, StringComparer.Ordinal)
+        {
+            ["kubernetes.io/hostname"] = NodeName,
+            ["kubernetes.io/os"] = "linux",
+            ["kubernetes.io/arch"] = "amd64",
+        };
+        return labels;
+    }
+
+    /// <summary>The nodeSelector entries the node does not satisfy, or null when it fits (the scheduler's NodeAffinity filter, selector part).</summary>
+    private string? UnmatchedSelector(JsonObject pod)
+    {
+        if (Json.At(pod, "spec", "nodeSelector") is not JsonObject selector)
+        {
+            return null;
+        }
+        var labels = Labels();
+        var missing = selector.Where(kv => !labels.TryGetValue(kv.Key, out var v) || v != kv.Value?.ToString()).Select(kv => $"{kv.Key}={kv.Value}").ToList();
+        return missing.Count == 0 ? null : string.Join(",", missing);
+    }
+
+    private void MarkUnschedulable(ResourceType t, JsonObject pod, string unmatched)
+    {
+        var conditions = Json.At(pod, "status", "conditions") as JsonArray;
+        if (conditions?.OfType<JsonObject>().Any(c => Json.Str(c, "type") == "PodScheduled" && Json.Str(c, "reason") == "Unschedulable") == true)
+        {
+            return;
+        }
+        var message = "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.";
+        Json.Obj(pod, "status")["conditions"] = new JsonArray(new JsonObject
+        {
+            ["type"] = "PodScheduled",
+            ["status"] = "False",
+            ["lastProbeTime"] = null,
+            ["lastTransitionTime"] = Json.Timestamp(_core.Time.GetUtcNow()),
+            ["reason"] = "Unschedulable",
+            ["message"] = message,
+        });
+        try
+        {
+            var updated = _core.Service.Update(t, Json.Str(pod, "metadata", "namespace"), Json.Str(pod, "metadata", "name")!, pod, "status", RequestOptions.System with { FieldManager = "kube-scheduler" });
+            PodEvents.Record(_core, updated, "Warning", "FailedScheduling", $"{message} (unmatched: {unmatched})", "default-scheduler");
+        }
+        catch (ApiException e) when (e.Code is 404 or 409)
+        {
+            // Changed or gone: the next event retries.
         }
     }
 
@@ -292,7 +349,7 @@ public sealed class Kubelet
         var now = Json.Timestamp(_core.Time.GetUtcNow());
         var node = _core.Service.TryGet(t, null, NodeName) ?? _core.Service.Create(t, null, new JsonObject
         {
-            ["metadata"] = new JsonObject { ["name"] = NodeName, ["labels"] = new JsonObject { ["kubernetes.io/hostname"] = NodeName, ["kubernetes.io/os"] = "linux" } },
+            ["metadata"] = new JsonObject { ["name"] = NodeName, ["labels"] = new JsonObject(Labels().Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))) },
             ["spec"] = new JsonObject(),
         }, RequestOptions.System);
         node["status"] = new JsonObject
