@@ -66,6 +66,9 @@ public sealed class ConsoleReporter(TextWriter output, bool interactive, TimePro
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>A log line that does not land on the progress bar's line.</summary>
+    public void Log(string line) => WriteLine(line);
+
     private void WriteLine(string line)
     {
         if (barShown)
