@@ -57,11 +57,10 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
 
             var registry = Metrics.NewCustomRegistry();
             await using var endpoint = metricsPort is { } port ? new MetricsEndpoint(port, registry) : null;
-            await using var reporter = new CompositeReporter(
-                new ConsoleReporter(output, interactive, time, TimeSpan.FromSeconds(10)),
-                new TrainerMetrics(registry));
+            var console = new ConsoleReporter(output, interactive, time, TimeSpan.FromSeconds(10));
+            await using var reporter = new CompositeReporter(console, new TrainerMetrics(registry));
             var evalEvery = EvalEverySteps ?? Math.Max(1, plan.Hyperparameters.TotalSteps / 5);
-            return await TrainAsync(plan, workDir, Path.Combine(workDir, "checkpoints"), maxSteps, evalEvery, reporter, stop);
+            return await TrainAsync(plan, workDir, Path.Combine(workDir, "checkpoints"), maxSteps, evalEvery, reporter, console.Log, stop);
         });
     }
 
@@ -97,17 +96,17 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
             }
             await using var reporter = new CompositeReporter([.. reporters]);
             // In a pod the checkpoint volume is the work directory: /checkpoints/step-*.ckpt and /checkpoints/final/.
-            return await TrainAsync(plan, checkpointDir, checkpointDir, null, EvalEverySteps ?? 0, reporter, stop);
+            return await TrainAsync(plan, checkpointDir, checkpointDir, null, EvalEverySteps ?? 0, reporter, output.WriteLine, stop);
         }, pod.TerminationLog);
     }
 
-    private async Task<int> TrainAsync(TrainingPlan plan, string workDir, string checkpointDir, int? maxSteps, int evalEvery, IProgressReporter reporter, CancellationToken stop)
+    private async Task<int> TrainAsync(TrainingPlan plan, string workDir, string checkpointDir, int? maxSteps, int evalEvery, IProgressReporter reporter, Action<string> log, CancellationToken stop)
     {
         var planHash = PlanHash.Compute(plan);
         var (train, test) = PlanAdapter.OpenData(plan.Dataset, Warn);
         var weightsPath = await WeightsPathAsync(plan, workDir, stop);
         var settings = PlanAdapter.Settings(plan, planHash, maxSteps, Workers) with { EvalEverySteps = evalEvery };
-        var engine = new TrainingEngine(time, line => output.WriteLine(line));
+        var engine = new TrainingEngine(time, log);
         var outcome = await engine.RunAsync(PlanAdapter.Model(plan, weightsPath), train, test, settings, workDir, reporter, stop, checkpointDirectory: checkpointDir);
         if (outcome.Kind == TrainingOutcomeKind.Completed)
         {

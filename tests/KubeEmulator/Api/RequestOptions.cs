@@ -8,6 +8,9 @@ internal sealed record RequestOptions(UserInfo User, bool DryRun = false, string
     /// <summary>Warnings for the client (sent as Warning: 299 headers), e.g. unknown fields under fieldValidation=Warn.</summary>
     public List<string> Warnings { get; } = [];
 
+    /// <summary>The client's User-Agent: without a fieldManager, updates are recorded under its product name, as the real server does.</summary>
+    public string? UserAgent { get; init; }
+
     public static readonly RequestOptions System = new(UserInfo.System, FieldManager: "kube-emulator");
 }
 

@@ -106,12 +106,29 @@ public sealed class KubeEmulatorServer : IAsyncDisposable
             {
                 await HttpIo.WriteErrorAsync(ctx, e);
             }
+            catch (Exception e) when (e is not OperationCanceledException && !ctx.Response.HasStarted)
+            {
+                // An emulator bug must still answer like an API server (and say what went wrong), not drop the connection.
+                await HttpIo.WriteErrorAsync(ctx, new ApiException(500, "InternalError", $"Internal error occurred: {e.GetType().Name}: {e.Message}"));
+            }
         });
         app.MapGet("/healthz", () => "ok");
         app.MapGet("/livez", () => "ok");
         app.MapGet("/readyz", () => "ok");
         app.MapGet("/version", (HttpContext ctx) => HttpIo.WriteJsonAsync(ctx, 200, VersionInfo.Document()));
         OpenApi.Map(app, core);
+        EmulatorControl.Map(app, core);
+        foreach (var fault in options.InitialFaults)
+        {
+            try
+            {
+                EmulatorControl.Apply(core.Faults, fault);
+            }
+            catch (ApiException e)
+            {
+                throw new ArgumentException($"fault {fault.ToJsonString()}: {e.Message}", nameof(options), e);
+            }
+        }
         app.Map("/api", handler.HandleAsync);
         app.Map("/api/{**rest}", handler.HandleAsync);
         app.Map("/apis", handler.HandleAsync);

@@ -19,7 +19,8 @@ internal sealed class ResourceHandler(ApiServerCore core)
         var user = (UserInfo)ctx.Items[typeof(UserInfo)]!;
         var path = ctx.Request.Path.Value ?? "/";
         var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries).Select(Uri.UnescapeDataString).ToList();
-        var record = new RequestRecord(ctx.Request.Method.ToLowerInvariant() == "get" ? "get" : ctx.Request.Method.ToLowerInvariant(), "", path, null, null, null, user.Name, 0, core.Time.GetUtcNow());
+        // Discovery and unknown paths are logged with the HTTP method and the path as the "resource".
+        var record = new RequestRecord(ctx.Request.Method.ToLowerInvariant(), "", path, null, null, null, user.Name, 0, core.Time.GetUtcNow());
         try
         {
             if (await TryDiscoveryAsync(ctx, user, path, segments))
@@ -113,7 +114,7 @@ internal sealed class ResourceHandler(ApiServerCore core)
     private async Task DispatchAsync(HttpContext ctx, ResourceType t, string? ns, string? name, string? sub, string verb, UserInfo user)
     {
         var q = ctx.Request.Query;
-        var opts = new RequestOptions(user, DryRun: q["dryRun"] == "All", FieldManager: q["fieldManager"], Force: q["force"] == "true", FieldValidation: q["fieldValidation"]);
+        var opts = new RequestOptions(user, DryRun: q["dryRun"] == "All", FieldManager: q["fieldManager"], Force: q["force"] == "true", FieldValidation: q["fieldValidation"]) { UserAgent = ctx.Request.Headers.UserAgent };
         ctx.Response.OnStarting(() =>
         {
             foreach (var w in opts.Warnings)

@@ -397,6 +397,16 @@ internal sealed class PodWorker
         {
             conditions.Add(extra.DeepClone());
         }
+        // Conditions other writers own (DisruptionTarget from the Eviction API, readiness gates) are kept.
+        string[] mine = ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"];
+        foreach (var other in (Json.At(current, "status", "conditions") as JsonArray)?.OfType<JsonObject>() ?? [])
+        {
+            var type = Json.Str(other, "type");
+            if (!mine.Contains(type) && !conditions.OfType<JsonObject>().Any(c => Json.Str(c, "type") == type))
+            {
+                conditions.Add(other.DeepClone());
+            }
+        }
         var status = new JsonObject
         {
             ["phase"] = phase,

@@ -183,6 +183,11 @@ internal sealed class ResourceService(ObjectStore store, ResourceRegistry regist
         {
             var old = store.Get(t.GroupResource, ns, name) ?? throw ApiException.NotFound(t, name);
             var rv = Json.Str(body, "metadata", "resourceVersion");
+            if (string.IsNullOrEmpty(rv) && t.Custom is not null)
+            {
+                // Custom resources do not allow unconditional updates (AllowUnconditionalUpdate is false for them).
+                throw ApiException.Invalid(t, name, [FieldError.Invalid("metadata.resourceVersion", "0x0", "must be specified for an update")]);
+            }
             if (!string.IsNullOrEmpty(rv) && rv != Json.Str(old, "metadata", "resourceVersion"))
             {
                 throw ApiException.Conflict(t, name);
@@ -573,7 +578,8 @@ internal sealed class ResourceService(ObjectStore store, ResourceRegistry regist
 
     private static string? Ns(ResourceType t, string? ns) => t.Namespaced ? (string.IsNullOrEmpty(ns) ? null : ns) : null;
 
-    private static string DefaultManager(RequestOptions o) => o.User == Rbac.UserInfo.System ? "kube-emulator" : "unknown";
+    private static string DefaultManager(RequestOptions o) =>
+        o.User == Rbac.UserInfo.System ? "kube-emulator" : string.IsNullOrEmpty(o.UserAgent) ? "unknown" : o.UserAgent.Split('/')[0].Trim();
 
     private static JsonObject WithoutMetaAndStatus(JsonObject o, ResourceType t)
     {
