@@ -89,6 +89,36 @@ public sealed class CustomResourceTests(KubeEmulatorFixture fx) : IClassFixture<
     }
 
     [Fact]
+    public async Task List_map_keys_must_be_unique()
+    {
+        var yaml = TestSupport.WidgetCrdYaml.Replace("widgets", "gizmos", StringComparison.Ordinal).Replace("Widget", "Gizmo", StringComparison.Ordinal).Replace("widget", "gizmo", StringComparison.Ordinal).Replace("[wd]", "[gz]", StringComparison.Ordinal)
+            .Replace("                type: array\n", "                type: array\n                x-kubernetes-list-type: map\n                x-kubernetes-list-map-keys: [type]\n", StringComparison.Ordinal);
+        Assert.Contains("x-kubernetes-list-type: map", yaml, StringComparison.Ordinal);
+        await _client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(KubernetesYaml.Deserialize<V1CustomResourceDefinition>(yaml));
+        var ns = await TestSupport.NewNamespaceAsync(_client, "listmap");
+        var g = TestSupport.Widget("g", 1);
+        g["kind"] = "Gizmo";
+        await _client.CustomObjects.CreateNamespacedCustomObjectAsync(g, TestSupport.Group, "v1", ns, "gizmos");
+        var e = await TestSupport.ApiErrorAsync(() => _client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(new V1Patch("{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"},{\"type\":\"Ready\",\"status\":\"False\"}]}}", V1Patch.PatchType.MergePatch), TestSupport.Group, "v1", ns, "gizmos", "g"));
+        Assert.Equal(422, (int)e.Response.StatusCode);
+        Assert.Contains("status.conditions[1]: Duplicate value", e.Response.Content, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Put_of_a_custom_resource_needs_a_resource_version()
+    {
+        var ns = await TestSupport.NewNamespaceAsync(_client, "putrv");
+        await _client.CustomObjects.CreateNamespacedCustomObjectAsync(TestSupport.Widget("w", 2), TestSupport.Group, "v1", ns, TestSupport.Plural);
+        var e = await TestSupport.ApiErrorAsync(() => _client.CustomObjects.ReplaceNamespacedCustomObjectAsync(TestSupport.Widget("w", 3), TestSupport.Group, "v1", ns, TestSupport.Plural, "w"));
+        Assert.Equal(422, (int)e.Response.StatusCode);
+        Assert.Contains("metadata.resourceVersion: Invalid value: 0x0: must be specified for an update", e.Response.Content, StringComparison.Ordinal);
+        var current = AsJson(await _client.CustomObjects.GetNamespacedCustomObjectAsync(TestSupport.Group, "v1", ns, TestSupport.Plural, "w"));
+        current["spec"]!["size"] = 3;
+        var replaced = AsJson(await _client.CustomObjects.ReplaceNamespacedCustomObjectAsync(current, TestSupport.Group, "v1", ns, TestSupport.Plural, "w"));
+        Assert.Equal(3, (int?)replaced["spec"]!["size"]);
+    }
+
+    [Fact]
     public async Task Strategic_merge_patch_is_415_for_custom_resources()
     {
         var ns = await TestSupport.NewNamespaceAsync(_client, "smp");

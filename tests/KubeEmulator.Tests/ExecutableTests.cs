@@ -59,9 +59,19 @@ public sealed class ExecutableTests
     }
 
     [Fact]
+    public async Task Bad_fault_exits_1_naming_the_fault()
+    {
+        using var p = Start("--fault", "{\"type\":\"meteor\"}");
+        var err = await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        Assert.Equal(1, p.ExitCode);
+        Assert.Contains("unknown type \"meteor\"", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Bad_arguments_exit_2_with_a_message()
     {
-        using var p = Start("--image-map", "no-equals-sign");
+        using var p = Start("--fault", "{\"type\":\"error\",\"rate\":0.5}", "--image-map", "no-equals-sign");
         var err = await p.StandardError.ReadToEndAsync();
         await p.WaitForExitAsync();
         Assert.Equal(2, p.ExitCode);

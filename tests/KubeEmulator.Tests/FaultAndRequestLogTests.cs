@@ -67,6 +67,26 @@ public sealed class FaultAndRequestLogTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Control_endpoint_adds_lists_and_clears_faults_for_admins_only()
+    {
+        var ns = await TestSupport.NewNamespaceAsync(_client, "ctl");
+        var (added, rule) = await RawHttp.SendAsync(_server, HttpMethod.Post, "/emulator/faults", "{\"type\":\"error\",\"count\":1,\"code\":500,\"verb\":\"list\",\"resource\":\"secrets\"}");
+        Assert.Equal(HttpStatusCode.OK, added);
+        Assert.Equal(500, (int?)rule!["code"]);
+        var e = await TestSupport.ApiErrorAsync(() => _client.CoreV1.ListNamespacedSecretAsync(ns));
+        Assert.Equal(HttpStatusCode.InternalServerError, e.Response.StatusCode);
+        await _client.CoreV1.ListNamespacedSecretAsync(ns);
+        var (bad, status) = await RawHttp.SendAsync(_server, HttpMethod.Post, "/emulator/faults", "{\"type\":\"error\",\"rate\":2}");
+        Assert.Equal(HttpStatusCode.BadRequest, bad);
+        Assert.Contains("rate must be between 0 and 1", (string?)status!["message"], StringComparison.Ordinal);
+        var (denied, _) = await RawHttp.SendAsync(_server, HttpMethod.Delete, "/emulator/faults", token: _server.IssueServiceAccountToken(ns, "x"));
+        Assert.Equal(HttpStatusCode.Forbidden, denied);
+        var (counts, body) = await RawHttp.SendAsync(_server, HttpMethod.Get, "/emulator/requests");
+        Assert.Equal(HttpStatusCode.OK, counts);
+        Assert.Contains(body!["counts"]!.AsArray(), c => (string?)c!["verb"] == "list" && (string?)c["resource"] == "secrets");
+    }
+
+    [Fact]
     public async Task Request_log_counts_by_verb_resource_and_user()
     {
         var ns = await TestSupport.NewNamespaceAsync(_client, "log");
@@ -83,13 +103,17 @@ public sealed class FaultAndRequestLogTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Latency_is_added_before_serving()
+    public async Task Latency_is_added_before_serving_on_the_emulators_clock()
     {
-        _server.Faults.AddLatency(TimeSpan.FromMilliseconds(300), verb: "get", resource: "namespaces");
-        var sw = System.Diagnostics.Stopwatch.StartNew();
-        await _client.CoreV1.ReadNamespaceAsync("default");
-        // A lower bound only: the request cannot have been answered before the injected delay.
-        Assert.True(sw.Elapsed >= TimeSpan.FromMilliseconds(250), $"answered after {sw.Elapsed}");
-        _server.Faults.Clear();
+        // On a fake clock the injected delay only passes when the test advances time: no wall-clock timing involved.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await KubeEmulatorServer.StartAsync(new EmulatorOptions { Time = clock });
+        using var client = server.CreateClient();
+        server.Faults.AddLatency(TimeSpan.FromSeconds(30), verb: "get", resource: "namespaces");
+        var read = client.CoreV1.ReadNamespaceAsync("default");
+        await Task.Delay(300);
+        Assert.False(read.IsCompleted, "answered before the injected latency elapsed on the emulator's clock");
+        clock.Advance(TimeSpan.FromSeconds(31));
+        Assert.Equal("default", (await read).Metadata.Name);
     }
 }

@@ -32,8 +32,8 @@ public sealed class KubectlTests : IAsyncLifetime
         Directory.Delete(_dir, recursive: true);
     }
 
-    /// <summary>kubectl create namespace sends protobuf, which the emulator does not decode (docs/emulator.md): apply sends JSON.</summary>
-    private Task<string> NamespaceAsync(string name) => OkWithInputAsync($"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n", "apply", "-f", "-");
+    /// <summary>kubectl create namespace sends a protobuf body (decoded by the emulator for the kinds kubectl create makes).</summary>
+    private Task<string> NamespaceAsync(string name) => OkAsync("create", "namespace", name);
 
     private async Task<string> OkAsync(params string[] args) => await OkWithInputAsync(null, args);
 
@@ -147,5 +147,25 @@ public sealed class KubectlTests : IAsyncLifetime
         Assert.Equal(["p", "0/1", "Pending", "0"], row.Take(4));
         Assert.Equal("busybox:2", await OkAsync("get", "pod", "p", "-n", "kc3", "-o", "jsonpath={.spec.containers[0].image}"));
         Assert.Contains("pod \"p\" deleted", await OkAsync("delete", "pod", "p", "-n", "kc3"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Imperative_creates_send_protobuf_and_auth_can_i_impersonates()
+    {
+        await NamespaceAsync("kc4");
+        await OkAsync("create", "configmap", "c1", "-n", "kc4", "--from-literal=a=b");
+        await OkAsync("create", "secret", "generic", "s1", "-n", "kc4", "--from-literal=pw=hunter2");
+        await OkAsync("create", "serviceaccount", "robot", "-n", "kc4");
+        await OkAsync("create", "role", "reader", "-n", "kc4", "--verb=get,list", "--resource=pods");
+        await OkAsync("create", "rolebinding", "reader", "-n", "kc4", "--role=reader", "--serviceaccount=kc4:robot");
+        Assert.Equal("{\"a\":\"b\"}", await OkAsync("get", "configmap", "c1", "-n", "kc4", "-o", "jsonpath={.data}"));
+        Assert.Equal("aHVudGVyMg==", await OkAsync("get", "secret", "s1", "-n", "kc4", "-o", "jsonpath={.data.pw}"));
+        Assert.Equal("yes", (await OkAsync("auth", "can-i", "list", "pods", "-n", "kc4", "--as=system:serviceaccount:kc4:robot")).Trim());
+        var (exit, output, _) = await _kubectl.RunAsync("auth", "can-i", "delete", "pods", "-n", "kc4", "--as=system:serviceaccount:kc4:robot");
+        Assert.NotEqual(0, exit);
+        Assert.Equal("no", output.Trim());
+        var (exit2, _, err2) = await _kubectl.RunAsync("get", "secrets", "-n", "kc4", "--as=system:serviceaccount:kc4:robot");
+        Assert.NotEqual(0, exit2);
+        Assert.Contains("secrets is forbidden: User \"system:serviceaccount:kc4:robot\" cannot list resource \"secrets\"", err2, StringComparison.Ordinal);
     }
 }

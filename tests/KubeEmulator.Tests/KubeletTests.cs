@@ -16,6 +16,8 @@ public sealed class KubeletTests : IAsyncLifetime
     {
         var options = new EmulatorOptions { RunPods = true, StateDir = _state, RestartBackoff = TimeSpan.FromMilliseconds(100), NodeLostDeletionDelay = TimeSpan.FromMilliseconds(300) };
         options.ImageMap["shell:1"] = "/bin/sh";
+        options.ImageMap["kubectl"] = Kubectl.Path;
+        options.NodeLabels["pool"] = "gpu";
         _server = await KubeEmulatorServer.StartAsync(options);
         _client = _server.CreateClient();
     }
@@ -103,6 +105,9 @@ public sealed class KubeletTests : IAsyncLifetime
         Assert.Contains($"system:serviceaccount:{ns}:default", e.Response.Content, StringComparison.Ordinal);
         using var log = await _client.CoreV1.ReadNamespacedPodLogAsync("job", ns);
         Assert.Contains("logged-line", await new StreamReader(log).ReadToEndAsync(), StringComparison.Ordinal);
+        var events = (await _client.CoreV1.ListNamespacedEventAsync(ns, fieldSelector: "involvedObject.name=job")).Items;
+        Assert.Contains(events, e => e.Reason == "Scheduled" && e.Source.Component == "default-scheduler");
+        Assert.Contains(events, e => e.Reason == "Started" && e.Message == "Started container main");
     }
 
     [Fact]
@@ -219,5 +224,102 @@ public sealed class KubeletTests : IAsyncLifetime
         Assert.True(await TestSupport.GoneAsync(() => _client.CoreV1.ReadNamespacedPodAsync("x", ns)));
         var e = await TestSupport.ApiErrorAsync(() => _client.CoreV1.ReadNamespacedPodAsync("x", ns));
         Assert.Equal(HttpStatusCode.NotFound, e.Response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Followed_log_streams_until_the_container_exits()
+    {
+        var ns = await TestSupport.NewNamespaceAsync(_client, "logs");
+        await _client.CoreV1.CreateNamespacedPodAsync(ShellPod("talker", "for i in 1 2 3; do echo line $i; sleep 0.2; done"), ns);
+        await WaitPodAsync(ns, "talker", p => p.Status?.Phase is "Running" or "Succeeded");
+        using var stream = await _client.CoreV1.ReadNamespacedPodLogAsync("talker", ns, follow: true);
+        var text = await new StreamReader(stream).ReadToEndAsync();
+        Assert.Equal("line 1\nline 2\nline 3\n", text);
+    }
+
+    [Fact]
+    public async Task A_pod_process_calls_the_api_as_its_service_account_through_its_kubeconfig()
+    {
+        var ns = await TestSupport.NewNamespaceAsync(_client, "inpod");
+        await _client.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = new V1ObjectMeta { Name = "reader" } }, ns);
+        await _client.RbacAuthorizationV1.CreateNamespacedRoleAsync(new V1Role { Metadata = new V1ObjectMeta { Name = "cm" }, Rules = [new V1PolicyRule { ApiGroups = [""], Resources = ["configmaps"], Verbs = ["list"] }] }, ns);
+        await _client.RbacAuthorizationV1.CreateNamespacedRoleBindingAsync(new V1RoleBinding
+        {
+            Metadata = new V1ObjectMeta { Name = "cm" },
+            RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "Role", Name = "cm" },
+            Subjects = [new Rbacv1Subject { Kind = "ServiceAccount", Name = "reader", NamespaceProperty = ns }],
+        }, ns);
+        await _client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "visible" } }, ns);
+        V1Pod Kubectl(string name, params string[] args) => new()
+        {
+            Metadata = new V1ObjectMeta { Name = name },
+            Spec = new V1PodSpec
+            {
+                RestartPolicy = "Never",
+                ServiceAccountName = "reader",
+                // kubectl in the pod finds the API through KUBECONFIG (server, CA file, token file) and its namespace.
+                Containers = [new V1Container { Name = "main", Image = "kubectl:1.32", Args = ["--cache-dir", "/cache", .. args], VolumeMounts = [new V1VolumeMount { Name = "cache", MountPath = "/cache" }] }],
+                Volumes = [new V1Volume { Name = "cache", EmptyDir = new V1EmptyDirVolumeSource() }],
+            },
+        };
+        await _client.CoreV1.CreateNamespacedPodAsync(Kubectl("lister", "get", "configmaps", "-o", "name"), ns);
+        await _client.CoreV1.CreateNamespacedPodAsync(Kubectl("denied", "get", "secrets", "-o", "name"), ns);
+        var ok = await WaitPodAsync(ns, "lister", p => p.Status?.Phase is "Succeeded" or "Failed");
+        using var okLog = await _client.CoreV1.ReadNamespacedPodLogAsync("lister", ns);
+        var okText = await new StreamReader(okLog).ReadToEndAsync();
+        Assert.True(ok.Status.Phase == "Succeeded", okText);
+        Assert.Contains("configmap/visible", okText, StringComparison.Ordinal);
+        var denied = await WaitPodAsync(ns, "denied", p => p.Status?.Phase is "Succeeded" or "Failed");
+        Assert.Equal("Failed", denied.Status.Phase);
+        using var deniedLog = await _client.CoreV1.ReadNamespacedPodLogAsync("denied", ns);
+        Assert.Contains($"User \"system:serviceaccount:{ns}:reader\" cannot list resource \"secrets\"", await new StreamReader(deniedLog).ReadToEndAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Node_selector_the_node_does_not_satisfy_leaves_the_pod_unschedulable()
+    {
+        var ns = await TestSupport.NewNamespaceAsync(_client, "sched");
+        var unfit = ShellPod("unfit", "exit 0");
+        unfit.Spec.NodeSelector = new Dictionary<string, string> { ["gpu"] = "a100" };
+        var fit = ShellPod("fit", "exit 0");
+        fit.Spec.NodeSelector = new Dictionary<string, string> { ["pool"] = "gpu", ["kubernetes.io/os"] = "linux" };
+        await _client.CoreV1.CreateNamespacedPodAsync(unfit, ns);
+        await _client.CoreV1.CreateNamespacedPodAsync(fit, ns);
+        Assert.Equal("Succeeded", (await WaitPodAsync(ns, "fit", p => p.Status?.Phase is "Succeeded" or "Failed")).Status.Phase);
+        var pending = await WaitPodAsync(ns, "unfit", p => p.Status?.Conditions?.Any(c => c.Type == "PodScheduled" && c.Reason == "Unschedulable") == true);
+        Assert.Equal("Pending", pending.Status.Phase);
+        Assert.Null(pending.Spec.NodeName);
+        var events = (await _client.CoreV1.ListNamespacedEventAsync(ns, fieldSelector: "involvedObject.name=unfit")).Items;
+        Assert.Contains(events, e => e.Reason == "FailedScheduling" && e.Message.Contains("gpu=a100", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Gpu_requests_beyond_the_node_capacity_wait_until_a_gpu_frees_up()
+    {
+        var options = new EmulatorOptions { RunPods = true, StateDir = Path.Combine(_state, "gpu") };
+        options.ImageMap["shell:1"] = "/bin/sh";
+        options.NodeCapacity["nvidia.com/gpu"] = "1";
+        await using var server = await KubeEmulatorServer.StartAsync(options);
+        using var client = server.CreateClient();
+        V1Pod GpuPod(string name, string script)
+        {
+            var p = ShellPod(name, script);
+            p.Spec.Containers[0].Resources = new V1ResourceRequirements { Limits = new Dictionary<string, ResourceQuantity> { ["nvidia.com/gpu"] = new("1") } };
+            return p;
+        }
+        await client.CoreV1.CreateNamespacedPodAsync(GpuPod("first", "trap 'exit 0' TERM; while true; do sleep 0.05; done"), "default");
+        Assert.True(await TestSupport.EventuallyAsync(async () => (await client.CoreV1.ReadNamespacedPodAsync("first", "default")).Status?.Phase == "Running"));
+        await client.CoreV1.CreateNamespacedPodAsync(GpuPod("second", "exit 0"), "default");
+        V1Pod? waiting = null;
+        Assert.True(await TestSupport.EventuallyAsync(async () =>
+        {
+            waiting = await client.CoreV1.ReadNamespacedPodAsync("second", "default");
+            return waiting.Status?.Conditions?.Any(c => c.Reason == "Unschedulable") == true;
+        }));
+        Assert.Equal("Pending", waiting!.Status.Phase);
+        Assert.Contains("Insufficient nvidia.com/gpu", waiting.Status.Conditions.Single(c => c.Type == "PodScheduled").Message, StringComparison.Ordinal);
+        // The GPU frees up when the first pod goes away: the second is scheduled and runs.
+        await client.CoreV1.DeleteNamespacedPodAsync("first", "default");
+        Assert.True(await TestSupport.EventuallyAsync(async () => (await client.CoreV1.ReadNamespacedPodAsync("second", "default")).Status?.Phase == "Succeeded", 30));
     }
 }

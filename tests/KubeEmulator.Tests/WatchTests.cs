@@ -113,6 +113,28 @@ public sealed class WatchTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Kubernetes_client_reports_the_410_to_its_error_callback()
+    {
+        var ns = await TestSupport.NewNamespaceAsync(_client, "gone2");
+        var first = await _client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "c0" } }, ns);
+        for (var i = 1; i < 80; i++)
+        {
+            await _client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = $"c{i}" } }, ns);
+        }
+        Exception? error = null;
+        var events = 0;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await foreach (var _ in _client.CoreV1.WatchListNamespacedConfigMapAsync(ns, resourceVersion: first.Metadata.ResourceVersion, onError: e => error ??= e, cancellationToken: cts.Token))
+        {
+            events++;
+        }
+        Assert.Equal(0, events);
+        var k = Assert.IsType<KubernetesException>(error);
+        Assert.Equal(410, k.Status.Code);
+        Assert.Equal("Expired", k.Status.Reason);
+    }
+
+    [Fact]
     public async Task Server_closes_the_watch_after_timeoutSeconds()
     {
         var ns = await TestSupport.NewNamespaceAsync(_client, "timeout");

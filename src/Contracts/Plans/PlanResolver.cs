@@ -37,34 +37,23 @@ public static class PlanResolver
         var dataset = spec.Dataset!;
         var pretrain = job.IsPretrain;
 
-        var trainExamples = dataset.TrainExamples ?? measured?.TrainExamples;
-        var height = dataset.ImageSize?.Height ?? measured?.ImageHeight;
-        var width = dataset.ImageSize?.Width ?? measured?.ImageWidth;
-        if (trainExamples is not > 0)
+        var (n, height, width, missing) = Facts(dataset, measured, pretrain);
+        ResolvedHyperparameters hyper;
+        DeferredResolution? deferred = null;
+        if (missing.Count > 0)
         {
-            errors.Add(new FieldError("spec.dataset.trainExamples", "unknown: set it in the spec or measure it from the data"));
-        }
+            if (!options.DeferUnmeasuredFacts)
+            {
+                throw new PlanException(missing, jobName);
+            }
 
-        if (!pretrain && (height is not > 0 || width is not > 0))
-        {
-            errors.Add(new FieldError("spec.dataset.imageSize", "unknown: set it in the spec or measure it from the data (the HyperRule needs the image area)"));
+            hyper = new ResolvedHyperparameters { Rule = DeferredResolution.RuleName };
+            deferred = new DeferredResolution { Spec = spec, Missing = [.. missing.Select(e => e.Path)] };
         }
-
-        if (errors.Count > 0)
+        else
         {
-            throw new PlanException(errors, jobName);
-        }
-
-        var n = trainExamples!.Value;
-        // Few-shot: the schedule follows the subset's size (5-shot CIFAR-10 = 50 examples = the small regime).
-        var scheduleExamples = dataset.FewShot is { } fs ? Math.Min(n, (long)fs.ExamplesPerClass * dataset.NumClasses) : n;
-        var h = spec.Hyperparameters ?? new HyperparametersSpec();
-        var hyper = pretrain
-            ? ResolvePretrain(h, scheduleExamples, errors)
-            : ResolveFineTune(h, scheduleExamples, height!.Value, width!.Value, errors);
-        if (errors.Count > 0 || hyper is null)
-        {
-            throw new PlanException(errors, jobName);
+            hyper = ResolveHyperparameters(pretrain, spec, n!.Value, height, width, errors)
+                ?? throw new PlanException(errors, jobName);
         }
 
         return new TrainingPlan
@@ -84,7 +73,7 @@ public static class PlanResolver
                 Path = ResolvePath(dataset.Path, options.ManifestDirectory),
                 NumClasses = dataset.NumClasses,
                 Classes = dataset.Classes,
-                TrainExamples = n,
+                TrainExamples = n ?? 0,
                 ImageHeight = height ?? 0,
                 ImageWidth = width ?? 0,
                 FewShotExamplesPerClass = dataset.FewShot?.ExamplesPerClass,
@@ -100,7 +89,77 @@ public static class PlanResolver
                 Directory = options.CheckpointDirectory,
             },
             Seed = spec.Seed ?? 0,
+            Deferred = deferred,
         };
+    }
+
+    /// <summary>
+    /// Finishes a deferred plan (<see cref="TrainingPlan.IsDeferred"/>) with the facts the trainer measured in the
+    /// pod: the same hyperparameters <see cref="Resolve"/> would have given with those facts; everything else
+    /// (identity, paths, checkpointing, seed) is kept. A plan that is not deferred comes back unchanged.
+    /// </summary>
+    /// <exception cref="PlanException">A fact is still missing or the overrides clash with the rule.</exception>
+    public static TrainingPlan Complete(TrainingPlan plan, DatasetFacts? measured)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (plan.Deferred is not { } deferred)
+        {
+            return plan;
+        }
+
+        var jobName = string.IsNullOrEmpty(plan.Job.Namespace) ? plan.Job.Name : $"{plan.Job.Namespace}/{plan.Job.Name}";
+        var spec = deferred.Spec;
+        var errors = SpecValidator.ValidateSpec(plan.Kind, spec).ToList();
+        if (errors.Count > 0)
+        {
+            throw new PlanException(errors, jobName);
+        }
+
+        var (n, height, width, missing) = Facts(spec.Dataset!, measured, plan.IsPretrain);
+        if (missing.Count > 0)
+        {
+            throw new PlanException(missing, jobName);
+        }
+
+        var hyper = ResolveHyperparameters(plan.IsPretrain, spec, n!.Value, height, width, errors)
+            ?? throw new PlanException(errors, jobName);
+        return plan with
+        {
+            Deferred = null,
+            Hyperparameters = hyper,
+            Dataset = plan.Dataset with { TrainExamples = n.Value, ImageHeight = height ?? 0, ImageWidth = width ?? 0 },
+        };
+    }
+
+    private static (long? N, int? Height, int? Width, List<FieldError> Missing) Facts(DatasetSpec dataset, DatasetFacts? measured, bool pretrain)
+    {
+        var missing = new List<FieldError>();
+        var trainExamples = dataset.TrainExamples ?? measured?.TrainExamples;
+        var height = dataset.ImageSize?.Height ?? measured?.ImageHeight;
+        var width = dataset.ImageSize?.Width ?? measured?.ImageWidth;
+        if (trainExamples is not > 0)
+        {
+            missing.Add(new FieldError("spec.dataset.trainExamples", "unknown: set it in the spec or measure it from the data"));
+        }
+
+        if (!pretrain && (height is not > 0 || width is not > 0))
+        {
+            missing.Add(new FieldError("spec.dataset.imageSize", "unknown: set it in the spec or measure it from the data (the HyperRule needs the image area)"));
+        }
+
+        return (trainExamples is > 0 ? trainExamples : null, height is > 0 ? height : null, width is > 0 ? width : null, missing);
+    }
+
+    private static ResolvedHyperparameters? ResolveHyperparameters(
+        bool pretrain, BiTJobSpec spec, long n, int? height, int? width, List<FieldError> errors)
+    {
+        // Few-shot: the schedule follows the subset's size (5-shot CIFAR-10 = 50 examples = the small regime).
+        var dataset = spec.Dataset!;
+        var scheduleExamples = dataset.FewShot is { } fs ? Math.Min(n, (long)fs.ExamplesPerClass * dataset.NumClasses) : n;
+        var h = spec.Hyperparameters ?? new HyperparametersSpec();
+        return pretrain
+            ? ResolvePretrain(h, scheduleExamples, errors)
+            : ResolveFineTune(h, scheduleExamples, height!.Value, width!.Value, errors);
     }
 
     private static PlanModel ResolveModel(ModelSpec model, int numClasses, PlanResolverOptions options)

@@ -9,6 +9,12 @@ public sealed record PlanResolverOptions
     /// <summary>Path of a BiTPretrainJob's final model as the trainer sees it, by job name (null = leave unset).</summary>
     public Func<string, string>? PretrainModelPath { get; init; }
 
+    /// <summary>
+    /// When trainExamples or imageSize are neither in the spec nor measured (the operator cannot read the data),
+    /// return a deferred plan that the trainer finishes with <see cref="PlanResolver.Complete"/> instead of failing.
+    /// </summary>
+    public bool DeferUnmeasuredFacts { get; init; }
+
     /// <summary>Checkpoint folder as the trainer sees it (null = the trainer's work directory).</summary>
     public string? CheckpointDirectory { get; init; }
 }

@@ -46,9 +46,21 @@ public sealed record TrainingPlan
     [JsonPropertyName("seed")]
     public long Seed { get; init; }
 
+    /// <summary>
+    /// Set when the plan was made without the data's size or image size (the operator cannot read the data): the
+    /// hyperparameters are placeholders until the trainer measures the data and calls
+    /// <see cref="PlanResolver.Complete"/>. Null in a complete plan.
+    /// </summary>
+    [JsonPropertyName("deferred")]
+    public DeferredResolution? Deferred { get; init; }
+
     /// <summary>True for pre-training.</summary>
     [JsonIgnore]
     public bool IsPretrain => Kind == ApiInfo.PretrainKind;
+
+    /// <summary>True while the hyperparameters wait for facts about the data (see <see cref="Deferred"/>).</summary>
+    [JsonIgnore]
+    public bool IsDeferred => Deferred is not null;
 
     /// <summary>plan.json text (indented).</summary>
     public string ToJson() => JsonSerializer.Serialize(this, BiTJson.IndentedOptions);
@@ -85,6 +97,21 @@ public sealed record TrainingPlan
 
         return plan;
     }
+}
+
+/// <summary>What a deferred plan still needs: the spec to resolve from and the facts that were missing.</summary>
+public sealed record DeferredResolution
+{
+    /// <summary>The <see cref="ResolvedHyperparameters.Rule"/> of a deferred plan's placeholder hyperparameters.</summary>
+    public const string RuleName = "Deferred";
+
+    /// <summary>The job's spec, resolved again by <see cref="PlanResolver.Complete"/>.</summary>
+    [JsonPropertyName("spec")]
+    public BiTJobSpec Spec { get; init; } = new();
+
+    /// <summary>Field paths of the missing facts (spec.dataset.trainExamples, spec.dataset.imageSize).</summary>
+    [JsonPropertyName("missing")]
+    public IReadOnlyList<string> Missing { get; init; } = [];
 }
 
 /// <summary>The job's identity.</summary>

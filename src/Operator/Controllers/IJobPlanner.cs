@@ -10,7 +10,11 @@ public static class PodPaths
     public const string PlanFile = PlanDirectory + "/plan.json";
     public const string Checkpoints = "/checkpoints";
     public const string Pretrained = "/pretrained";
-    public const string Tmp = "/tmp";
+    /// <summary>
+    /// Writable scratch (the root filesystem is read-only); TMPDIR points here. Not /tmp: the test cluster's kubelet
+    /// maps container paths onto host paths that themselves live under /tmp.
+    /// </summary>
+    public const string Tmp = "/scratch";
 }
 
 /// <summary>The job's identity and where its inputs are, for the plan.</summary>

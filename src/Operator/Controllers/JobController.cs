@@ -26,6 +26,7 @@ public sealed class JobController : IDisposable
     private readonly Dictionary<string, Informer<V1Pod>> _pods = [];
     private readonly Lock _indexGate = new();
     private readonly Dictionary<string, Dictionary<string, V1Pod>> _podsByOwner = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _lastWords = new(StringComparer.Ordinal);
 
     public JobController(IKubernetes client, OperatorSettings settings, IJobPlanner planner, TimeProvider time, ILoggerFactory loggerFactory, OperatorMetrics metrics)
     {
@@ -145,6 +146,7 @@ public sealed class JobController : IDisposable
 
             if (type == InformerEventType.Deleted)
             {
+                _lastWords.Remove(pod.Metadata.Uid ?? pod.Metadata.Name);
                 pods.Remove(pod.Metadata.Name);
                 if (pods.Count == 0)
                 {
@@ -191,7 +193,8 @@ public sealed class JobController : IDisposable
                 upstream = JobInformer(JobKind.Pretrain, key.Namespace)?.Get(key.Namespace, upName);
             }
 
-            var decision = _reconciler.Reconcile(new ReconcileInput(kind, job, PodsOf(job.Metadata.Uid), upstream, _time.GetUtcNow()));
+            var pods = await WithLastWordsAsync(job, PodsOf(job.Metadata.Uid), cancellationToken).ConfigureAwait(false);
+            var decision = _reconciler.Reconcile(new ReconcileInput(kind, job, pods, upstream, _time.GetUtcNow()));
 
             foreach (var action in decision.Actions.Where(a => a is not RecordEvent))
             {
@@ -255,6 +258,75 @@ public sealed class JobController : IDisposable
             Interlocked.Increment(ref _reconciles);
             _metrics.Reconciled(kind.Kind, result, Stopwatch.GetElapsedTime(started));
             _metrics.Queue(Queue.Depth, Queue.DelayedCount);
+        }
+    }
+
+    /// <summary>
+    /// For a trainer pod that ended without a termination message, the tail of its log stands in for it (as
+    /// FallbackToLogsOnError would, and also on success, where the trainer's last line carries its result). Read
+    /// once per pod and only while the job is unfinished, so the reconciler itself stays a pure function.
+    /// </summary>
+    private async Task<IReadOnlyList<V1Pod>> WithLastWordsAsync(BiTJob job, IReadOnlyList<V1Pod> pods, CancellationToken cancellationToken)
+    {
+        var phase = JobStatus.Parse(job.Status).Phase;
+        if (phase is JobPhase.Succeeded or JobPhase.Failed)
+        {
+            return pods;
+        }
+
+        List<V1Pod>? result = null;
+        for (var i = 0; i < pods.Count; i++)
+        {
+            var pod = pods[i];
+            var terminated = pod.Status?.ContainerStatuses?.FirstOrDefault()?.State?.Terminated;
+            if (pod.Status?.Phase is not ("Succeeded" or "Failed") || terminated is null || !string.IsNullOrEmpty(terminated.Message))
+            {
+                continue;
+            }
+
+            string? words;
+            lock (_indexGate)
+            {
+                _lastWords.TryGetValue(pod.Metadata.Uid ?? pod.Metadata.Name, out words);
+            }
+
+            if (words is null)
+            {
+                words = await ReadLogTailAsync(pod, cancellationToken).ConfigureAwait(false);
+                lock (_indexGate)
+                {
+                    _lastWords[pod.Metadata.Uid ?? pod.Metadata.Name] = words;
+                }
+            }
+
+            if (words.Length == 0)
+            {
+                continue;
+            }
+
+            var copy = KubernetesJson.Deserialize<V1Pod>(KubernetesJson.Serialize(pod));
+            copy.Status.ContainerStatuses[0].State.Terminated.Message = words;
+            result ??= [.. pods];
+            result[i] = copy;
+        }
+
+        return result ?? pods;
+    }
+
+    private async Task<string> ReadLogTailAsync(V1Pod pod, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var stream = await _client.CoreV1.ReadNamespacedPodLogAsync(
+                pod.Metadata.Name, pod.Metadata.NamespaceProperty, container: "trainer", tailLines: 20, cancellationToken: cancellationToken).ConfigureAwait(false);
+            using var reader = new StreamReader(stream);
+            var text = await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+            return text.Length > 4096 ? text[^4096..] : text;
+        }
+        catch (HttpOperationException ex)
+        {
+            _logger.LogDebug(ex, "No log for pod {Pod}", pod.Metadata.Name);
+            return "";
         }
     }
 

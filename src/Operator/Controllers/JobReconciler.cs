@@ -11,7 +11,7 @@ namespace BiT.Operator.Controllers;
 /// to create or delete, the new status and when to look again. It keeps no memory between calls, so the
 /// operator may stop at any point and start again without duplicating anything.
 /// </summary>
-public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner)
+public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner planner)
 {
     public const string InvalidSpecReason = "InvalidSpec";
 
@@ -321,15 +321,13 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
             return UpstreamState.Waiting;
         }
 
+        // The trainer writes its final model to final/model.npz in its checkpoint volume; a reported path under
+        // /checkpoints says where exactly.
         var modelPath = upStatus.Result is JsonObject r && r["modelPath"] is JsonValue v && v.TryGetValue<string>(out var mp) ? mp : null;
-        if (modelPath is null || !modelPath.StartsWith(PodPaths.Checkpoints + "/", StringComparison.Ordinal))
-        {
-            errors.Add(new FieldError("spec.model.weights.fromPretrainJob.name",
-                $"BiTPretrainJob {upstreamName} succeeded but reports no status.result.modelPath under {PodPaths.Checkpoints}"));
-            return null;
-        }
-
-        return new Ready(new OwnedObjects.PretrainedMount(claim), PodPaths.Pretrained + modelPath[PodPaths.Checkpoints.Length..]);
+        var relative = modelPath is not null && modelPath.StartsWith(PodPaths.Checkpoints + "/", StringComparison.Ordinal)
+            ? modelPath[PodPaths.Checkpoints.Length..]
+            : "/final/model.npz";
+        return new Ready(new OwnedObjects.PretrainedMount(claim), PodPaths.Pretrained + relative);
     }
 
     /// <summary>No live pod: start the first one, the next one after a restart's backoff, or after a resume.</summary>
@@ -554,24 +552,48 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
         c.Requeue(delay);
     }
 
-    /// <summary>A result the trainer wrote as JSON in its termination message (when it did not patch status.result).</summary>
+    /// <summary>
+    /// The result from the trainer's last words when it did not patch status.result: a JSON line
+    /// (<c>{"top1":…}</c>) or its summary line (<c>done: top-1 91.20 %, top-5 99.50 % after 500 steps; model PATH</c>).
+    /// </summary>
     private static JsonNode? ResultFrom(string message)
     {
-        var line = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
-        if (line is null || !line.StartsWith('{'))
+        foreach (var line in message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Reverse())
         {
-            return null;
+            if (line.StartsWith('{'))
+            {
+                try
+                {
+                    if (JsonNode.Parse(line) is JsonObject o && (o.ContainsKey("top1") || o.ContainsKey("modelPath")))
+                    {
+                        return o;
+                    }
+                }
+                catch (JsonException)
+                {
+                    // Not the result line.
+                }
+
+                continue;
+            }
+
+            var m = DoneLine().Match(line);
+            if (m.Success)
+            {
+                return new JsonObject
+                {
+                    ["top1"] = Math.Round(double.Parse(m.Groups["top1"].Value, CultureInfo.InvariantCulture) / 100, 6),
+                    ["top5"] = Math.Round(double.Parse(m.Groups["top5"].Value, CultureInfo.InvariantCulture) / 100, 6),
+                    ["modelPath"] = m.Groups["model"].Value.Trim(),
+                };
+            }
         }
 
-        try
-        {
-            return JsonNode.Parse(line) is JsonObject o && (o.ContainsKey("top1") || o.ContainsKey("modelPath")) ? o : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
+        return null;
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^done: top-1 (?<top1>[0-9.]+) ?%, top-5 (?<top5>[0-9.]+) ?%.*?; model (?<model>.+)$")]
+    private static partial System.Text.RegularExpressions.Regex DoneLine();
 
     private static string ResultMessage(JsonNode? result) =>
         result is JsonObject o && o["top1"] is JsonValue t && t.TryGetValue<double>(out var top1)

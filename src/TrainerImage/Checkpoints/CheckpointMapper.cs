@@ -55,6 +55,12 @@ public static class CheckpointMapper
             throw new CorruptCheckpointException(
                 $"tensor {name} is {data.DType}[{string.Join(", ", data.Shape)}] in the checkpoint but {target.dtype}[{string.Join(", ", target.shape)}] in the network");
         }
+        if (target.is_contiguous() && target.device_type == DeviceType.CPU)
+        {
+            // Straight into the tensor's memory: no temporary tensor, no second copy.
+            target.bytes = data.Data;
+            return;
+        }
         using var source = torch.empty(data.Shape, target.dtype);
         source.bytes = data.Data;
         target.copy_(source);

@@ -29,7 +29,7 @@ public sealed partial class CheckpointStore(string directory, int keep, Action<s
         }
         File.Move(temp, path, overwrite: true);
         SyncDirectory(Directory);
-        Prune();
+        Prune(state.PlanHash, path);
         return path;
     }
 
@@ -75,16 +75,34 @@ public sealed partial class CheckpointStore(string directory, int keep, Action<s
         return [.. found.OrderBy(f => f.Item1)];
     }
 
-    private void Prune()
+    /// <summary>
+    /// Deletes all but the newest <c>keep</c> checkpoints of this plan. Another plan's files are left alone (resume
+    /// skips them), and the file just written always stays, even if an older run left higher step numbers behind.
+    /// </summary>
+    private void Prune(string planHash, string justWritten)
     {
-        var all = List();
-        foreach (var (_, path) in all.Take(Math.Max(0, all.Count - Math.Max(1, keep))))
+        var ours = List().Where(c => c.Path == justWritten || BelongsTo(c.Path, planHash)).ToList();
+        var excess = ours.Where(c => c.Path != justWritten).Take(Math.Max(0, ours.Count - Math.Max(1, keep)));
+        foreach (var (_, path) in excess)
         {
             File.Delete(path);
         }
         foreach (var stale in System.IO.Directory.GetFiles(Directory, Prefix + "*" + Extension + ".tmp"))
         {
             File.Delete(stale);
+        }
+    }
+
+    private static bool BelongsTo(string path, string planHash)
+    {
+        try
+        {
+            return string.Equals(CheckpointFile.ReadSummary(path).PlanHash, planHash, StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is CorruptCheckpointException or IOException)
+        {
+            // A corrupt file of unknown plan is not ours to delete; resume skips it anyway.
+            return false;
         }
     }
 

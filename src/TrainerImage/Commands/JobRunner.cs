@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json.Nodes;
 using BiT.Contracts.Api;
 using BiT.Contracts.Plans;
 using BiT.Trainer.Checkpoints;
@@ -17,6 +18,8 @@ namespace BiT.Trainer.Commands;
 /// </summary>
 public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider time)
 {
+    private string? resultLine;
+
     /// <summary>Downloads URL weights into a cache and returns the local path (the model library's WeightsCache).</summary>
     public Func<Uri, string, string, CancellationToken, Task<string>> FetchWeights { get; init; } = WeightsFetcher.FetchAsync;
 
@@ -54,11 +57,10 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
 
             var registry = Metrics.NewCustomRegistry();
             await using var endpoint = metricsPort is { } port ? new MetricsEndpoint(port, registry) : null;
-            await using var reporter = new CompositeReporter(
-                new ConsoleReporter(output, interactive, time, TimeSpan.FromSeconds(10)),
-                new TrainerMetrics(registry));
+            var console = new ConsoleReporter(output, interactive, time, TimeSpan.FromSeconds(10));
+            await using var reporter = new CompositeReporter(console, new TrainerMetrics(registry));
             var evalEvery = EvalEverySteps ?? Math.Max(1, plan.Hyperparameters.TotalSteps / 5);
-            return await TrainAsync(plan, workDir, Path.Combine(workDir, "checkpoints"), maxSteps, evalEvery, reporter, stop);
+            return await TrainAsync(plan, workDir, Path.Combine(workDir, "checkpoints"), maxSteps, evalEvery, reporter, console.Log, stop);
         });
     }
 
@@ -94,22 +96,26 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
             }
             await using var reporter = new CompositeReporter([.. reporters]);
             // In a pod the checkpoint volume is the work directory: /checkpoints/step-*.ckpt and /checkpoints/final/.
-            return await TrainAsync(plan, checkpointDir, checkpointDir, null, EvalEverySteps ?? 0, reporter, stop);
-        });
+            return await TrainAsync(plan, checkpointDir, checkpointDir, null, EvalEverySteps ?? 0, reporter, output.WriteLine, stop);
+        }, pod.TerminationLog);
     }
 
-    private async Task<int> TrainAsync(TrainingPlan plan, string workDir, string checkpointDir, int? maxSteps, int evalEvery, IProgressReporter reporter, CancellationToken stop)
+    private async Task<int> TrainAsync(TrainingPlan plan, string workDir, string checkpointDir, int? maxSteps, int evalEvery, IProgressReporter reporter, Action<string> log, CancellationToken stop)
     {
         var planHash = PlanHash.Compute(plan);
         var (train, test) = PlanAdapter.OpenData(plan.Dataset, Warn);
         var weightsPath = await WeightsPathAsync(plan, workDir, stop);
         var settings = PlanAdapter.Settings(plan, planHash, maxSteps, Workers) with { EvalEverySteps = evalEvery };
-        var engine = new TrainingEngine(time, line => output.WriteLine(line));
+        var engine = new TrainingEngine(time, log);
         var outcome = await engine.RunAsync(PlanAdapter.Model(plan, weightsPath), train, test, settings, workDir, reporter, stop, checkpointDirectory: checkpointDir);
         if (outcome.Kind == TrainingOutcomeKind.Completed)
         {
+            var modelPath = Path.Combine(workDir, "final", "model.npz");
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"done: top-1 {outcome.Eval!.Top1:P2}, top-5 {outcome.Eval.Top5:P2} after {outcome.Step} steps; model {Path.Combine(workDir, "final", "model.npz")}"));
+                $"done: top-1 {outcome.Eval!.Top1:P2}, top-5 {outcome.Eval.Top5:P2} after {outcome.Step} steps; model {modelPath}"));
+            // The last line is the result as JSON: the operator reads it from the termination message into status.result.
+            resultLine = new JsonObject { ["top1"] = outcome.Eval.Top1, ["top5"] = outcome.Eval.Top5, ["modelPath"] = modelPath, ["steps"] = outcome.Step }.ToJsonString();
+            await output.WriteLineAsync(resultLine);
             return TrainerExitCodes.Success;
         }
         return TrainerExitCodes.CheckpointedStop;
@@ -137,18 +143,41 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
         return path;
     }
 
-    private async Task<int> GuardAsync(Func<Task<int>> body)
+    private async Task<int> GuardAsync(Func<Task<int>> body, string? terminationLog = null)
     {
         try
         {
-            return await body();
+            var code = await body();
+            if (code == TrainerExitCodes.Success && resultLine is not null)
+            {
+                WriteTerminationMessage(terminationLog, resultLine);
+            }
+            return code;
         }
         catch (Exception e) when (IsPermanent(e))
         {
             // The last line of output says why (docs/api.md): the operator copies it into the Failed condition.
+            var line = $"bit-trainer: error: {OneLine(e.Message)}";
             await output.FlushAsync();
-            await error.WriteLineAsync($"bit-trainer: error: {OneLine(e.Message)}");
+            await error.WriteLineAsync(line);
+            WriteTerminationMessage(terminationLog, line);
             return TrainerExitCodes.PermanentFailure;
+        }
+    }
+
+    private void WriteTerminationMessage(string? path, string message)
+    {
+        if (path is null)
+        {
+            return;
+        }
+        try
+        {
+            File.WriteAllText(path, message + "\n");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Warn($"warning: cannot write the termination message to {path}: {e.Message}");
         }
     }
 

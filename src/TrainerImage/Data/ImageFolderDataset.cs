@@ -109,7 +109,11 @@ public sealed class ImageFolderDataset : IImageDataset
         }
     }
 
-    /// <summary>Decodes a JPEG/PNG/... file to 8-bit RGB with SkiaSharp (libjpeg-turbo / libpng underneath).</summary>
+    /// <summary>
+    /// Decodes a JPEG/PNG/... file to 8-bit RGB with SkiaSharp (libjpeg-turbo / libpng underneath). Not the model
+    /// library's ImageDecoder: that one accepts a truncated file (IncompleteInput) for prediction, while training
+    /// must count such a file as corrupt rather than learn from a half-grey image.
+    /// </summary>
     public static RawImage Decode(string file)
     {
         using var codec = SKCodec.Create(file, out var result)

@@ -24,7 +24,7 @@ public sealed class ConsoleReporter(TextWriter output, bool interactive, TimePro
     public void Progress(ProgressUpdate update)
     {
         var eta = update.Eta is { } e ? Format(e) : "?";
-        var stats = string.Create(CultureInfo.InvariantCulture, $"loss {update.Loss:0.0000}  lr {update.LearningRate:0.#####}  {update.ImagesPerSecond:0.0} img/s  ETA {eta}");
+        var stats = string.Create(CultureInfo.InvariantCulture, $"loss {update.Loss:0.0000}  lr {update.LearningRate:0.###e0}  {update.ImagesPerSecond:0.0} img/s  ETA {eta}");
         if (interactive)
         {
             var filled = update.TotalSteps > 0 ? update.Step * BarWidth / update.TotalSteps : 0;
@@ -65,6 +65,9 @@ public sealed class ConsoleReporter(TextWriter output, bool interactive, TimePro
         }
         return ValueTask.CompletedTask;
     }
+
+    /// <summary>A log line that does not land on the progress bar's line.</summary>
+    public void Log(string line) => WriteLine(line);
 
     private void WriteLine(string line)
     {

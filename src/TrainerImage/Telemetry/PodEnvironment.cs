@@ -13,9 +13,12 @@ public sealed record PodEnvironment(
     string? JobKind,
     string? PlanPath,
     string? WorkDirectory,
-    int? MetricsPort)
+    int? MetricsPort,
+    string? TerminationLog = null)
 {
     public const string ServiceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+    public const string DefaultTerminationLog = "/dev/termination-log";
 
     public bool CanReportStatus => ApiServer is not null && !string.IsNullOrEmpty(Namespace) && !string.IsNullOrEmpty(JobName) && !string.IsNullOrEmpty(JobKind);
 
@@ -41,7 +44,9 @@ public sealed record PodEnvironment(
             Value(env, "BIT_JOB_KIND"),
             Value(env, "BIT_PLAN"),
             Value(env, "BIT_WORKDIR") ?? Value(env, "BIT_CHECKPOINT_DIR"),
-            int.TryParse(Value(env, "BIT_METRICS_PORT"), out var p) && p > 0 ? p : null);
+            int.TryParse(Value(env, "BIT_METRICS_PORT"), out var p) && p > 0 ? p : null,
+            // Kubernetes' default terminationMessagePath; present only inside a container.
+            Value(env, "BIT_TERMINATION_LOG") ?? (File.Exists(DefaultTerminationLog) ? DefaultTerminationLog : null));
     }
 
     public static PodEnvironment FromProcess() => From(Environment.GetEnvironmentVariable);

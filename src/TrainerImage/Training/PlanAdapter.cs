@@ -37,6 +37,8 @@ public static class PlanAdapter
             PlanHash = planHash,
             Checkpoints = new CheckpointPolicy(plan.Checkpoint.EverySteps, plan.Checkpoint.EverySeconds, Math.Max(1, plan.Checkpoint.Keep)),
             StopAtStep = stopAtStep,
+            // Evaluation holds no activations for backward, so the training micro-batch always fits.
+            EvalBatchSize = Math.Clamp(h.BatchSize / Math.Max(1, h.BatchSplit), 1, 256),
             Workers = workers ?? Math.Max(1, Environment.ProcessorCount),
         };
     }

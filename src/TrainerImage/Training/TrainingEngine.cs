@@ -38,7 +38,10 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
         var store = new CheckpointStore(checkpointDirectory ?? Path.Combine(workDirectory, "checkpoints"), settings.Checkpoints.Keep, log);
 
         torch.random.manual_seed(settings.Seed);
+        var device = settings.ResolveDevice();
         using var model = modelSpec.Create();
+        // Weights are loaded on the CPU by Create; the optimizer's buffers must be made after the move.
+        model.to(device);
         model.train();
         var parameters = model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
         using var optimizer = new SgdMomentum(parameters, settings.Momentum, settings.WeightDecay);
@@ -145,12 +148,13 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
         {
             var batch = await pipeline.NextAsync(abort) ?? throw new InvalidOperationException("the training stream ended");
             using var scope = torch.NewDisposeScope();
-            var x = torch.tensor(batch.Pixels, [batch.Count, 3, batch.Size, batch.Size]);
-            var y = torch.tensor(batch.Labels.Select(l => (long)l).ToArray(), [batch.Count]);
+            var device = settings.ResolveDevice();
+            var x = torch.tensor(batch.Pixels, [batch.Count, 3, batch.Size, batch.Size]).to(device);
+            var y = torch.tensor(batch.Labels.Select(l => (long)l).ToArray(), [batch.Count]).to(device);
             Tensor loss;
             if (lambda < 1.0)
             {
-                var perm = torch.tensor(MixUp.Permutation(settings.Seed, step, micro, batch.Count), [batch.Count]);
+                var perm = torch.tensor(MixUp.Permutation(settings.Seed, step, micro, batch.Count), [batch.Count]).to(device);
                 var mixed = x.mul(lambda).add(x.index_select(0, perm).mul(1.0 - lambda));
                 var logits = Flatten(model.forward(mixed));
                 loss = Losses.CrossEntropy(logits, y, settings.Loss, settings.NumClasses).mul(lambda)
@@ -186,8 +190,8 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
             {
                 using var noGrad = torch.no_grad();
                 using var scope = torch.NewDisposeScope();
-                var x = torch.tensor(batch.Pixels, [batch.Count, 3, batch.Size, batch.Size]);
-                var y = torch.tensor(batch.Labels.Select(l => (long)l).ToArray(), [batch.Count, 1]);
+                var x = torch.tensor(batch.Pixels, [batch.Count, 3, batch.Size, batch.Size]).to(settings.ResolveDevice());
+                var y = torch.tensor(batch.Labels.Select(l => (long)l).ToArray(), [batch.Count, 1]).to(settings.ResolveDevice());
                 var (_, top) = Flatten(model.forward(x)).topk(k, dim: 1);
                 var hits = top.eq(y);
                 correct1 += hits[TensorIndex.Colon, TensorIndex.Slice(0, 1)].sum().item<long>();

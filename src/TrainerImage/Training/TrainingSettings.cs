@@ -49,7 +49,14 @@ public sealed record TrainingSettings
     /// <summary>Stop (with a checkpoint) when the step counter reaches this, before the end of the schedule.</summary>
     public int? StopAtStep { get; init; }
 
+    /// <summary>"cpu", "cuda" or null = CUDA when libtorch sees a GPU (the trainer image), else the CPU.</summary>
+    public string? Device { get; init; }
+
     public int MicroBatchSize => BatchSize / BatchSplit;
+
+    public TorchSharp.torch.Device ResolveDevice() => Device is { } name
+        ? TorchSharp.torch.device(name)
+        : TorchSharp.torch.cuda.is_available() ? TorchSharp.torch.CUDA : TorchSharp.torch.CPU;
 
     public void Validate()
     {

@@ -219,4 +219,44 @@ public sealed class PlanResolverTests
         Assert.Equal(0.015, up.BaseLearningRate, 12);
         Assert.Equal([0, 1, 2, 3, 4], PlanResolver.Resolve(upstream, new DatasetFacts(1000, 28, 28)).Dataset.Classes);
     }
+
+    [Fact]
+    public void Without_facts_the_operator_can_get_a_deferred_plan_that_the_trainer_completes()
+    {
+        var options = new PlanResolverOptions { DeferUnmeasuredFacts = true, CheckpointDirectory = "/checkpoints" };
+        var deferred = PlanResolver.Resolve(FineTune("  hyperparameters: {totalSteps: 100}"), null, options);
+        Assert.True(deferred.IsDeferred);
+        Assert.Equal(DeferredResolution.RuleName, deferred.Hyperparameters.Rule);
+        Assert.Equal(["spec.dataset.trainExamples", "spec.dataset.imageSize"], deferred.Deferred!.Missing);
+
+        // Through plan.json, as in the pod.
+        var inPod = TrainingPlan.FromJson(deferred.ToJson());
+        var facts = new DatasetFacts(3680, 28, 28);
+        var completed = PlanResolver.Complete(inPod, facts);
+        var direct = PlanResolver.Resolve(FineTune("  hyperparameters: {totalSteps: 100}"), facts, options);
+        Assert.False(completed.IsDeferred);
+        Assert.Equal(direct.Hyperparameters, completed.Hyperparameters);
+        Assert.Equal(direct.Dataset, completed.Dataset with { Classes = direct.Dataset.Classes });
+        Assert.Equal("/checkpoints", completed.Checkpoint.Directory);
+        Assert.Equal(PlanHash.Compute(direct), PlanHash.Compute(completed));
+        Assert.NotEqual(PlanHash.Compute(deferred), PlanHash.Compute(completed));
+    }
+
+    [Fact]
+    public void Complete_leaves_a_complete_plan_alone_and_names_facts_still_missing()
+    {
+        var plan = PlanResolver.Resolve(FineTune(), new DatasetFacts(3680, 500, 375));
+        Assert.Same(plan, PlanResolver.Complete(plan, new DatasetFacts(1, 1, 1)));
+        var deferred = PlanResolver.Resolve(FineTune(), null, new PlanResolverOptions { DeferUnmeasuredFacts = true });
+        var ex = Assert.Throws<PlanException>(() => PlanResolver.Complete(deferred, new DatasetFacts(3680, 0, 0)));
+        Assert.Equal("spec.dataset.imageSize", Assert.Single(ex.Errors).Path);
+    }
+
+    [Fact]
+    public void Deferral_does_not_hide_an_invalid_spec()
+    {
+        var job = (BiTFineTuneJob)FineTune();
+        var bad = job with { Spec = job.Spec with { Dataset = job.Spec.Dataset! with { NumClasses = 1 } } };
+        Assert.Throws<PlanException>(() => PlanResolver.Resolve(bad, null, new PlanResolverOptions { DeferUnmeasuredFacts = true }));
+    }
 }

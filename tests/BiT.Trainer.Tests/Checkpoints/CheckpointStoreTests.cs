@@ -36,6 +36,18 @@ public sealed class CheckpointStoreTests
     }
 
     [Fact]
+    public void Pruning_keeps_the_new_checkpoint_and_leaves_another_plans_files_alone()
+    {
+        using var dir = new TempDir();
+        var store = new CheckpointStore(dir.Path, 1, _ => { });
+        store.Write(State(9, "plan-b"));
+        store.Write(State(1));
+        store.Write(State(2));
+        Assert.Equal([2, 9], store.List().Select(c => c.Step));
+        Assert.Equal(2, store.LoadLatest("plan-a")!.Step);
+    }
+
+    [Fact]
     public void A_corrupt_newest_checkpoint_is_skipped_with_a_warning()
     {
         using var dir = new TempDir();

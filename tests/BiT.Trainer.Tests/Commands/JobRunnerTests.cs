@@ -80,6 +80,19 @@ public sealed class JobRunnerTests
     }
 
     [Fact]
+    public async Task A_bad_plan_in_a_pod_writes_its_one_line_reason_to_the_termination_message()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.Combine("plan.json"), "{ not json");
+        var error = new StringWriter();
+        var code = await new JobRunner(new StringWriter(), error, TimeProvider.System).RunPlanAsync(
+            dir.Combine("plan.json"), dir.Path, null, PodEnvironment.From(n => n == "BIT_TERMINATION_LOG" ? dir.Combine("termination-log") : null), CancellationToken.None);
+        Assert.Equal(TrainerExitCodes.PermanentFailure, code);
+        Assert.Equal(error.ToString().TrimEnd(), File.ReadAllText(dir.Combine("termination-log")).TrimEnd());
+        Assert.StartsWith("bit-trainer: error:", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_bad_manifest_exits_4_with_one_line_naming_the_field()
     {
         using var dir = new TempDir();
@@ -125,8 +138,19 @@ public sealed class JobRunnerTests
         var error = new StringWriter();
         var code = await new JobRunner(output, error, TimeProvider.System) { Workers = 2 }.RunPlanAsync(
             dir.Combine("runs", "down", "plan.json"), null, null,
-            PodEnvironment.From(n => n == "BIT_CHECKPOINT_DIR" ? dir.Combine("pod") : null), CancellationToken.None);
+            PodEnvironment.From(n => n switch
+            {
+                "BIT_CHECKPOINT_DIR" => dir.Combine("pod"),
+                "BIT_TERMINATION_LOG" => dir.Combine("termination-log"),
+                _ => null,
+            }),
+            CancellationToken.None);
         Assert.True(code == 0, output.ToString() + error);
+        // The result for the operator: the last stdout line and the termination message, as JSON.
+        var result = JsonNode.Parse(File.ReadAllText(dir.Combine("termination-log")))!;
+        Assert.Equal(dir.Combine("pod", "final", "model.npz"), result["modelPath"]!.GetValue<string>());
+        Assert.InRange(result["top1"]!.GetValue<double>(), 0, 1);
+        Assert.Equal(output.ToString().TrimEnd().Split('\n')[^1], File.ReadAllText(dir.Combine("termination-log")).TrimEnd());
         Assert.NotEmpty(Directory.GetFiles(dir.Combine("pod"), "step-*.ckpt"));
         Assert.True(File.Exists(dir.Combine("pod", "final", "model.npz")));
         Assert.Equal(

@@ -186,7 +186,22 @@ internal static class StructuralSchema
                 {
                     errors.Add(FieldError.Invalid(display, a.Count.ToString(CultureInfo.InvariantCulture), $"{display} in body should have at least {minI} items"));
                 }
-                if (Bool(s, "uniqueItems") && a.Select(i => i?.ToJsonString()).Distinct().Count() != a.Count)
+                var listType = Str(s, "x-kubernetes-list-type");
+                if (listType == "map" && s["x-kubernetes-list-map-keys"] is JsonArray mapKeys)
+                {
+                    var keys = Json.Strings(mapKeys).ToList();
+                    var seen = new HashSet<string>(StringComparer.Ordinal);
+                    for (var i = 0; i < a.Count; i++)
+                    {
+                        var tuple = string.Join("\u0001", keys.Select(k => (a[i] as JsonObject)?[k]?.ToJsonString() ?? "null"));
+                        if (!seen.Add(tuple))
+                        {
+                            var shown = "{" + string.Join(", ", keys.Select(k => $"\"{k}\":{(a[i] as JsonObject)?[k]?.ToJsonString() ?? "null"}")) + "}";
+                            errors.Add(new FieldError("FieldValueDuplicate", $"{path}[{i}]", $"Duplicate value: map[string]interface {{}}{shown}"));
+                        }
+                    }
+                }
+                if ((listType == "set" || Bool(s, "uniqueItems")) && a.Select(i => i?.ToJsonString()).Distinct().Count() != a.Count)
                 {
                     errors.Add(new FieldError("FieldValueDuplicate", display, $"Duplicate value: {display} in body shouldn't contain duplicates"));
                 }

@@ -93,6 +93,29 @@ internal static class Json
 
     public static JsonObject Clone(JsonObject o) => (JsonObject)o.DeepClone();
 
+    /// <summary>
+    /// Forces every lazily parsed JsonObject/JsonArray in the tree to build its children now, so that later
+    /// concurrent readers (lists, watches, RBAC, selectors) only ever read, never initialize.
+    /// </summary>
+    public static void Materialize(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (_, v) in o)
+                {
+                    Materialize(v);
+                }
+                break;
+            case JsonArray a:
+                foreach (var v in a)
+                {
+                    Materialize(v);
+                }
+                break;
+        }
+    }
+
     public static JsonNode? Parse(ReadOnlySpan<byte> utf8)
     {
         try

@@ -104,6 +104,8 @@ internal sealed class CrdController(ResourceService service)
             {
                 columns.Add(new PrinterColumn("Age", "date", null, "CreationTimestamp is a timestamp representing the server time when this object was created.", 0, ".metadata.creationTimestamp"));
             }
+            var schema = Json.At(v, "schema", "openAPIV3Schema")?.DeepClone() as JsonObject;
+            Json.Materialize(schema);
             service.Registry.Add(new ResourceType
             {
                 Group = Json.Str(spec, "group")!,
@@ -116,7 +118,7 @@ internal sealed class CrdController(ResourceService service)
                 Categories = Json.Strings(names["categories"]).ToList(),
                 HasStatus = Json.At(v, "subresources", "status") is JsonObject,
                 TracksGeneration = true,
-                Custom = new CustomResourceInfo(name, Json.At(v, "schema", "openAPIV3Schema")?.DeepClone() as JsonObject, columns, Json.At(v, "storage") is JsonValue s && s.GetValue<bool>(), Json.Str(v, "subresources", "scale", "specReplicasPath")),
+                Custom = new CustomResourceInfo(name, schema, columns, Json.At(v, "storage") is JsonValue s && s.GetValue<bool>(), Json.Str(v, "subresources", "scale", "specReplicasPath")),
             });
         }
     }

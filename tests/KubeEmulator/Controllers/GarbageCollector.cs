@@ -117,7 +117,11 @@ internal sealed class GarbageCollector(ResourceService service)
     {
         lock (service.Store.Sync)
         {
-            return service.Store.All().Where(x => OwnerUids(x.Object).Contains(ownerUid)).ToList();
+            return service.Store.DependentsOf(ownerUid)
+                .Select(r => (r.GroupResource, Object: service.Store.Get(r.GroupResource, r.Namespace, r.Name)))
+                .Where(x => x.Object is not null)
+                .Select(x => (x.GroupResource, x.Object!))
+                .ToList();
         }
     }
 

@@ -22,11 +22,11 @@ internal sealed class NamespaceController(ResourceService service)
         }
         if (e.Type == "DELETED" && e.Namespace is not null)
         {
-            JsonObjectRef(e.Namespace);
+            DrainIfTerminating(e.Namespace);
         }
     }
 
-    private void JsonObjectRef(string ns)
+    private void DrainIfTerminating(string ns)
     {
         bool terminating;
         lock (service.Store.Sync)
@@ -35,13 +35,12 @@ internal sealed class NamespaceController(ResourceService service)
         }
         if (terminating)
         {
-            Drain(ns);
+            Finalize(ns);
         }
     }
 
     private void Drain(string ns)
     {
-        var remaining = 0;
         foreach (var gr in service.Registry.GroupResources())
         {
             var t = service.Registry.FindGroupResource(gr);
@@ -54,7 +53,6 @@ internal sealed class NamespaceController(ResourceService service)
             {
                 items = service.Store.List(gr, ns).Select(kv => (Json.Str(kv.Value, "metadata", "name")!, Json.At(kv.Value, "metadata", "deletionTimestamp") is not null)).ToList();
             }
-            remaining += items.Count;
             foreach (var (name, deleting) in items.Where(i => !i.Deleting))
             {
                 try
@@ -67,21 +65,17 @@ internal sealed class NamespaceController(ResourceService service)
                 }
             }
         }
-        if (remaining > 0)
+        Finalize(ns);
+    }
+
+    /// <summary>Removes an emptied Terminating namespace (unless a finalizer of its own holds it).</summary>
+    private void Finalize(string ns)
+    {
+        lock (service.Store.Sync)
         {
-            lock (service.Store.Sync)
+            if (service.Store.CountInNamespace(ns) == 0 && service.Store.Get("namespaces", null, ns) is { } n && Json.At(n, "metadata", "deletionTimestamp") is not null && !Json.Strings(Json.At(n, "metadata", "finalizers")).Any())
             {
-                remaining = service.Registry.GroupResources().Sum(gr => service.Store.List(gr, ns).Count());
-            }
-        }
-        if (remaining == 0)
-        {
-            lock (service.Store.Sync)
-            {
-                if (service.Store.Get("namespaces", null, ns) is { } n && Json.At(n, "metadata", "deletionTimestamp") is not null && !Json.Strings(Json.At(n, "metadata", "finalizers")).Any())
-                {
-                    service.Store.Remove("namespaces", null, ns);
-                }
+                service.Store.Remove("namespaces", null, ns);
             }
         }
     }

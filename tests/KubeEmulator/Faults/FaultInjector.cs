@@ -16,6 +16,18 @@ public sealed class FaultInjector
     private string? _goneResource;
     internal Func<string?, int>? DropWatchesHandler { get; set; }
 
+    /// <summary>The configured rules (a copy).</summary>
+    public IReadOnlyList<FaultRule> Rules
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _rules];
+            }
+        }
+    }
+
     /// <summary>Reseeds the random source that decides which requests an error rate hits.</summary>
     public void Seed(int seed)
     {

@@ -7,7 +7,7 @@ internal sealed record CommandLine(string Listen, string? KubeconfigPath, Emulat
 {
     public const string Usage = """
         usage: KubeEmulator [--listen HOST:PORT] [--kubeconfig FILE] [--run-pods] [--image-map IMAGE=COMMAND ...]
-                            [--state-dir DIR] [--watch-history N] [--bookmark-interval SECONDS]
+                            [--state-dir DIR] [--watch-history N] [--bookmark-interval SECONDS] [--fault JSON ...]
           --listen            address to serve on (default 127.0.0.1:0; port 0 picks a free port, printed at start)
           --kubeconfig        write a kubeconfig with the admin token to FILE
           --run-pods          run pods as local processes (the local kubelet)
@@ -15,6 +15,8 @@ internal sealed record CommandLine(string Listen, string? KubeconfigPath, Emulat
           --state-dir         where pod volumes and PVC host directories live (default: a new temp dir)
           --watch-history     events kept for watches from an old resourceVersion (default 10000)
           --bookmark-interval seconds between BOOKMARK events on idle watches (default 5)
+          --fault             a fault from the start, e.g. '{"type":"error","rate":0.1,"code":503,"verb":"update"}'
+                              (repeatable; at run time: POST the same JSON to /emulator/faults with the admin token)
         """;
 
     /// <summary>Parses the arguments; throws ArgumentException with a message naming the bad argument.</summary>
@@ -54,6 +56,19 @@ internal sealed record CommandLine(string Listen, string? KubeconfigPath, Emulat
                 case "--bookmark-interval":
                     options.BookmarkInterval = double.TryParse(Value(), NumberStyles.Float, CultureInfo.InvariantCulture, out var b) && b > 0 ? TimeSpan.FromSeconds(b) : throw new ArgumentException("--bookmark-interval must be a positive number of seconds");
                     break;
+                case "--fault":
+                    {
+                        var text = Value();
+                        try
+                        {
+                            options.InitialFaults.Add(System.Text.Json.Nodes.JsonNode.Parse(text) as System.Text.Json.Nodes.JsonObject ?? throw new ArgumentException($"--fault expects a JSON object, got {text}"));
+                        }
+                        catch (System.Text.Json.JsonException e)
+                        {
+                            throw new ArgumentException($"--fault expects a JSON object: {e.Message}", e);
+                        }
+                        break;
+                    }
                 case "--image-map":
                     AddImage(options, Value());
                     while (i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal))

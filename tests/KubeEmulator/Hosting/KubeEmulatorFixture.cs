@@ -14,7 +14,11 @@ public sealed class KubeEmulatorFixture : IAsyncLifetime
 
     public KubeEmulatorServer Server => _server ?? throw new InvalidOperationException("the emulator is not started yet (InitializeAsync has not run)");
 
-    /// <summary>Options for the server; change them before InitializeAsync (e.g. in a derived fixture's constructor via composition).</summary>
+    /// <summary>
+    /// The server's options: the defaults (no kubelet) plus a temp StateDir. xunit initializes a fixture right after
+    /// constructing it, so tests that need other options (RunPods, ImageMap, a fake clock) start their own server with
+    /// <see cref="KubeEmulatorServer.StartAsync"/> in their IAsyncLifetime instead.
+    /// </summary>
     public EmulatorOptions Options { get; } = new();
 
     public async Task InitializeAsync()

@@ -82,7 +82,22 @@ public sealed class KubeEmulatorServer : IAsyncDisposable
                 await HttpIo.WriteErrorAsync(ctx, ApiException.Unauthorized());
                 return;
             }
-            ctx.Items[typeof(UserInfo)] = user ?? new UserInfo("system:anonymous", ["system:unauthenticated"], false);
+            user ??= new UserInfo("system:anonymous", ["system:unauthenticated"], false);
+            if (ctx.Request.Headers["Impersonate-User"].ToString() is { Length: > 0 } impersonated)
+            {
+                // kubectl --as: only admins may impersonate here (the real server checks the "impersonate" verb).
+                if (!user.IsAdmin)
+                {
+                    await HttpIo.WriteErrorAsync(ctx, ApiException.Forbidden($"users \"{impersonated}\" is forbidden: User \"{user.Name}\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope"));
+                    return;
+                }
+                var groups = ctx.Request.Headers["Impersonate-Group"].Where(g => !string.IsNullOrEmpty(g)).Select(g => g!).ToList();
+                var sa = impersonated.Split(':');
+                user = sa.Length == 4 && impersonated.StartsWith("system:serviceaccount:", StringComparison.Ordinal)
+                    ? UserInfo.ServiceAccount(sa[2], sa[3]) with { Groups = [.. UserInfo.ServiceAccount(sa[2], sa[3]).Groups, .. groups] }
+                    : new UserInfo(impersonated, [.. groups, "system:authenticated"], groups.Contains("system:masters"));
+            }
+            ctx.Items[typeof(UserInfo)] = user;
             try
             {
                 await next(ctx);
@@ -91,12 +106,29 @@ public sealed class KubeEmulatorServer : IAsyncDisposable
             {
                 await HttpIo.WriteErrorAsync(ctx, e);
             }
+            catch (Exception e) when (e is not OperationCanceledException && !ctx.Response.HasStarted)
+            {
+                // An emulator bug must still answer like an API server (and say what went wrong), not drop the connection.
+                await HttpIo.WriteErrorAsync(ctx, new ApiException(500, "InternalError", $"Internal error occurred: {e.GetType().Name}: {e.Message}"));
+            }
         });
         app.MapGet("/healthz", () => "ok");
         app.MapGet("/livez", () => "ok");
         app.MapGet("/readyz", () => "ok");
         app.MapGet("/version", (HttpContext ctx) => HttpIo.WriteJsonAsync(ctx, 200, VersionInfo.Document()));
         OpenApi.Map(app, core);
+        EmulatorControl.Map(app, core);
+        foreach (var fault in options.InitialFaults)
+        {
+            try
+            {
+                EmulatorControl.Apply(core.Faults, fault);
+            }
+            catch (ApiException e)
+            {
+                throw new ArgumentException($"fault {fault.ToJsonString()}: {e.Message}", nameof(options), e);
+            }
+        }
         app.Map("/api", handler.HandleAsync);
         app.Map("/api/{**rest}", handler.HandleAsync);
         app.Map("/apis", handler.HandleAsync);

@@ -18,6 +18,30 @@ internal static class HttpIo
         await ctx.Response.Body.WriteAsync(bytes, ctx.RequestAborted);
     }
 
+    /// <summary>A list response streamed from the stored objects' cached bytes (no per-request copies).</summary>
+    public static async Task WriteListAsync(HttpContext ctx, ResourceType t, JsonObject meta, IReadOnlyList<JsonObject> stored)
+    {
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "application/json";
+        var body = ctx.Response.Body;
+        var ct = ctx.RequestAborted;
+        await body.WriteAsync(Encoding.UTF8.GetBytes($"{{\"kind\":\"{t.ListKind}\",\"apiVersion\":\"{t.ApiVersion}\",\"metadata\":"), ct);
+        await body.WriteAsync(Json.ToUtf8(meta), ct);
+        await body.WriteAsync(",\"items\":["u8.ToArray(), ct);
+        for (var i = 0; i < stored.Count; i++)
+        {
+            if (i > 0)
+            {
+                await body.WriteAsync(","u8.ToArray(), ct);
+            }
+            var o = stored[i];
+            // Items of another stored CRD version are re-labelled (conversion strategy None).
+            var bytes = Json.Str(o, "apiVersion") == t.ApiVersion ? Storage.SerializedObjects.Of(o) : Json.ToUtf8(Storage.ResourceService.AsVersion(t, o));
+            await body.WriteAsync(bytes, ct);
+        }
+        await body.WriteAsync("]}"u8.ToArray(), ct);
+    }
+
     public static Task WriteErrorAsync(HttpContext ctx, ApiException e)
     {
         if (e.RetryAfterSeconds is { } ra)
@@ -42,8 +66,8 @@ internal static class HttpIo
             throw ApiException.BadRequest("the request body is empty");
         }
         var ct = (contentType ?? "application/json").Split(';')[0].Trim();
-        JsonNode? node = ct is "application/yaml" or "application/x-yaml" ? YamlJson.Parse(Encoding.UTF8.GetString(body)) : ct.Contains("protobuf", StringComparison.Ordinal)
-            ? throw ApiException.UnsupportedMediaType(ct)
+        JsonNode? node = ct is "application/yaml" or "application/x-yaml" ? YamlJson.Parse(Encoding.UTF8.GetString(body))
+            : ct == "application/vnd.kubernetes.protobuf" ? ProtobufBodies.Decode(body)
             : Json.Parse(body);
         return node as JsonObject ?? throw ApiException.BadRequest("the request body must be a JSON object");
     }

@@ -19,7 +19,8 @@ internal sealed class ResourceHandler(ApiServerCore core)
         var user = (UserInfo)ctx.Items[typeof(UserInfo)]!;
         var path = ctx.Request.Path.Value ?? "/";
         var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries).Select(Uri.UnescapeDataString).ToList();
-        var record = new RequestRecord(ctx.Request.Method.ToLowerInvariant() == "get" ? "get" : ctx.Request.Method.ToLowerInvariant(), "", path, null, null, null, user.Name, 0, core.Time.GetUtcNow());
+        // Discovery and unknown paths are logged with the HTTP method and the path as the "resource".
+        var record = new RequestRecord(ctx.Request.Method.ToLowerInvariant(), "", path, null, null, null, user.Name, 0, core.Time.GetUtcNow());
         try
         {
             if (await TryDiscoveryAsync(ctx, user, path, segments))
@@ -113,7 +114,7 @@ internal sealed class ResourceHandler(ApiServerCore core)
     private async Task DispatchAsync(HttpContext ctx, ResourceType t, string? ns, string? name, string? sub, string verb, UserInfo user)
     {
         var q = ctx.Request.Query;
-        var opts = new RequestOptions(user, DryRun: q["dryRun"] == "All", FieldManager: q["fieldManager"], Force: q["force"] == "true", FieldValidation: q["fieldValidation"]);
+        var opts = new RequestOptions(user, DryRun: q["dryRun"] == "All", FieldManager: q["fieldManager"], Force: q["force"] == "true", FieldValidation: q["fieldValidation"]) { UserAgent = ctx.Request.Headers.UserAgent };
         ctx.Response.OnStarting(() =>
         {
             foreach (var w in opts.Warnings)
@@ -130,11 +131,12 @@ internal sealed class ResourceHandler(ApiServerCore core)
                 return;
             case "list":
                 {
-                    var result = core.Service.List(t, ns, ListOpts(q));
+                    var result = core.Service.List(t, ns, ListOpts(q), raw: true);
                     var rv = result.Revision.ToString(CultureInfo.InvariantCulture);
+                    var stored = result.Stored!;
                     if (TableConverter.Wants(accept))
                     {
-                        await HttpIo.WriteJsonAsync(ctx, 200, core.Tables.Convert(t, result.Items, rv, result.Continue, (string?)q["includeObject"] ?? "Metadata"));
+                        await HttpIo.WriteJsonAsync(ctx, 200, core.Tables.Convert(t, stored, rv, result.Continue, (string?)q["includeObject"] ?? "Metadata"));
                         return;
                     }
                     var meta = new JsonObject { ["resourceVersion"] = rv };
@@ -146,8 +148,7 @@ internal sealed class ResourceHandler(ApiServerCore core)
                     {
                         meta["remainingItemCount"] = remaining;
                     }
-                    var list = new JsonObject { ["kind"] = t.ListKind, ["apiVersion"] = t.ApiVersion, ["metadata"] = meta, ["items"] = new JsonArray(result.Items.Select(i => (JsonNode)i).ToArray()) };
-                    await HttpIo.WriteJsonAsync(ctx, 200, list);
+                    await HttpIo.WriteListAsync(ctx, t, meta, stored);
                     return;
                 }
             case "get":

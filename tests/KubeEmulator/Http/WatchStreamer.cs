@@ -39,6 +39,10 @@ internal sealed class WatchStreamer(ObjectStore store, FaultInjector faults, Tab
         bool InScope(WatchEvent e) => e.GroupResource == gr && (watchNs is null || e.Namespace == watchNs);
         bool Matches(JsonObject? o) => o is not null && labels.Matches(o) && fields.Matches(o);
 
+        if (!string.IsNullOrEmpty(rvText) && !long.TryParse(rvText, CultureInfo.InvariantCulture, out _))
+        {
+            throw ApiException.BadRequest($"invalid resource version \"{rvText}\"");
+        }
         ctx.Response.StatusCode = 200;
         ctx.Response.ContentType = "application/json";
         ctx.Response.Headers.CacheControl = "no-cache, private";

@@ -104,6 +104,10 @@ public sealed class Kubelet
             {
                 _ = worker.AbandonAsync();
             }
+            if (!string.IsNullOrEmpty(Json.Str(pod, "spec", "nodeName")) && !_nodeLost)
+            {
+                RetryPending();
+            }
             return;
         }
         var nodeName = Json.Str(pod, "spec", "nodeName");
@@ -147,6 +151,16 @@ public sealed class Kubelet
             if (_workers.TryAdd(key, worker))
             {
                 worker.Start();
+                var started = worker;
+                _ = Task.Run(async () =>
+                {
+                    await started.Completion;
+                    // A finished pod frees its resources: pending pods may fit now.
+                    if (!_nodeLost && !_stop.IsCancellationRequested)
+                    {
+                        RetryPending();
+                    }
+                });
             }
         }
     }
@@ -162,6 +176,18 @@ public sealed class Kubelet
             {
                 return;
             }
+            var unmatched = UnmatchedSelector(pod);
+            if (unmatched is not null)
+            {
+                MarkUnschedulable(t, pod, "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.", $"unmatched: {unmatched}");
+                return;
+            }
+            var insufficient = Insufficient(pod);
+            if (insufficient.Count > 0)
+            {
+                MarkUnschedulable(t, pod, $"0/1 nodes are available: {string.Join(", ", insufficient.Select(r => "1 Insufficient " + r))}. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.", null);
+                return;
+            }
             Json.Obj(pod, "spec")["nodeName"] = NodeName;
             try
             {
@@ -169,6 +195,7 @@ public sealed class Kubelet
                 var status = Json.Obj(bound, "status");
                 status["conditions"] = new JsonArray(new JsonObject { ["type"] = "PodScheduled", ["status"] = "True", ["lastProbeTime"] = null, ["lastTransitionTime"] = Json.Timestamp(_core.Time.GetUtcNow()) });
                 _core.Service.Update(t, ns, name, bound, "status", RequestOptions.System with { FieldManager = "kube-scheduler" });
+                PodEvents.Record(_core, bound, "Normal", "Scheduled", $"Successfully assigned {ns}/{name} to {NodeName}", "default-scheduler");
                 return;
             }
             catch (ApiException e) when (e.Code is 409)
@@ -179,6 +206,108 @@ public sealed class Kubelet
             {
                 return;
             }
+        }
+    }
+
+    private Dictionary<string, string> Labels()
+    {
+        var labels = new Dictionary<string, string>(_core.Options.NodeLabels, StringComparer.Ordinal)
+        {
+            ["kubernetes.io/hostname"] = NodeName,
+            ["kubernetes.io/os"] = "linux",
+            ["kubernetes.io/arch"] = "amd64",
+        };
+        return labels;
+    }
+
+    /// <summary>The nodeSelector entries the node does not satisfy, or null when it fits (the scheduler's NodeAffinity filter, selector part).</summary>
+    private string? UnmatchedSelector(JsonObject pod)
+    {
+        if (Json.At(pod, "spec", "nodeSelector") is not JsonObject selector)
+        {
+            return null;
+        }
+        var labels = Labels();
+        var missing = selector.Where(kv => !labels.TryGetValue(kv.Key, out var v) || v != kv.Value?.ToString()).Select(kv => $"{kv.Key}={kv.Value}").ToList();
+        return missing.Count == 0 ? null : string.Join(",", missing);
+    }
+
+    /// <summary>Resources the pod requests beyond what the node has left (the scheduler's NodeResourcesFit filter).</summary>
+    private List<string> Insufficient(JsonObject pod)
+    {
+        var capacity = _core.Options.NodeCapacity.ToDictionary(kv => kv.Key, kv => Quantity.Parse(kv.Value) ?? double.MaxValue, StringComparer.Ordinal);
+        var used = new Dictionary<string, double>(StringComparer.Ordinal) { ["pods"] = 0 };
+        var uid = Json.Str(pod, "metadata", "uid");
+        foreach (var other in _core.Service.List(_core.Type("", "pods"), null, new ListOptions(FieldSelector: $"spec.nodeName={NodeName}")).Items)
+        {
+            if (Json.Str(other, "status", "phase") is "Succeeded" or "Failed" || Json.Str(other, "metadata", "uid") == uid)
+            {
+                continue;
+            }
+            used["pods"] += 1;
+            foreach (var (k, v) in Requests(other))
+            {
+                used[k] = used.GetValueOrDefault(k) + v;
+            }
+        }
+        var wanted = Requests(pod);
+        wanted["pods"] = 1;
+        return wanted.Where(kv => capacity.TryGetValue(kv.Key, out var cap) && used.GetValueOrDefault(kv.Key) + kv.Value > cap + 1e-9).Select(kv => kv.Key).Order(StringComparer.Ordinal).ToList();
+    }
+
+    private static Dictionary<string, double> Requests(JsonObject pod)
+    {
+        var total = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var c in (Json.At(pod, "spec", "containers") as JsonArray)?.OfType<JsonObject>() ?? [])
+        {
+            var requests = Json.At(c, "resources", "requests") as JsonObject;
+            var limits = Json.At(c, "resources", "limits") as JsonObject;
+            foreach (var name in (requests?.Select(kv => kv.Key) ?? []).Concat(limits?.Select(kv => kv.Key) ?? []).Distinct())
+            {
+                var q = Quantity.Parse(requests?[name]?.ToString()) ?? Quantity.Parse(limits?[name]?.ToString()) ?? 0;
+                total[name] = total.GetValueOrDefault(name) + q;
+            }
+        }
+        return total;
+    }
+
+    /// <summary>Pending pods get another chance when room frees up (a pod finished or went away).</summary>
+    private void RetryPending()
+    {
+        var pending = _core.Service.List(_core.Type("", "pods"), null, new ListOptions()).Items
+            .Where(p => string.IsNullOrEmpty(Json.Str(p, "spec", "nodeName")) && Json.At(p, "metadata", "deletionTimestamp") is null)
+            .OrderBy(p => Json.Str(p, "metadata", "creationTimestamp"), StringComparer.Ordinal)
+            .ToList();
+        foreach (var p in pending)
+        {
+            Bind(Json.Str(p, "metadata", "namespace")!, Json.Str(p, "metadata", "name")!);
+        }
+    }
+
+    private void MarkUnschedulable(ResourceType t, JsonObject pod, string message, string? detail)
+    {
+        var conditions = Json.At(pod, "status", "conditions") as JsonArray;
+        if (conditions?.OfType<JsonObject>().Any(c => Json.Str(c, "type") == "PodScheduled" && Json.Str(c, "reason") == "Unschedulable" && Json.Str(c, "message") == message) == true)
+        {
+            return;
+        }
+        Json.Obj(pod, "status")["conditions"] = new JsonArray(new JsonObject
+        {
+            ["type"] = "PodScheduled",
+            ["status"] = "False",
+            ["lastProbeTime"] = null,
+            ["lastTransitionTime"] = Json.Timestamp(_core.Time.GetUtcNow()),
+            ["reason"] = "Unschedulable",
+            ["message"] = message,
+        });
+        try
+        {
+            var updated = _core.Service.Update(t, Json.Str(pod, "metadata", "namespace"), Json.Str(pod, "metadata", "name")!, pod, "status", RequestOptions.System with { FieldManager = "kube-scheduler" });
+            PodEvents.Record(_core, updated, "Warning", "FailedScheduling", detail is null ? message : $"{message} ({detail})", "default-scheduler");
+        }
+        catch (ApiException e) when (e.Code is 404 or 409)
+        {
+            // Changed or gone: the next event retries.
         }
     }
 
@@ -211,6 +340,10 @@ public sealed class Kubelet
             ["reason"] = "TerminationByKubelet",
             ["message"] = "The node was low on resource: memory. ",
         };
+        if (_core.Service.TryGet(_core.Type("", "pods"), @namespace, name) is { } pod)
+        {
+            PodEvents.Record(_core, pod, "Warning", "Evicted", "The node was low on resource: memory. ");
+        }
         await worker.TerminateAsync(grace, condition, "Failed", "Evicted", "The node was low on resource: memory. ").WaitAsync(ct);
         _workers.TryRemove(new KeyValuePair<string, PodWorker>(Key(@namespace, name), worker));
     }
@@ -287,7 +420,7 @@ public sealed class Kubelet
         var now = Json.Timestamp(_core.Time.GetUtcNow());
         var node = _core.Service.TryGet(t, null, NodeName) ?? _core.Service.Create(t, null, new JsonObject
         {
-            ["metadata"] = new JsonObject { ["name"] = NodeName, ["labels"] = new JsonObject { ["kubernetes.io/hostname"] = NodeName, ["kubernetes.io/os"] = "linux" } },
+            ["metadata"] = new JsonObject { ["name"] = NodeName, ["labels"] = new JsonObject(Labels().Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))) },
             ["spec"] = new JsonObject(),
         }, RequestOptions.System);
         node["status"] = new JsonObject
@@ -302,8 +435,8 @@ public sealed class Kubelet
                 ["lastTransitionTime"] = now,
             }),
             ["addresses"] = new JsonArray(new JsonObject { ["type"] = "InternalIP", ["address"] = "127.0.0.1" }, new JsonObject { ["type"] = "Hostname", ["address"] = NodeName }),
-            ["capacity"] = new JsonObject { ["cpu"] = Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), ["memory"] = "16Gi", ["pods"] = "110", ["nvidia.com/gpu"] = "8" },
-            ["allocatable"] = new JsonObject { ["cpu"] = Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), ["memory"] = "16Gi", ["pods"] = "110", ["nvidia.com/gpu"] = "8" },
+            ["capacity"] = new JsonObject(_core.Options.NodeCapacity.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))),
+            ["allocatable"] = new JsonObject(_core.Options.NodeCapacity.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))),
             ["nodeInfo"] = new JsonObject { ["kubeletVersion"] = "v1.32.0-kube-emulator", ["operatingSystem"] = "linux", ["architecture"] = "amd64", ["containerRuntimeVersion"] = "local://processes" },
         };
         _core.Service.Update(t, null, NodeName, node, "status", RequestOptions.System with { FieldManager = "kubelet" });
@@ -319,11 +452,56 @@ public sealed class Kubelet
         var file = Path.Combine(_stateDir, "logs", $"{ns}_{name}_{uid[..8]}", container + ".log");
         ctx.Response.StatusCode = 200;
         ctx.Response.ContentType = "text/plain";
-        if (File.Exists(file))
+        var follow = ctx.Request.Query["follow"] == "true";
+        var tail = int.TryParse(ctx.Request.Query["tailLines"], CultureInfo.InvariantCulture, out var t) ? t : -1;
+        long offset = 0;
+        if (File.Exists(file) && tail >= 0)
         {
-            await using var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            await fs.CopyToAsync(ctx.Response.Body, ctx.RequestAborted);
+            var lines = await File.ReadAllLinesAsync(file, ctx.RequestAborted);
+            var keep = lines.Skip(Math.Max(0, lines.Length - tail)).ToList();
+            await ctx.Response.WriteAsync(string.Concat(keep.Select(l => l + "\n")), ctx.RequestAborted);
+            offset = new FileInfo(file).Length;
         }
+        while (!ctx.RequestAborted.IsCancellationRequested)
+        {
+            if (File.Exists(file))
+            {
+                await using var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+                fs.Seek(offset, SeekOrigin.Begin);
+                await fs.CopyToAsync(ctx.Response.Body, ctx.RequestAborted);
+                offset = fs.Position;
+                await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+            }
+            if (!follow || !ContainerMayWriteMore(ns, name, uid, container))
+            {
+                // One more read catches what was written between the copy and the check.
+                if (follow && File.Exists(file) && new FileInfo(file).Length > offset)
+                {
+                    continue;
+                }
+                break;
+            }
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100), _core.Time, ctx.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    /// <summary>Whether a followed log can still grow: the same pod exists and its container is not finished for good.</summary>
+    private bool ContainerMayWriteMore(string ns, string name, string uid, string container)
+    {
+        var pod = _core.Service.TryGet(_core.Type("", "pods"), ns, name);
+        if (pod is null || Json.Str(pod, "metadata", "uid") != uid || Json.Str(pod, "status", "phase") is "Succeeded" or "Failed" or "Unknown")
+        {
+            return false;
+        }
+        var status = (Json.At(pod, "status", "containerStatuses") as JsonArray)?.OfType<JsonObject>().FirstOrDefault(c => Json.Str(c, "name") == container);
+        return status is null || Json.At(status, "state", "terminated") is null || _workers.ContainsKey(Key(ns, name));
     }
 
     /// <summary>Stops every pod's processes (SIGTERM, then SIGKILL after a short grace): server shutdown.</summary>

@@ -119,6 +119,10 @@ internal sealed class PodWorker
             }
             catch (ContainerConfigException e)
             {
+                if (backoffs == 0)
+                {
+                    PodEvents.Record(_core, _pod, "Warning", "Failed", e.Reason == "ErrImagePull" ? $"Failed to pull image \"{c.Image}\": {e.Message}" : $"Error: {e.Message}");
+                }
                 c.State = ContainerState.Waiting(e.Reason == "ErrImagePull" && backoffs > 0 ? "ImagePullBackOff" : e.Reason, e.Message);
                 await PublishAsync();
                 await DelayAsync(Backoff(++backoffs));
@@ -143,6 +147,7 @@ internal sealed class PodWorker
                 }
                 if (p is not null)
                 {
+                    PodEvents.Record(_core, _pod, "Normal", "Started", $"Started container {c.Name}");
                     _processes[c.Name] = p;
                     c.Pid = p.Id;
                     c.State = ContainerState.RunningSince(started);
@@ -187,6 +192,7 @@ internal sealed class PodWorker
             c.LastState = c.State;
             backoffs++;
             c.State = ContainerState.Waiting("CrashLoopBackOff", $"back-off restarting failed container {c.Name} in pod {Name}_{Namespace}({Uid})");
+            PodEvents.Record(_core, _pod, "Warning", "BackOff", $"Back-off restarting failed container {c.Name} in pod {Name}_{Namespace}({Uid})");
             await PublishAsync();
             await DelayAsync(Backoff(backoffs));
         }
@@ -281,6 +287,10 @@ internal sealed class PodWorker
                 if (disruption is not null)
                 {
                     await PublishAsync();
+                }
+                foreach (var c in _containers.Where(c => c.Running))
+                {
+                    PodEvents.Record(_core, _pod, "Normal", "Killing", $"Stopping container {c.Name}");
                 }
                 Signal(hard: false);
                 var deadline = _core.Time.GetUtcNow().AddSeconds(graceSeconds);
@@ -386,6 +396,16 @@ internal sealed class PodWorker
         foreach (var extra in _extraConditions)
         {
             conditions.Add(extra.DeepClone());
+        }
+        // Conditions other writers own (DisruptionTarget from the Eviction API, readiness gates) are kept.
+        string[] mine = ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"];
+        foreach (var other in (Json.At(current, "status", "conditions") as JsonArray)?.OfType<JsonObject>() ?? [])
+        {
+            var type = Json.Str(other, "type");
+            if (!mine.Contains(type) && !conditions.OfType<JsonObject>().Any(c => Json.Str(c, "type") == type))
+            {
+                conditions.Add(other.DeepClone());
+            }
         }
         var status = new JsonObject
         {

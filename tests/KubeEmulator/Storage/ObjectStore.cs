@@ -14,6 +14,8 @@ internal sealed class ObjectStore(WatchHub hub)
 {
     private readonly Dictionary<string, SortedDictionary<string, JsonObject>> _data = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ObjectRef> _byUid = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<ObjectRef>> _dependents = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _perNamespace = new(StringComparer.Ordinal);
     private long _revision = 1;
 
     public Lock Sync { get; } = new();
@@ -50,6 +52,39 @@ internal sealed class ObjectStore(WatchHub hub)
 
     public ObjectRef? FindUid(string uid) => _byUid.GetValueOrDefault(uid);
 
+    /// <summary>Objects whose ownerReferences name this uid (the garbage collector's graph).</summary>
+    public IReadOnlyCollection<ObjectRef> DependentsOf(string ownerUid) => _dependents.TryGetValue(ownerUid, out var set) ? set.ToList() : [];
+
+    /// <summary>How many namespaced objects of any type live in the namespace.</summary>
+    public int CountInNamespace(string ns) => _perNamespace.GetValueOrDefault(ns);
+
+    private static IEnumerable<string> OwnerUids(JsonObject? obj) =>
+        (Json.At(obj, "metadata", "ownerReferences") as JsonArray)?.OfType<JsonObject>().Select(o => Json.Str(o, "uid")).OfType<string>() ?? [];
+
+    private void Index(ObjectRef r, JsonObject? previous, JsonObject? current)
+    {
+        foreach (var uid in OwnerUids(previous))
+        {
+            if (_dependents.TryGetValue(uid, out var set) && set.Remove(r) && set.Count == 0)
+            {
+                _dependents.Remove(uid);
+            }
+        }
+        foreach (var uid in OwnerUids(current))
+        {
+            if (!_dependents.TryGetValue(uid, out var set))
+            {
+                set = [];
+                _dependents[uid] = set;
+            }
+            set.Add(r);
+        }
+        if (r.Namespace is { } ns && (previous is null) != (current is null))
+        {
+            _perNamespace[ns] = _perNamespace.GetValueOrDefault(ns) + (current is null ? -1 : 1);
+        }
+    }
+
     public IEnumerable<(string GroupResource, JsonObject Object)> All() =>
         _data.SelectMany(kv => kv.Value.Values.Select(o => (kv.Key, o)));
 
@@ -61,6 +96,7 @@ internal sealed class ObjectStore(WatchHub hub)
         var name = Json.Str(meta, "name")!;
         var rv = ++_revision;
         meta["resourceVersion"] = rv.ToString(CultureInfo.InvariantCulture);
+        Json.Materialize(obj);
         if (!_data.TryGetValue(groupResource, out var m))
         {
             m = new SortedDictionary<string, JsonObject>(StringComparer.Ordinal);
@@ -69,10 +105,12 @@ internal sealed class ObjectStore(WatchHub hub)
         var key = Key(ns, name);
         m.TryGetValue(key, out var previous);
         m[key] = obj;
+        var r = new ObjectRef(groupResource, ns, name);
         if (Json.Str(meta, "uid") is { } uid)
         {
-            _byUid[uid] = new ObjectRef(groupResource, ns, name);
+            _byUid[uid] = r;
         }
+        Index(r, previous, obj);
         Hub.Publish(new WatchEvent(rv, previous is null ? "ADDED" : "MODIFIED", groupResource, ns, name, obj, previous));
         return obj;
     }
@@ -87,10 +125,12 @@ internal sealed class ObjectStore(WatchHub hub)
         var rv = ++_revision;
         var final = Json.Clone(previous);
         Json.Metadata(final)["resourceVersion"] = rv.ToString(CultureInfo.InvariantCulture);
+        Json.Materialize(final);
         if (Json.Str(previous, "metadata", "uid") is { } uid)
         {
             _byUid.Remove(uid);
         }
+        Index(new ObjectRef(groupResource, ns, name), previous, null);
         Hub.Publish(new WatchEvent(rv, "DELETED", groupResource, ns, name, final, previous));
         return final;
     }

@@ -42,7 +42,8 @@ internal sealed class ResourceService(ObjectStore store, ResourceRegistry regist
         }
     }
 
-    public ListResult List(ResourceType t, string? ns, ListOptions options)
+    /// <summary>Lists matching objects; with raw the stored nodes are returned (not copies) in Stored and Items is empty.</summary>
+    public ListResult List(ResourceType t, string? ns, ListOptions options, bool raw = false)
     {
         var labels = LabelSelector.Parse(options.LabelSelector);
         var fields = FieldSelector.Parse(options.FieldSelector, t);
@@ -71,7 +72,7 @@ internal sealed class ResourceService(ObjectStore store, ResourceRegistry regist
                 }
                 if (items.Count < limit)
                 {
-                    items.Add(AsVersion(t, obj));
+                    items.Add(raw ? obj : AsVersion(t, obj));
                     lastKey = key;
                 }
                 else
@@ -80,7 +81,8 @@ internal sealed class ResourceService(ObjectStore store, ResourceRegistry regist
                 }
             }
             string? cont = remaining > 0 ? EncodeContinue(lastKey!, rv) : null;
-            return new ListResult(items, rv, cont, remaining > 0 && labels.IsEmpty && fields.IsEmpty ? remaining : null);
+            var count = remaining > 0 && labels.IsEmpty && fields.IsEmpty ? remaining : (long?)null;
+            return raw ? new ListResult([], rv, cont, count) { Stored = items } : new ListResult(items, rv, cont, count);
         }
     }
 
@@ -181,6 +183,11 @@ internal sealed class ResourceService(ObjectStore store, ResourceRegistry regist
         {
             var old = store.Get(t.GroupResource, ns, name) ?? throw ApiException.NotFound(t, name);
             var rv = Json.Str(body, "metadata", "resourceVersion");
+            if (string.IsNullOrEmpty(rv) && t.Custom is not null)
+            {
+                // Custom resources do not allow unconditional updates (AllowUnconditionalUpdate is false for them).
+                throw ApiException.Invalid(t, name, [FieldError.Invalid("metadata.resourceVersion", "0x0", "must be specified for an update")]);
+            }
             if (!string.IsNullOrEmpty(rv) && rv != Json.Str(old, "metadata", "resourceVersion"))
             {
                 throw ApiException.Conflict(t, name);
@@ -571,7 +578,8 @@ internal sealed class ResourceService(ObjectStore store, ResourceRegistry regist
 
     private static string? Ns(ResourceType t, string? ns) => t.Namespaced ? (string.IsNullOrEmpty(ns) ? null : ns) : null;
 
-    private static string DefaultManager(RequestOptions o) => o.User == Rbac.UserInfo.System ? "kube-emulator" : "unknown";
+    private static string DefaultManager(RequestOptions o) =>
+        o.User == Rbac.UserInfo.System ? "kube-emulator" : string.IsNullOrEmpty(o.UserAgent) ? "unknown" : o.UserAgent.Split('/')[0].Trim();
 
     private static JsonObject WithoutMetaAndStatus(JsonObject o, ResourceType t)
     {

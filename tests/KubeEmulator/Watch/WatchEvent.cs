@@ -1,13 +1,10 @@
 using System.Text.Json.Nodes;
-using KubeEmulator.Api;
 
 namespace KubeEmulator.Watch;
 
 /// <summary>One change to one object. Object (and Previous) are frozen once published: watchers share them.</summary>
 internal sealed class WatchEvent(long revision, string type, string groupResource, string? ns, string name, JsonObject obj, JsonObject? previous)
 {
-    private byte[]? _utf8;
-
     public long Revision { get; } = revision;
     public string Type { get; } = type;
     public string GroupResource { get; } = groupResource;
@@ -17,19 +14,5 @@ internal sealed class WatchEvent(long revision, string type, string groupResourc
     public JsonObject? Previous { get; } = previous;
 
     /// <summary>The object serialized once, shared by every watcher that wants it in its stored apiVersion.</summary>
-    public byte[] ObjectUtf8
-    {
-        get
-        {
-            var b = _utf8;
-            if (b is null)
-            {
-                lock (Object)
-                {
-                    b = _utf8 ??= Json.ToUtf8(Object);
-                }
-            }
-            return b;
-        }
-    }
+    public byte[] ObjectUtf8 => Storage.SerializedObjects.Of(Object);
 }

@@ -1,0 +1,75 @@
+using System.Text.Json.Nodes;
+using BiT.Operator.Api;
+using KubeEmulator;
+
+namespace BiT.Operator.Tests.EndToEnd;
+
+/// <summary>
+/// One test cluster whose kubelet runs the real bit-trainer (built by the test project's build) for the image
+/// <see cref="TestCluster.TrainerImage"/>, with one operator; shared by the trainer tests, which run one after another.
+/// </summary>
+public sealed class TrainerCluster : IAsyncLifetime
+{
+    private TestCluster? _cluster;
+
+    internal TestCluster Cluster => _cluster ?? throw new InvalidOperationException("not started");
+
+    internal RunningOperator? Operator { get; set; }
+
+    public static string TrainerPath
+    {
+        get
+        {
+            var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent?.Name ?? "Debug";
+            var path = Path.Combine(RepoPaths.Root, "src", "TrainerImage", "bin", configuration, "net10.0", "bit-trainer");
+            return File.Exists(path)
+                ? path
+                : throw new FileNotFoundException($"the trainer is not built at {path}: dotnet build src/TrainerImage -c {configuration}", path);
+        }
+    }
+
+    public static string Dataset => Path.Combine(RepoPaths.Root, "data", "fashion-mnist-subset");
+
+    /// <summary>A job small enough for a few seconds of CPU: the custom narrow network, 32x32 crops, few steps.</summary>
+    internal static JsonObject TinySpec(int totalSteps = 16, int everySteps = 4) => new()
+    {
+        ["model"] = new JsonObject { ["architecture"] = "Custom", ["blocks"] = new JsonArray(1, 1, 1, 1), ["widthFactor"] = 0.5 },
+        ["dataset"] = new JsonObject
+        {
+            ["format"] = "Idx",
+            ["path"] = Dataset,
+            ["numClasses"] = 10,
+            ["trainExamples"] = 1000,
+            ["imageSize"] = new JsonObject { ["height"] = 28, ["width"] = 28 },
+        },
+        ["hyperparameters"] = new JsonObject { ["batchSize"] = 8, ["totalSteps"] = totalSteps, ["precropSize"] = 36, ["cropSize"] = 32 },
+        ["checkpoint"] = new JsonObject { ["everySteps"] = everySteps, ["keep"] = 2, ["volume"] = new JsonObject { ["size"] = "1Gi" } },
+        ["runPolicy"] = new JsonObject { ["backoffSeconds"] = 1, ["maxRestarts"] = 3 },
+    };
+
+    public async Task InitializeAsync()
+    {
+        var options = new EmulatorOptions { RunPods = true };
+        options.ImageMap[TestCluster.TrainerImage] = TrainerPath;
+        _cluster = await TestCluster.StartAsync(options);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync();
+        }
+    }
+
+    internal RunningOperator EnsureOperator() => Operator ??= Cluster.StartOperator();
+
+    /// <summary>Waits for the predicate; a job that finishes without meeting it fails the wait at once.</summary>
+    internal async Task<JobStatus> WaitAsync(string name, Func<JobStatus, bool> predicate, string what, int seconds = 120)
+    {
+        var status = await Cluster.WaitForJobAsync(JobKind.FineTune, name,
+            s => predicate(s) || s.Phase is BiT.Operator.Controllers.JobPhase.Succeeded or BiT.Operator.Controllers.JobPhase.Failed, TimeSpan.FromSeconds(seconds), what);
+        Assert.True(predicate(status), $"job {name} finished ({status.Phase}: {status.Condition("Failed")?.Message}) before {what}");
+        return status;
+    }
+}
