@@ -322,4 +322,22 @@ public sealed class KubeletTests : IAsyncLifetime
         await client.CoreV1.DeleteNamespacedPodAsync("first", "default");
         Assert.True(await TestSupport.EventuallyAsync(async () => (await client.CoreV1.ReadNamespacedPodAsync("second", "default")).Status?.Phase == "Succeeded", 30));
     }
+
+    [Fact]
+    public async Task Processes_left_behind_by_a_container_die_with_it()
+    {
+        var ns = await TestSupport.NewNamespaceAsync(_client, "orphan");
+        await _client.CoreV1.CreateNamespacedPersistentVolumeClaimAsync(new V1PersistentVolumeClaim
+        {
+            Metadata = new V1ObjectMeta { Name = "out" },
+            Spec = new V1PersistentVolumeClaimSpec { AccessModes = ["ReadWriteOnce"], Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new("1Gi") } } },
+        }, ns);
+        var pod = ShellPod("parent", "sleep 300 & echo $! > /out/child; exit 0");
+        pod.Spec.Containers[0].VolumeMounts = [new V1VolumeMount { Name = "out", MountPath = "/out" }];
+        pod.Spec.Volumes = [new V1Volume { Name = "out", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = "out" } }];
+        await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        Assert.Equal("Succeeded", (await WaitPodAsync(ns, "parent", p => p.Status?.Phase is "Succeeded" or "Failed")).Status.Phase);
+        var child = int.Parse((await File.ReadAllTextAsync(Path.Combine(_server.Kubelet.PvcHostPath(ns, "out"), "child"))).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(await TestSupport.EventuallyAsync(() => Task.FromResult(!Alive(child))), $"the background child {child} outlived its container");
+    }
 }
