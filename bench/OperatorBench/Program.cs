@@ -169,7 +169,7 @@ Say($"machine: {Environment.ProcessorCount} logical CPUs ({CpuModel()}), {Enviro
     await op.WaitForExitAsync();
 }
 
-var output = Path.Combine(root, "bench", "OperatorBench", "last-run.txt");
+var output = Path.Combine(Path.GetTempPath(), "operator-bench-last-run.txt");
 await File.WriteAllTextAsync(output, report.ToString());
 Console.WriteLine($"written to {output}");
 return 0;
