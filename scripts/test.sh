@@ -8,7 +8,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 bash scripts/install-test-deps.sh || { echo "test dependencies could not be installed"; echo "0 passed, 1 failed"; exit 1; }
 
 results=$(mktemp -d)
-dotnet test BiT.Operator.sln --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" "$@"
+dotnet test BiT.Operator.sln --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" "$@"
 rc=$?
 
 passed=0

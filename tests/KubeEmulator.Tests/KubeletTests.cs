@@ -292,4 +292,52 @@ public sealed class KubeletTests : IAsyncLifetime
         var events = (await _client.CoreV1.ListNamespacedEventAsync(ns, fieldSelector: "involvedObject.name=unfit")).Items;
         Assert.Contains(events, e => e.Reason == "FailedScheduling" && e.Message.Contains("gpu=a100", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Gpu_requests_beyond_the_node_capacity_wait_until_a_gpu_frees_up()
+    {
+        var options = new EmulatorOptions { RunPods = true, StateDir = Path.Combine(_state, "gpu") };
+        options.ImageMap["shell:1"] = "/bin/sh";
+        options.NodeCapacity["nvidia.com/gpu"] = "1";
+        await using var server = await KubeEmulatorServer.StartAsync(options);
+        using var client = server.CreateClient();
+        V1Pod GpuPod(string name, string script)
+        {
+            var p = ShellPod(name, script);
+            p.Spec.Containers[0].Resources = new V1ResourceRequirements { Limits = new Dictionary<string, ResourceQuantity> { ["nvidia.com/gpu"] = new("1") } };
+            return p;
+        }
+        await client.CoreV1.CreateNamespacedPodAsync(GpuPod("first", "trap 'exit 0' TERM; while true; do sleep 0.05; done"), "default");
+        Assert.True(await TestSupport.EventuallyAsync(async () => (await client.CoreV1.ReadNamespacedPodAsync("first", "default")).Status?.Phase == "Running"));
+        await client.CoreV1.CreateNamespacedPodAsync(GpuPod("second", "exit 0"), "default");
+        V1Pod? waiting = null;
+        Assert.True(await TestSupport.EventuallyAsync(async () =>
+        {
+            waiting = await client.CoreV1.ReadNamespacedPodAsync("second", "default");
+            return waiting.Status?.Conditions?.Any(c => c.Reason == "Unschedulable") == true;
+        }));
+        Assert.Equal("Pending", waiting!.Status.Phase);
+        Assert.Contains("Insufficient nvidia.com/gpu", waiting.Status.Conditions.Single(c => c.Type == "PodScheduled").Message, StringComparison.Ordinal);
+        // The GPU frees up when the first pod goes away: the second is scheduled and runs.
+        await client.CoreV1.DeleteNamespacedPodAsync("first", "default");
+        Assert.True(await TestSupport.EventuallyAsync(async () => (await client.CoreV1.ReadNamespacedPodAsync("second", "default")).Status?.Phase == "Succeeded", 30));
+    }
+
+    [Fact]
+    public async Task Processes_left_behind_by_a_container_die_with_it()
+    {
+        var ns = await TestSupport.NewNamespaceAsync(_client, "orphan");
+        await _client.CoreV1.CreateNamespacedPersistentVolumeClaimAsync(new V1PersistentVolumeClaim
+        {
+            Metadata = new V1ObjectMeta { Name = "out" },
+            Spec = new V1PersistentVolumeClaimSpec { AccessModes = ["ReadWriteOnce"], Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new("1Gi") } } },
+        }, ns);
+        var pod = ShellPod("parent", "sleep 300 & echo $! > /out/child; exit 0");
+        pod.Spec.Containers[0].VolumeMounts = [new V1VolumeMount { Name = "out", MountPath = "/out" }];
+        pod.Spec.Volumes = [new V1Volume { Name = "out", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = "out" } }];
+        await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+        Assert.Equal("Succeeded", (await WaitPodAsync(ns, "parent", p => p.Status?.Phase is "Succeeded" or "Failed")).Status.Phase);
+        var child = int.Parse((await File.ReadAllTextAsync(Path.Combine(_server.Kubelet.PvcHostPath(ns, "out"), "child"))).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(await TestSupport.EventuallyAsync(() => Task.FromResult(!Alive(child))), $"the background child {child} outlived its container");
+    }
 }

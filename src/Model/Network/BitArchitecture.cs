@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using BiT.Contracts.Rules;
 
 namespace BiT.Model;
 
@@ -12,16 +13,6 @@ public sealed partial record BitArchitecture
 {
     /// <summary>GroupNorm groups: every channel count of the network must be a multiple of this.</summary>
     public const int Groups = 32;
-
-    private static readonly Dictionary<string, (int[] Blocks, int Width)> Published = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["R50x1"] = ([3, 4, 6, 3], 1),
-        ["R50x3"] = ([3, 4, 6, 3], 3),
-        ["R101x1"] = ([3, 4, 23, 3], 1),
-        ["R101x3"] = ([3, 4, 23, 3], 3),
-        ["R152x2"] = ([3, 8, 36, 3], 2),
-        ["R152x4"] = ([3, 8, 36, 3], 4),
-    };
 
     private BitArchitecture(string name, int[] blocks, double widthFactor)
     {
@@ -40,7 +31,7 @@ public sealed partial record BitArchitecture
     public double WidthFactor { get; }
 
     /// <summary>The six released variants, in the order of the paper.</summary>
-    public static IReadOnlyList<string> PublishedNames { get; } = ["R50x1", "R50x3", "R101x1", "R101x3", "R152x2", "R152x4"];
+    public static IReadOnlyList<string> PublishedNames { get; } = [.. Architectures.Names];
 
     /// <summary>Channels out of the root convolution.</summary>
     public int RootChannels => Channels(64);
@@ -70,10 +61,10 @@ public sealed partial record BitArchitecture
 
         var published = PublishedAlias().Match(trimmed);
         string core = published.Success ? published.Groups["arch"].Value : trimmed;
-        if (Published.TryGetValue(core, out var known))
+        string? canonical = PublishedNames.FirstOrDefault(n => n.Equals(core, StringComparison.OrdinalIgnoreCase));
+        if (canonical is not null && Architectures.TryGet(canonical, out var knownBlocks, out double knownWidth))
         {
-            string canonical = PublishedNames.First(n => n.Equals(core, StringComparison.OrdinalIgnoreCase));
-            return new BitArchitecture(canonical, [.. known.Blocks], known.Width);
+            return new BitArchitecture(canonical, [.. knownBlocks], knownWidth);
         }
 
         var custom = CustomShape().Match(trimmed);

@@ -49,7 +49,7 @@ public sealed class JobController : IDisposable
                 var informer = new Informer<BiTJob>(
                     $"{kind.Plural}@{(ns ?? "*")}",
                     ListWatchSources.Custom<BiTJob>(client, JobKind.Group, JobKind.Version, kind.Plural, ns),
-                    time, settings.ResyncPeriod, informerLogger);
+                    time, settings.ResyncPeriod, informerLogger, SlimJob);
                 informer.Changed += (type, job) => OnJob(kind, type, job);
                 _jobs[(kind, scope)] = informer;
             }
@@ -57,7 +57,7 @@ public sealed class JobController : IDisposable
             var pods = new Informer<V1Pod>(
                 $"pods@{(ns ?? "*")}",
                 ListWatchSources.Pods(client, ns, $"{OwnedObjects.ManagedByLabel}={OwnedObjects.ManagedBy}"),
-                time, TimeSpan.Zero, loggerFactory.CreateLogger<Informer<V1Pod>>());
+                time, TimeSpan.Zero, loggerFactory.CreateLogger<Informer<V1Pod>>(), SlimPod);
             pods.Changed += OnPod;
             _pods[scope] = pods;
         }
@@ -165,6 +165,32 @@ public sealed class JobController : IDisposable
         }
     }
 
+    /// <summary>A job without the bookkeeping no reconcile reads (managed fields, kubectl's last-applied copy).</summary>
+    internal static BiTJob SlimJob(BiTJob job)
+    {
+        job.Metadata.ManagedFields = null;
+        job.Metadata.Annotations?.Remove("kubectl.kubernetes.io/last-applied-configuration");
+        return job;
+    }
+
+    /// <summary>What the reconciler reads of a pod: identity, ownership, deletion, status. The spec stays out of the cache.</summary>
+    internal static V1Pod SlimPod(V1Pod pod) => new()
+    {
+        ApiVersion = pod.ApiVersion,
+        Kind = pod.Kind,
+        Metadata = new V1ObjectMeta
+        {
+            Name = pod.Metadata.Name,
+            NamespaceProperty = pod.Metadata.NamespaceProperty,
+            Uid = pod.Metadata.Uid,
+            ResourceVersion = pod.Metadata.ResourceVersion,
+            DeletionTimestamp = pod.Metadata.DeletionTimestamp,
+            Labels = pod.Metadata.Labels,
+            OwnerReferences = pod.Metadata.OwnerReferences,
+        },
+        Status = pod.Status,
+    };
+
     private IReadOnlyList<V1Pod> PodsOf(string? uid)
     {
         lock (_indexGate)
@@ -202,7 +228,7 @@ public sealed class JobController : IDisposable
                 if (action is CreatePod { Pod: var pod })
                 {
                     // Seen at once by the next reconcile, before the watch delivers it.
-                    OnPodCreated(pod);
+                    OnPodCreated(SlimPod(pod));
                 }
             }
 

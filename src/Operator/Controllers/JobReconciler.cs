@@ -167,6 +167,13 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
             c.Requeue(due - c.Now);
         }
 
+        // A run that finished is a success whatever happened meanwhile (suspended while writing its last step).
+        if (current is not null && PodOutcome.Classify(current) is { Kind: PodEndKind.Succeeded } done)
+        {
+            Ended(c, settings, plan, image, pretrained, current, done, attempt, pods, resuming: false);
+            return;
+        }
+
         if (settings.Suspend)
         {
             if (running && current is not null)
@@ -401,7 +408,8 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
             PodName = pod.Metadata.Name,
             StartTime = c.Status.StartTime ?? JobStatus.FormatTime(c.Now),
         };
-        c.Condition(ConditionSet.Running, false, "PodCreated", $"pod {pod.Metadata.Name} created");
+        // Worded as the next reconcile will see the new pod (Pending, no message), so that it has nothing to write.
+        c.Condition(ConditionSet.Running, false, "PodPending");
         c.Clear(ConditionSet.Stalled, "PodReplaced");
     }
 

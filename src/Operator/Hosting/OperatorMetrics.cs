@@ -29,6 +29,8 @@ public sealed class OperatorMetrics
     public OperatorMetrics(CollectorRegistry registry)
     {
         Registry = registry;
+        // Process and GC series (memory, CPU) alongside the operator's own.
+        DotNetStats.Register(registry);
         var f = Metrics.WithCustomRegistry(registry);
         _reconciles = f.CreateCounter("bit_operator_reconcile_total", "Reconciles by kind and result (success, requeue, error).", "kind", "result");
         _duration = f.CreateHistogram("bit_operator_reconcile_duration_seconds", "Time to reconcile one job.", new HistogramConfiguration
@@ -49,8 +51,12 @@ public sealed class OperatorMetrics
 
     public CollectorRegistry Registry { get; }
 
+    /// <summary>When set (benchmarks), every reconcile's duration in seconds is also added here.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<double>? DurationSamples { get; set; }
+
     public void Reconciled(string kind, string result, TimeSpan duration)
     {
+        DurationSamples?.Enqueue(duration.TotalSeconds);
         _reconciles.WithLabels(kind, result).Inc();
         _duration.WithLabels(kind).Observe(duration.TotalSeconds);
     }

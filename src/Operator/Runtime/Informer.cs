@@ -24,8 +24,12 @@ public sealed class Informer<T>(
     IListWatchSource<T> source,
     TimeProvider time,
     TimeSpan resyncPeriod,
-    ILogger logger) where T : class, IKubernetesObject<V1ObjectMeta>
+    ILogger logger,
+    Func<T, T>? transform = null) where T : class, IKubernetesObject<V1ObjectMeta>
 {
+    // Like client-go's TransformFunc: drops what no reconcile reads before the object is cached, to keep memory flat.
+    private readonly Func<T, T> _transform = transform ?? (o => o);
+
     private readonly Lock _gate = new();
     private readonly Dictionary<string, T> _cache = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -149,8 +153,9 @@ public sealed class Informer<T>(
         {
             ListCount++;
             var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var item in result.Items)
+            foreach (var raw in result.Items)
             {
+                var item = _transform(raw);
                 var key = KeyOf(item.Metadata.NamespaceProperty, item.Metadata.Name);
                 seen.Add(key);
                 if (_cache.TryGetValue(key, out var old))
@@ -205,10 +210,12 @@ public sealed class Informer<T>(
                 return;
             }
 
-            if (evt.Object is not { } obj)
+            if (evt.Object is not { } rawObj)
             {
                 return;
             }
+
+            var obj = _transform(rawObj);
 
             var key = KeyOf(obj.Metadata.NamespaceProperty, obj.Metadata.Name);
             switch (evt.Type)
@@ -245,6 +252,7 @@ public sealed class Informer<T>(
     /// </summary>
     public void Upsert(T obj)
     {
+        obj = _transform(obj);
         lock (_gate)
         {
             var key = KeyOf(obj.Metadata.NamespaceProperty, obj.Metadata.Name);

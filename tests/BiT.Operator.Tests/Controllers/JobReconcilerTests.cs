@@ -326,6 +326,18 @@ public sealed class JobReconcilerTests
     }
 
     [Fact]
+    public void A_run_that_finished_while_being_suspended_is_a_success()
+    {
+        var (job, _) = Step(Job(), [], T0);
+        var spec = Spec();
+        spec["suspend"] = true;
+        var d = Run(WithSpec(job, spec), [Ended("pets-run-1", 0, "done: top-1 12.00 %, top-5 79.80 % after 20 steps; model /checkpoints/final/model.npz")], T0.AddMinutes(1));
+        Assert.Equal(JobPhase.Succeeded, d.Status.Phase);
+        Assert.Equal(0.12, d.Status.Result!["top1"]!.GetValue<double>(), 6);
+        Assert.Equal("/checkpoints/final/model.npz", d.Status.Result!["modelPath"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void Ttl_after_finished_requeues_for_exactly_the_remaining_time_then_deletes_the_job()
     {
         var spec = Spec();

@@ -34,6 +34,18 @@ public sealed class EmulatorOptions
     /// <summary>Labels of the node beyond kubernetes.io/hostname, os and arch: pods whose nodeSelector they do not satisfy stay Pending (Unschedulable).</summary>
     public IDictionary<string, string> NodeLabels { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The node's allocatable resources. A pod whose requests (limits where requests are missing) do not fit next to
+    /// the running pods stays Pending (Insufficient ...) until room frees up. Generous by default.
+    /// </summary>
+    public IDictionary<string, string> NodeCapacity { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["cpu"] = "1000",
+        ["memory"] = "4Ti",
+        ["pods"] = "1000",
+        ["nvidia.com/gpu"] = "64",
+    };
+
     /// <summary>After LoseNodeAsync: how long pods stay Unknown before they are deleted (the real pod-eviction timeout is minutes).</summary>
     public TimeSpan NodeLostDeletionDelay { get; set; } = TimeSpan.FromSeconds(1);
 }

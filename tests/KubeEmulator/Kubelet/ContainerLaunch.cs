@@ -21,6 +21,8 @@ internal static partial class ContainerLaunch
     [GeneratedRegex("[^A-Za-z0-9]+")]
     private static partial Regex NonAlnum();
 
+    public const string SetSid = "/usr/bin/setsid";
+
     public static ProcessStartInfo Build(ApiServerCore core, JsonObject pod, JsonObject container, PodSandbox sandbox, Uri api, string logDir)
     {
         var image = Json.Str(container, "image") ?? "";
@@ -34,14 +36,18 @@ internal static partial class ContainerLaunch
         {
             throw new ContainerConfigException("CreateContainerConfigError", $"image \"{image}\" maps to an empty command line");
         }
-        var psi = new ProcessStartInfo(argv[0])
+        // Each container gets its own process group (setsid execs in place, so the pid stays the container's):
+        // when its main process ends, whatever it left behind is killed with the group, as a container's PID
+        // namespace would be.
+        var grouped = File.Exists(SetSid);
+        var psi = new ProcessStartInfo(grouped ? SetSid : argv[0])
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
-        foreach (var a in argv.Skip(1))
+        foreach (var a in grouped ? argv : argv.Skip(1))
         {
             psi.ArgumentList.Add(a);
         }

@@ -104,6 +104,10 @@ public sealed class Kubelet
             {
                 _ = worker.AbandonAsync();
             }
+            if (!string.IsNullOrEmpty(Json.Str(pod, "spec", "nodeName")) && !_nodeLost)
+            {
+                RetryPending();
+            }
             return;
         }
         var nodeName = Json.Str(pod, "spec", "nodeName");
@@ -147,6 +151,16 @@ public sealed class Kubelet
             if (_workers.TryAdd(key, worker))
             {
                 worker.Start();
+                var started = worker;
+                _ = Task.Run(async () =>
+                {
+                    await started.Completion;
+                    // A finished pod frees its resources: pending pods may fit now.
+                    if (!_nodeLost && !_stop.IsCancellationRequested)
+                    {
+                        RetryPending();
+                    }
+                });
             }
         }
     }
@@ -165,7 +179,13 @@ public sealed class Kubelet
             var unmatched = UnmatchedSelector(pod);
             if (unmatched is not null)
             {
-                MarkUnschedulable(t, pod, unmatched);
+                MarkUnschedulable(t, pod, "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.", $"unmatched: {unmatched}");
+                return;
+            }
+            var insufficient = Insufficient(pod);
+            if (insufficient.Count > 0)
+            {
+                MarkUnschedulable(t, pod, $"0/1 nodes are available: {string.Join(", ", insufficient.Select(r => "1 Insufficient " + r))}. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.", null);
                 return;
             }
             Json.Obj(pod, "spec")["nodeName"] = NodeName;
@@ -212,14 +232,65 @@ public sealed class Kubelet
         return missing.Count == 0 ? null : string.Join(",", missing);
     }
 
-    private void MarkUnschedulable(ResourceType t, JsonObject pod, string unmatched)
+    /// <summary>Resources the pod requests beyond what the node has left (the scheduler's NodeResourcesFit filter).</summary>
+    private List<string> Insufficient(JsonObject pod)
+    {
+        var capacity = _core.Options.NodeCapacity.ToDictionary(kv => kv.Key, kv => Quantity.Parse(kv.Value) ?? double.MaxValue, StringComparer.Ordinal);
+        var used = new Dictionary<string, double>(StringComparer.Ordinal) { ["pods"] = 0 };
+        var uid = Json.Str(pod, "metadata", "uid");
+        foreach (var other in _core.Service.List(_core.Type("", "pods"), null, new ListOptions(FieldSelector: $"spec.nodeName={NodeName}")).Items)
+        {
+            if (Json.Str(other, "status", "phase") is "Succeeded" or "Failed" || Json.Str(other, "metadata", "uid") == uid)
+            {
+                continue;
+            }
+            used["pods"] += 1;
+            foreach (var (k, v) in Requests(other))
+            {
+                used[k] = used.GetValueOrDefault(k) + v;
+            }
+        }
+        var wanted = Requests(pod);
+        wanted["pods"] = 1;
+        return wanted.Where(kv => capacity.TryGetValue(kv.Key, out var cap) && used.GetValueOrDefault(kv.Key) + kv.Value > cap + 1e-9).Select(kv => kv.Key).Order(StringComparer.Ordinal).ToList();
+    }
+
+    private static Dictionary<string, double> Requests(JsonObject pod)
+    {
+        var total = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var c in (Json.At(pod, "spec", "containers") as JsonArray)?.OfType<JsonObject>() ?? [])
+        {
+            var requests = Json.At(c, "resources", "requests") as JsonObject;
+            var limits = Json.At(c, "resources", "limits") as JsonObject;
+            foreach (var name in (requests?.Select(kv => kv.Key) ?? []).Concat(limits?.Select(kv => kv.Key) ?? []).Distinct())
+            {
+                var q = Quantity.Parse(requests?[name]?.ToString()) ?? Quantity.Parse(limits?[name]?.ToString()) ?? 0;
+                total[name] = total.GetValueOrDefault(name) + q;
+            }
+        }
+        return total;
+    }
+
+    /// <summary>Pending pods get another chance when room frees up (a pod finished or went away).</summary>
+    private void RetryPending()
+    {
+        var pending = _core.Service.List(_core.Type("", "pods"), null, new ListOptions()).Items
+            .Where(p => string.IsNullOrEmpty(Json.Str(p, "spec", "nodeName")) && Json.At(p, "metadata", "deletionTimestamp") is null)
+            .OrderBy(p => Json.Str(p, "metadata", "creationTimestamp"), StringComparer.Ordinal)
+            .ToList();
+        foreach (var p in pending)
+        {
+            Bind(Json.Str(p, "metadata", "namespace")!, Json.Str(p, "metadata", "name")!);
+        }
+    }
+
+    private void MarkUnschedulable(ResourceType t, JsonObject pod, string message, string? detail)
     {
         var conditions = Json.At(pod, "status", "conditions") as JsonArray;
-        if (conditions?.OfType<JsonObject>().Any(c => Json.Str(c, "type") == "PodScheduled" && Json.Str(c, "reason") == "Unschedulable") == true)
+        if (conditions?.OfType<JsonObject>().Any(c => Json.Str(c, "type") == "PodScheduled" && Json.Str(c, "reason") == "Unschedulable" && Json.Str(c, "message") == message) == true)
         {
             return;
         }
-        var message = "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.";
         Json.Obj(pod, "status")["conditions"] = new JsonArray(new JsonObject
         {
             ["type"] = "PodScheduled",
@@ -232,7 +303,7 @@ public sealed class Kubelet
         try
         {
             var updated = _core.Service.Update(t, Json.Str(pod, "metadata", "namespace"), Json.Str(pod, "metadata", "name")!, pod, "status", RequestOptions.System with { FieldManager = "kube-scheduler" });
-            PodEvents.Record(_core, updated, "Warning", "FailedScheduling", $"{message} (unmatched: {unmatched})", "default-scheduler");
+            PodEvents.Record(_core, updated, "Warning", "FailedScheduling", detail is null ? message : $"{message} ({detail})", "default-scheduler");
         }
         catch (ApiException e) when (e.Code is 404 or 409)
         {
@@ -364,8 +435,8 @@ public sealed class Kubelet
                 ["lastTransitionTime"] = now,
             }),
             ["addresses"] = new JsonArray(new JsonObject { ["type"] = "InternalIP", ["address"] = "127.0.0.1" }, new JsonObject { ["type"] = "Hostname", ["address"] = NodeName }),
-            ["capacity"] = new JsonObject { ["cpu"] = Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), ["memory"] = "16Gi", ["pods"] = "110", ["nvidia.com/gpu"] = "8" },
-            ["allocatable"] = new JsonObject { ["cpu"] = Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), ["memory"] = "16Gi", ["pods"] = "110", ["nvidia.com/gpu"] = "8" },
+            ["capacity"] = new JsonObject(_core.Options.NodeCapacity.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))),
+            ["allocatable"] = new JsonObject(_core.Options.NodeCapacity.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))),
             ["nodeInfo"] = new JsonObject { ["kubeletVersion"] = "v1.32.0-kube-emulator", ["operatingSystem"] = "linux", ["architecture"] = "amd64", ["containerRuntimeVersion"] = "local://processes" },
         };
         _core.Service.Update(t, null, NodeName, node, "status", RequestOptions.System with { FieldManager = "kubelet" });

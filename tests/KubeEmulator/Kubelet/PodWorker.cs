@@ -170,8 +170,10 @@ internal sealed class PodWorker
                     var pump = Task.WhenAll(PumpAsync(p.StandardOutput, writer), PumpAsync(p.StandardError, writer));
                     await PublishAsync();
                     await p.WaitForExitAsync(CancellationToken.None);
-                    await pump;
                     exitCode = p.ExitCode;
+                    // The container's leftovers die with it; their pipes then close and the log pump ends.
+                    NativeSignals.Send(-p.Id, NativeSignals.SigKill);
+                    await Task.WhenAny(pump, Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None));
                 }
                 lock (_lock)
                 {
@@ -203,12 +205,19 @@ internal sealed class PodWorker
     {
         var buffer = new char[4096];
         int n;
-        while ((n = await from.ReadAsync(buffer)) > 0)
+        try
         {
-            lock (to)
+            while ((n = await from.ReadAsync(buffer)) > 0)
             {
-                to.Write(buffer, 0, n);
+                lock (to)
+                {
+                    to.Write(buffer, 0, n);
+                }
             }
+        }
+        catch (Exception e) when (e is ObjectDisposedException or IOException)
+        {
+            // The container is gone and its log closed while a leftover still held the pipe.
         }
     }
 
@@ -251,6 +260,7 @@ internal sealed class PodWorker
         {
             if (hard)
             {
+                NativeSignals.Send(-p.Id, NativeSignals.SigKill);
                 p.Kill(entireProcessTree: true);
             }
             else
