@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Text;
+using BiT.Contracts.Plans;
 
 namespace BiT.Trainer.Commands;
 
@@ -31,26 +32,26 @@ public sealed class CommandRegistry : IEnumerable<ICommand>
         if (args.Count == 0)
         {
             await console.Error.WriteLineAsync($"{Tool}: error: no command given\n\n{Overview()}").ConfigureAwait(false);
-            return ExitCodes.Usage;
+            return TrainerExitCodes.Usage;
         }
 
         if (args[0] is "--help" or "-h" or "help")
         {
             await console.Out.WriteLineAsync(Overview()).ConfigureAwait(false);
-            return ExitCodes.Success;
+            return TrainerExitCodes.Success;
         }
 
         if (!_commands.TryGetValue(args[0], out var command))
         {
             await console.Error.WriteLineAsync($"{Tool}: error: unknown command '{args[0]}'\n\n{Overview()}").ConfigureAwait(false);
-            return ExitCodes.Usage;
+            return TrainerExitCodes.Usage;
         }
 
         var rest = args.Skip(1).ToList();
         if (rest.Any(a => a is "--help" or "-h"))
         {
             await console.Out.WriteLineAsync(command.Help).ConfigureAwait(false);
-            return ExitCodes.Success;
+            return TrainerExitCodes.Success;
         }
 
         try
@@ -61,7 +62,7 @@ public sealed class CommandRegistry : IEnumerable<ICommand>
         {
             await console.Error.WriteLineAsync(
                 $"{Tool} {command.Name}: error: {e.Message}\nRun '{Tool} {command.Name} --help' for usage.").ConfigureAwait(false);
-            return ExitCodes.Usage;
+            return TrainerExitCodes.Usage;
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using BiT.Contracts.Plans;
 using BiT.Contracts.Rules;
 
 namespace BiT.Trainer.Commands;
@@ -40,7 +41,7 @@ public sealed class HyperRuleCommand : ICommand
 
         var settings = HyperRule.Resolve(examples, height, width, batch, resolution);
         await console.Out.WriteLineAsync(ToJson(settings)).ConfigureAwait(false);
-        return ExitCodes.Success;
+        return TrainerExitCodes.Success;
     }
 
     /// <summary>The JSON object this command prints: exactly the seven keys, in a fixed order.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using BiT.Contracts.Plans;
 using BiT.Contracts.Rules;
 using BiT.Model;
 using BiT.Model.Imaging;
@@ -99,12 +100,12 @@ public sealed class PredictCommand : ICommand
                 await console.Error.WriteLineAsync($"predicted {count} input(s) -> {output}").ConfigureAwait(false);
             }
 
-            return ExitCodes.Success;
+            return TrainerExitCodes.Success;
         }
         catch (Exception e) when (e is InvalidDataException or IOException or HttpRequestException or UnauthorizedAccessException)
         {
             await console.Error.WriteLineAsync($"bit-trainer predict: error: {e.Message}").ConfigureAwait(false);
-            return ExitCodes.Failure;
+            return TrainerExitCodes.PermanentFailure;
         }
     }
 
