@@ -115,6 +115,53 @@ public sealed class ClusterApiTests
     }
 
     [Fact]
+    public async Task The_operator_process_killed_mid_burst_and_started_again_leaves_exactly_one_pod_per_job()
+    {
+        await using var cluster = await Start();
+        var dir = Directory.CreateTempSubdirectory("bit-op-kill-").FullName;
+        var kubeconfig = cluster.Server.WriteKubeconfig(Path.Combine(dir, "kubeconfig"));
+        var dll = Path.Combine(AppContext.BaseDirectory, "bit-operator.dll");
+        var args = $"{dll} run --kubeconfig {kubeconfig} --namespace {TestCluster.Namespace} --leader-elect false --metrics-port 0 --trainer-image {TestCluster.TrainerImage} --parallelism 2";
+        const int jobs = 30;
+        for (var i = 0; i < jobs; i++)
+        {
+            await cluster.CreateJobAsync(JobKind.FineTune, $"burst-{i:D2}", Spec());
+        }
+
+        using (var first = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet", args) { RedirectStandardOutput = true, RedirectStandardError = true })!)
+        {
+            _ = first.StandardOutput.ReadToEndAsync();
+            _ = first.StandardError.ReadToEndAsync();
+            await TestCluster.WaitUntilAsync(() => Task.FromResult(cluster.Server.Requests.Count("create", "pods") >= 3), Timeout, "the first pods");
+            first.Kill(entireProcessTree: true); // SIGKILL: no graceful anything
+            await first.WaitForExitAsync();
+        }
+
+        var createdBeforeRestart = (await cluster.PodsAsync()).Count;
+        Assert.InRange(createdBeforeRestart, 3, jobs);
+        using var second = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet", args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        _ = second.StandardOutput.ReadToEndAsync();
+        _ = second.StandardError.ReadToEndAsync();
+        try
+        {
+            for (var i = 0; i < jobs; i++)
+            {
+                await cluster.WaitForJobAsync(JobKind.FineTune, $"burst-{i:D2}", s => s.PodName is not null, TimeSpan.FromSeconds(60), $"burst-{i:D2}'s pod");
+            }
+
+            await Task.Delay(1000);
+            var pods = await cluster.PodsAsync();
+            Assert.Equal(jobs, pods.Count);
+            Assert.All(pods, p => Assert.EndsWith("-run-1", p.Metadata.Name, StringComparison.Ordinal));
+        }
+        finally
+        {
+            second.Kill(entireProcessTree: true);
+            await second.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
     public async Task A_pod_evicted_is_restarted_as_the_next_attempt_with_the_reason_recorded()
     {
         await using var cluster = await Start();
