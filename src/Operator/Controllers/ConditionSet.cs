@@ -1,17 +1,21 @@
+using BiT.Contracts.Api;
 using BiT.Operator.Api;
 
 namespace BiT.Operator.Controllers;
 
-/// <summary>Condition transitions: the transition time moves only when the status flips.</summary>
+/// <summary>
+/// Condition transitions on the operator's status model: the transition time moves only when the status flips.
+/// The type names are the contracts' <see cref="ConditionTypes"/>.
+/// </summary>
 public static class ConditionSet
 {
-    public const string Validated = "Validated";
-    public const string Running = "Running";
-    public const string Stalled = "Stalled";
-    public const string Restarting = "Restarting";
-    public const string Suspended = "Suspended";
-    public const string Succeeded = "Succeeded";
-    public const string Failed = "Failed";
+    public const string Validated = ConditionTypes.Validated;
+    public const string Running = ConditionTypes.Running;
+    public const string Stalled = ConditionTypes.Stalled;
+    public const string Restarting = ConditionTypes.Restarting;
+    public const string Suspended = ConditionTypes.Suspended;
+    public const string Succeeded = ConditionTypes.Succeeded;
+    public const string Failed = ConditionTypes.Failed;
 
     public static IReadOnlyList<JobCondition> Set(
         IReadOnlyList<JobCondition> conditions,
