@@ -79,6 +79,13 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
                 throw new PlanException($"cannot read the plan {planPath}: {e.Message}", e);
             }
             var plan = TrainingPlan.FromJson(json);
+            if (plan.IsDeferred)
+            {
+                // The operator could not read the data: measure it here, as 'run' does, so the completed plan (and
+                // its hash, which checkpoints are matched against) is the one a direct resolve would give.
+                var facts = PlanAdapter.Measure(plan.Dataset.Format, plan.Dataset.Path, plan.Dataset.NumClasses, plan.Dataset.Classes, Warn);
+                plan = PlanResolver.Complete(plan, facts);
+            }
             var checkpointDir = workDirectory ?? pod.WorkDirectory ?? plan.Checkpoint.Directory
                 ?? throw new PlanException("no checkpoint directory: pass --workdir, set BIT_CHECKPOINT_DIR, or set checkpoint.directory in the plan");
             await output.WriteLineAsync(Describe(plan, planPath, checkpointDir));

@@ -50,14 +50,39 @@ public sealed class ContractsJobPlannerTests
     }
 
     [Theory]
-    [InlineData("trainExamples", "spec.dataset.trainExamples")]
     [InlineData("numClasses", "spec.dataset.numClasses")]
-    public void Missing_facts_and_bad_fields_are_errors_naming_the_field(string remove, string field)
+    [InlineData("path", "spec.dataset.path")]
+    public void Bad_fields_are_errors_naming_the_field(string remove, string field)
     {
         var spec = RealSpec();
         spec["dataset"]!.AsObject().Remove(remove);
         var (plan, errors) = new ContractsJobPlanner().Plan(JobFixtures.Job(spec), Context());
         Assert.Null(plan);
         Assert.Contains(errors, e => e.Field == field);
+    }
+
+    [Fact]
+    public void Facts_only_the_data_can_give_defer_the_plan_and_the_status_shows_only_what_is_known()
+    {
+        var spec = RealSpec();
+        spec["dataset"]!.AsObject().Remove("trainExamples");
+        spec["dataset"]!.AsObject().Remove("imageSize");
+        var (plan, errors) = new ContractsJobPlanner().Plan(JobFixtures.Job(spec), Context());
+        Assert.Empty(errors);
+        Assert.NotNull(plan);
+        var parsed = TrainingPlan.FromJson(plan.PlanJson);
+        Assert.True(parsed.IsDeferred);
+        Assert.Equal(["spec.dataset.trainExamples", "spec.dataset.imageSize"], parsed.Deferred!.Missing);
+        Assert.Equal(plan.PlanHash, PlanHash.Compute(parsed));
+
+        var hyper = plan.Hyperparameters.AsObject();
+        Assert.Equal("Deferred", hyper["rule"]!.GetValue<string>());
+        Assert.Equal(2, hyper["missing"]!.AsArray().Count);
+        // The spec's own overrides are known; what the rule would derive from the data is left out.
+        Assert.Equal(20, hyper["totalSteps"]!.GetValue<int>());
+        Assert.Equal(32, hyper["batchSize"]!.GetValue<int>());
+        Assert.False(hyper.ContainsKey("baseLearningRate"));
+        Assert.False(hyper.ContainsKey("warmupSteps"));
+        Assert.False(hyper.ContainsKey("trainExamples"));
     }
 }

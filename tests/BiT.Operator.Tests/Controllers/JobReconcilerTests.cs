@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using BiT.Contracts.Plans;
 using BiT.Operator.Api;
 using BiT.Operator.Controllers;
 using k8s.Models;
@@ -41,6 +42,27 @@ public sealed class JobReconcilerTests
         Assert.Equal(1, status.ObservedGeneration);
         Assert.NotNull(d.StatusPatch);
         Assert.Equal(JobStatus.FormatTime(T0), JobStatus.Parse(job.Status).StartTime);
+    }
+
+    [Fact]
+    public void A_spec_without_the_datas_size_and_image_size_is_validated_and_gets_a_pod_with_a_deferred_plan()
+    {
+        var spec = ContractsJobPlannerTests.RealSpec();
+        spec["dataset"]!.AsObject().Remove("trainExamples");
+        spec["dataset"]!.AsObject().Remove("imageSize");
+        var reconciler = new JobReconciler(Options, new ContractsJobPlanner());
+        var d = reconciler.Reconcile(new ReconcileInput(JobKind.FineTune, Job(spec), [], null, T0));
+
+        var validated = d.Status.Condition(ConditionSet.Validated)!;
+        Assert.Equal("True", validated.Status);
+        Assert.Equal(JobPhase.Pending, d.Status.Phase);
+        var pod = CreatedPod(d);
+        var configMap = Assert.IsType<V1ConfigMap>(Assert.Single(d.Actions.OfType<EnsureObject>(), e => e.Object.Kind == "ConfigMap").Object);
+        Assert.Contains(pod.Spec.Volumes, v => v.ConfigMap?.Name == configMap.Metadata.Name);
+        var plan = TrainingPlan.FromJson(configMap.Data["plan.json"]);
+        Assert.True(plan.IsDeferred);
+        Assert.Equal(d.Status.PlanHash, PlanHash.Compute(plan));
+        Assert.Equal("Deferred", d.Status.Hyperparameters!["rule"]!.GetValue<string>());
     }
 
     [Fact]

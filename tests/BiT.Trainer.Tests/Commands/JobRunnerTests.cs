@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
+using BiT.Contracts.Api;
 using BiT.Contracts.Plans;
+using BiT.Trainer.Checkpoints;
 using BiT.Trainer.Commands;
 using BiT.Trainer.Telemetry;
 
@@ -156,5 +158,53 @@ public sealed class JobRunnerTests
         Assert.Equal(
             File.ReadAllText(dir.Combine("runs", "down", "final", "metrics.json")).Split('\n').Where(l => l.Contains("top1", StringComparison.Ordinal)),
             File.ReadAllText(dir.Combine("pod", "final", "metrics.json")).Split('\n').Where(l => l.Contains("top1", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_deferred_plan_is_completed_from_the_measured_data_as_run_resolves_it_and_resumes_under_the_same_hash()
+    {
+        using var dir = new TempDir();
+        // The manifest gives neither trainExamples nor imageSize: 'run' measures them from the data.
+        File.WriteAllText(dir.Combine("job.yaml"), Manifest());
+        var run = await Run(dir.Combine("job.yaml"), dir.Combine("work"));
+        Assert.True(run.Code == 0, run.Out + run.Err);
+        var direct = TrainingPlan.FromJson(File.ReadAllText(dir.Combine("work", "plan.json")));
+
+        // What the operator writes: the same job resolved without the data.
+        var deferred = PlanResolver.Resolve(ManifestParser.ParseFile(dir.Combine("job.yaml")), measured: null, new PlanResolverOptions
+        {
+            ManifestDirectory = dir.Path,
+            DeferUnmeasuredFacts = true,
+        });
+        Assert.True(deferred.IsDeferred);
+        Assert.NotEqual(PlanHash.Compute(direct), PlanHash.Compute(deferred));
+        File.WriteAllText(dir.Combine("plan.json"), deferred.ToJson());
+
+        var pod = PodEnvironment.From(n => n == "BIT_CHECKPOINT_DIR" ? dir.Combine("pod") : null);
+        async Task<(int Code, string Out, string Err)> Train()
+        {
+            var output = new StringWriter();
+            var error = new StringWriter();
+            var code = await new JobRunner(output, error, TimeProvider.System) { Workers = 2 }
+                .RunPlanAsync(dir.Combine("plan.json"), null, null, pod, CancellationToken.None);
+            return (code, output.ToString(), error.ToString());
+        }
+
+        var first = await Train();
+        Assert.True(first.Code == 0, first.Out + first.Err);
+        Assert.Contains("4 steps", first.Out, StringComparison.Ordinal);
+        var checkpoints = Directory.GetFiles(dir.Combine("pod"), "step-*.ckpt");
+        Assert.NotEmpty(checkpoints);
+        // The hash covers every hyperparameter and the measured facts: the pod trained exactly run's plan.
+        Assert.All(checkpoints, c => Assert.Equal(PlanHash.Compute(direct), CheckpointFile.ReadSummary(c).PlanHash));
+        Assert.Equal(
+            File.ReadAllText(dir.Combine("work", "final", "metrics.json")).Split('\n').Where(l => l.Contains("top1", StringComparison.Ordinal)),
+            File.ReadAllText(dir.Combine("pod", "final", "metrics.json")).Split('\n').Where(l => l.Contains("top1", StringComparison.Ordinal)));
+
+        // A restarted pod measures again, gets the same completed plan and resumes its own checkpoints.
+        var second = await Train();
+        Assert.True(second.Code == 0, second.Out + second.Err);
+        Assert.Contains("resuming from", second.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("another plan", second.Out + second.Err, StringComparison.Ordinal);
     }
 }
