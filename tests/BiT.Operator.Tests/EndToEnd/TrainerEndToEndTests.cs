@@ -127,18 +127,20 @@ public sealed class TrainerEndToEndTests(TrainerCluster fixture)
     public async Task Suspend_checkpoints_and_stops_the_trainer_and_resume_finishes_the_run()
     {
         fixture.EnsureOperator();
-        await Cluster.CreateJobAsync(JobKind.FineTune, "paused", TrainerCluster.TinySpec(totalSteps: 80, everySteps: 4));
+        // Long enough that an idle machine cannot finish the run between the first checkpoint and the suspension.
+        const int totalSteps = 400;
+        await Cluster.CreateJobAsync(JobKind.FineTune, "paused", TrainerCluster.TinySpec(totalSteps: totalSteps, everySteps: 4));
         await fixture.WaitAsync("paused", s => s.CheckpointStep >= 4 && s.Phase == JobPhase.Running, "a first checkpoint");
         await Cluster.PatchSpecAsync(JobKind.FineTune, "paused", new JsonObject { ["suspend"] = true });
         await fixture.WaitAsync("paused", s => s.Phase == JobPhase.Suspended, "the job to be suspended");
         await TestCluster.WaitUntilAsync(async () => (await Cluster.PodsAsync()).All(p => !p.Metadata.Name.StartsWith("paused-", StringComparison.Ordinal)),
             TimeSpan.FromSeconds(60), "the suspended pod to go");
         var suspended = JobStatus.Parse((await Cluster.GetJobAsync(JobKind.FineTune, "paused"))!.Status);
-        Assert.True(suspended.ProgressStep < 80, "suspended before the end");
+        Assert.True(suspended.ProgressStep < totalSteps, $"suspended before the end (step {suspended.ProgressStep})");
 
         await Cluster.PatchSpecAsync(JobKind.FineTune, "paused", new JsonObject { ["suspend"] = false });
         var status = await fixture.WaitAsync("paused", Finished, "the resumed job to finish", 180);
-        AssertSucceeded(status, 80);
+        AssertSucceeded(status, totalSteps);
         Assert.Equal(0, status.Restarts);
         Assert.Equal("paused-run-2", status.PodName);
         Assert.Equal("False", status.Condition(ConditionSet.Suspended)?.Status);
