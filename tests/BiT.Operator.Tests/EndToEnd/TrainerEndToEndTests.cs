@@ -13,6 +13,10 @@ namespace BiT.Operator.Tests.EndToEnd;
 [Collection(TrainerCollection.Name)]
 public sealed class TrainerEndToEndTests(TrainerCluster fixture)
 {
+    // The status reporter patches progress at most every 5 s and a tiny trainer does about 20 steps a second on an
+    // idle machine: a run must be long enough that it cannot end before a test's kill, eviction or stop lands.
+    private const int LongRun = 400;
+
     private TestCluster Cluster => fixture.Cluster;
 
     private static string Ns => TestCluster.Namespace;
@@ -72,12 +76,12 @@ public sealed class TrainerEndToEndTests(TrainerCluster fixture)
     public async Task A_trainer_killed_mid_run_restarts_from_its_checkpoint_and_finishes_with_the_right_step_count()
     {
         fixture.EnsureOperator();
-        await Cluster.CreateJobAsync(JobKind.FineTune, "killed", TrainerCluster.TinySpec(totalSteps: 80, everySteps: 4));
+        await Cluster.CreateJobAsync(JobKind.FineTune, "killed", TrainerCluster.TinySpec(totalSteps: LongRun, everySteps: 4));
         await fixture.WaitAsync("killed", s => s.CheckpointStep >= 4, "a first checkpoint");
         await Cluster.Server.Kubelet.KillAsync(Ns, "killed-run-1", hard: true);
 
         var status = await fixture.WaitAsync("killed", Finished, "the job to finish after the kill", 180);
-        AssertSucceeded(status, 80);
+        AssertSucceeded(status, LongRun);
         Assert.Equal(1, status.Restarts);
         var restart = Assert.Single(status.RestartHistory);
         Assert.Equal("Killed", restart.Reason);
@@ -90,12 +94,12 @@ public sealed class TrainerEndToEndTests(TrainerCluster fixture)
     public async Task An_evicted_trainer_checkpoints_and_is_restarted()
     {
         fixture.EnsureOperator();
-        await Cluster.CreateJobAsync(JobKind.FineTune, "evicted", TrainerCluster.TinySpec(totalSteps: 80, everySteps: 4));
+        await Cluster.CreateJobAsync(JobKind.FineTune, "evicted", TrainerCluster.TinySpec(totalSteps: LongRun, everySteps: 4));
         await fixture.WaitAsync("evicted", s => s.CheckpointStep >= 4, "a first checkpoint");
         await Cluster.Server.Kubelet.EvictAsync(Ns, "evicted-run-1");
 
         var status = await fixture.WaitAsync("evicted", Finished, "the job to finish after the eviction", 180);
-        AssertSucceeded(status, 80);
+        AssertSucceeded(status, LongRun);
         var restart = Assert.Single(status.RestartHistory);
         Assert.Equal("Evicted", restart.Reason);
         Assert.True(restart.ResumedFromStep >= 4, $"resumed from {restart.ResumedFromStep}");
@@ -105,7 +109,7 @@ public sealed class TrainerEndToEndTests(TrainerCluster fixture)
     public async Task A_stopped_trainer_is_detected_as_stalled_and_restarted()
     {
         fixture.EnsureOperator();
-        var spec = TrainerCluster.TinySpec(totalSteps: 80, everySteps: 4);
+        var spec = TrainerCluster.TinySpec(totalSteps: LongRun, everySteps: 4);
         spec["runPolicy"]!["stallTimeout"] = "15s";
         await Cluster.CreateJobAsync(JobKind.FineTune, "stalled", spec);
         await fixture.WaitAsync("stalled", s => s.CheckpointStep >= 4, "a first checkpoint");
@@ -119,7 +123,7 @@ public sealed class TrainerEndToEndTests(TrainerCluster fixture)
         Assert.Contains(events.Items, e => e.InvolvedObject.Name == "stalled" && e.Reason == "Stalled");
 
         var status = await fixture.WaitAsync("stalled", Finished, "the job to finish after the stall", 180);
-        AssertSucceeded(status, 80);
+        AssertSucceeded(status, LongRun);
         Assert.Equal("False", status.Condition(ConditionSet.Stalled)?.Status);
     }
 
@@ -127,20 +131,18 @@ public sealed class TrainerEndToEndTests(TrainerCluster fixture)
     public async Task Suspend_checkpoints_and_stops_the_trainer_and_resume_finishes_the_run()
     {
         fixture.EnsureOperator();
-        // Long enough that an idle machine cannot finish the run between the first checkpoint and the suspension.
-        const int totalSteps = 400;
-        await Cluster.CreateJobAsync(JobKind.FineTune, "paused", TrainerCluster.TinySpec(totalSteps: totalSteps, everySteps: 4));
+        await Cluster.CreateJobAsync(JobKind.FineTune, "paused", TrainerCluster.TinySpec(totalSteps: LongRun, everySteps: 4));
         await fixture.WaitAsync("paused", s => s.CheckpointStep >= 4 && s.Phase == JobPhase.Running, "a first checkpoint");
         await Cluster.PatchSpecAsync(JobKind.FineTune, "paused", new JsonObject { ["suspend"] = true });
         await fixture.WaitAsync("paused", s => s.Phase == JobPhase.Suspended, "the job to be suspended");
         await TestCluster.WaitUntilAsync(async () => (await Cluster.PodsAsync()).All(p => !p.Metadata.Name.StartsWith("paused-", StringComparison.Ordinal)),
             TimeSpan.FromSeconds(60), "the suspended pod to go");
         var suspended = JobStatus.Parse((await Cluster.GetJobAsync(JobKind.FineTune, "paused"))!.Status);
-        Assert.True(suspended.ProgressStep < totalSteps, $"suspended before the end (step {suspended.ProgressStep})");
+        Assert.True(suspended.ProgressStep < LongRun, $"suspended before the end (step {suspended.ProgressStep})");
 
         await Cluster.PatchSpecAsync(JobKind.FineTune, "paused", new JsonObject { ["suspend"] = false });
         var status = await fixture.WaitAsync("paused", Finished, "the resumed job to finish", 180);
-        AssertSucceeded(status, totalSteps);
+        AssertSucceeded(status, LongRun);
         Assert.Equal(0, status.Restarts);
         Assert.Equal("paused-run-2", status.PodName);
         Assert.Equal("False", status.Condition(ConditionSet.Suspended)?.Status);
