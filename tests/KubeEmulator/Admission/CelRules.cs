@@ -419,17 +419,7 @@ internal sealed class CelExpression
             Expect(")");
             return !eval ? null : name == "exists_one" ? (long)result! == 1 : result;
         }
-        var args = new List<object?>();
-        Ws();
-        if (!Peek(')'))
-        {
-            do
-            {
-                args.Add(Ternary(eval));
-            }
-            while (Eat(","));
-        }
-        Expect(")");
+        var args = Arguments(eval);
         if (!eval)
         {
             return null;
@@ -523,17 +513,7 @@ internal sealed class CelExpression
         if (Peek('('))
         {
             Expect("(");
-            var args = new List<object?>();
-            Ws();
-            if (!Peek(')'))
-            {
-                do
-                {
-                    args.Add(Ternary(eval));
-                }
-                while (Eat(","));
-            }
-            Expect(")");
+            var args = Arguments(eval);
             if (!eval)
             {
                 return null;
@@ -697,5 +677,23 @@ internal sealed class CelExpression
         {
             throw new CelException($"syntax error: expected '{token}' at {_p}");
         }
+    }
+
+    // The comma-separated arguments of a call, after its "(", through the closing ")".
+    private List<object?> Arguments(bool eval)
+    {
+        var args = new List<object?>();
+        Ws();
+        if (!Peek(')'))
+        {
+            do
+            {
+                args.Add(Ternary(eval));
+            }
+            while (Eat(","));
+        }
+
+        Expect(")");
+        return args;
     }
 }
