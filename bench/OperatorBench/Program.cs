@@ -10,10 +10,11 @@ using k8s.Models;
 using Microsoft.Extensions.Logging;
 using OperatorBench;
 
-// usage: OperatorBench [--jobs 1000] [--memory-jobs 5000] [--quiet-seconds 30] [--memory-only] [--mappings]
+// usage: OperatorBench [--jobs 1000] [--memory-jobs 5000] [--quiet-seconds 30] [--memory-only] [--mappings] [--settle-seconds 15]
 //                      [--operator-env NAME=VALUE]...
 // --memory-only skips part 1; --mappings also prints where the operator's resident memory lies (/proc/PID/smaps);
 // --operator-env adds an environment variable to the operator process of part 2 (to compare runtime settings);
+// --settle-seconds is how long part 2 waits after the last job's status before it measures (default 15);
 // --cache-cost measures in this process what the cached jobs and pods of part 2 weigh as objects;
 // --hold-seconds keeps that operator running so long at the end (its pid is printed), to inspect it from outside.
 var jobs = Arg("--jobs", 1000);
@@ -21,6 +22,7 @@ var memoryOnly = args.Contains("--memory-only");
 var mappings = args.Contains("--mappings");
 var holdSeconds = Arg("--hold-seconds", 0);
 var cacheCost = args.Contains("--cache-cost");
+var settleSeconds = Arg("--settle-seconds", 15);
 var operatorEnv = args.Select((a, i) => (a, i)).Where(p => p.a == "--operator-env" && p.i + 1 < args.Length).Select(p => args[p.i + 1].Split('=', 2)).ToList();
 var memoryJobs = Arg("--memory-jobs", 5000);
 var quietSeconds = Arg("--quiet-seconds", 30);
@@ -137,40 +139,50 @@ if (!memoryOnly)
     var dir = Directory.CreateTempSubdirectory("operator-bench-").FullName;
     var kubeconfig = cluster.Server.WriteKubeconfig(Path.Combine(dir, "kubeconfig"));
     var dll = Path.Combine(AppContext.BaseDirectory, "bit-operator.dll");
-    var psi = new ProcessStartInfo("dotnet", $"{dll} run --kubeconfig {kubeconfig} --namespace {BenchCluster.Namespace} --leader-elect false --metrics-port 0 --parallelism 8")
-    {
-        RedirectStandardOutput = true,
-        RedirectStandardError = true,
-    };
-    // As the Helm chart runs it.
-    psi.Environment["DOTNET_EnableWriteXorExecute"] = "0";
-    psi.Environment["DOTNET_GCgen0size"] = "0x800000";
-    psi.Environment["DOTNET_TieredPGO"] = "0";
-    psi.Environment["MALLOC_ARENA_MAX"] = "2";
     foreach (var kv in operatorEnv)
     {
-        psi.Environment[kv[0]] = kv.Length > 1 ? kv[1] : "";
         Say($"operator environment: {kv[0]}={(kv.Length > 1 ? kv[1] : "")}");
     }
 
-    using var op = Process.Start(psi)!;
-    var metricsPort = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-    _ = Task.Run(async () =>
+    (Process Process, Task<int> MetricsPort) StartOperator()
     {
-        while (await op.StandardOutput.ReadLineAsync() is { } line)
+        var psi = new ProcessStartInfo("dotnet", $"{dll} run --kubeconfig {kubeconfig} --namespace {BenchCluster.Namespace} --leader-elect false --metrics-port 0 --parallelism 8")
         {
-            var at = line.IndexOf("metrics on port ", StringComparison.Ordinal);
-            if (at >= 0 && int.TryParse(line.AsSpan(at + "metrics on port ".Length).Trim(), CultureInfo.InvariantCulture, out var p))
-            {
-                metricsPort.TrySetResult(p);
-            }
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        // As the Helm chart runs it.
+        psi.Environment["DOTNET_EnableWriteXorExecute"] = "0";
+        psi.Environment["DOTNET_GCgen0size"] = "0x800000";
+        psi.Environment["DOTNET_TieredPGO"] = "0";
+        psi.Environment["MALLOC_ARENA_MAX"] = "2";
+        foreach (var kv in operatorEnv)
+        {
+            psi.Environment[kv[0]] = kv.Length > 1 ? kv[1] : "";
         }
-    });
-    _ = op.StandardError.ReadToEndAsync();
+
+        var process = Process.Start(psi)!;
+        var port = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _ = Task.Run(async () =>
+        {
+            while (await process.StandardOutput.ReadLineAsync() is { } line)
+            {
+                var at = line.IndexOf("metrics on port ", StringComparison.Ordinal);
+                if (at >= 0 && int.TryParse(line.AsSpan(at + "metrics on port ".Length).Trim(), CultureInfo.InvariantCulture, out var p))
+                {
+                    port.TrySetResult(p);
+                }
+            }
+        });
+        _ = process.StandardError.ReadToEndAsync();
+        return (process, port.Task);
+    }
+
+    var (op, metricsPortTask) = StartOperator();
     await Task.Delay(5000);
     var idle = Rss(op.Id);
     var idleAnon = Rss(op.Id, "RssAnon:");
-    var idleHeap = await GcHeapAsync(metricsPort.Task);
+    var idleHeap = await GcHeapAsync(metricsPortTask);
     if (mappings)
     {
         Say("idle operator, resident memory by mapping:");
@@ -181,6 +193,16 @@ if (!memoryOnly)
     }
 
     var sw = Stopwatch.StartNew();
+    var burstPeak = 0L;
+    using var sampling = new CancellationTokenSource();
+    var sampler = Task.Run(async () =>
+    {
+        while (!sampling.IsCancellationRequested)
+        {
+            burstPeak = Math.Max(burstPeak, Rss(op.Id));
+            await Task.Delay(200);
+        }
+    });
     var apply = await cluster.ApplyAsync(0, memoryJobs);
     while (cluster.Server.Requests.Count("create", "pods") < memoryJobs)
     {
@@ -193,7 +215,11 @@ if (!memoryOnly)
         await Task.Delay(500);
     }
 
-    await Task.Delay(5000);
+    await sampling.CancelAsync();
+    await sampler;
+
+    // Settled: every job has its pod and its status; the operator only resyncs from here on.
+    await Task.Delay(TimeSpan.FromSeconds(settleSeconds));
     var peak = 0L;
     var anon = 0L;
     for (var i = 0; i < 10; i++)
@@ -203,14 +229,15 @@ if (!memoryOnly)
         await Task.Delay(500);
     }
 
-    var heap = await GcHeapAsync(metricsPort.Task);
-    await Task.Delay(2000);
+    var heap = await GcHeapAsync(metricsPortTask);
+    await Task.Delay(TimeSpan.FromSeconds(settleSeconds));
     var afterScrape = Rss(op.Id);
     Say($"");
     Say($"{memoryJobs} jobs, operator as its own process (bit-operator run):");
     Say(string.Create(inv, $"- apply {apply.TotalSeconds:0.0} s; every job has its pod after {toPods.TotalSeconds:0.0} s ({toPods / apply:0.00}x the apply)"));
     Say(string.Create(inv, $"- resident memory (VmRSS): idle (0 jobs, caches synced) {idle / 1048576.0:0.0} MiB (baseline); with {memoryJobs} jobs and their pods cached {peak / 1048576.0:0.0} MiB ({(double)peak / idle:0.00}x the baseline); of which private (RssAnon) {idleAnon / 1048576.0:0.0} -> {anon / 1048576.0:0.0} MiB; managed heap (the operator's dotnet_total_memory_bytes) {idleHeap / 1048576.0:0.0} -> {heap / 1048576.0:0.0} MiB"));
-    Say(string.Create(inv, $"- after one /metrics scrape ({memoryJobs} jobs' series): {afterScrape / 1048576.0:0.0} MiB"));
+    Say(string.Create(inv, $"- while the jobs were applied and reconciled (sampled every 200 ms): at most {burstPeak / 1048576.0:0.0} MiB; the settled figure above is measured {settleSeconds} s after the last status was written"));
+    Say(string.Create(inv, $"- {settleSeconds} s after one /metrics scrape (which adds {memoryJobs} jobs' per-job series): {afterScrape / 1048576.0:0.0} MiB"));
     if (mappings)
     {
         Say($"operator with {memoryJobs} jobs, resident memory by mapping:");
@@ -251,6 +278,22 @@ if (!memoryOnly)
 
     op.Kill(entireProcessTree: true);
     await op.WaitForExitAsync();
+    op.Dispose();
+
+    // A restart with every job in place: the informers' first list carries all of them at once.
+    var (again, _) = StartOperator();
+    await Task.Delay(TimeSpan.FromSeconds(settleSeconds + 10));
+    var restartRss = 0L;
+    for (var i = 0; i < 10; i++)
+    {
+        restartRss = Math.Max(restartRss, Rss(again.Id));
+        await Task.Delay(500);
+    }
+
+    Say(string.Create(inv, $"- restarted with the {memoryJobs} jobs and pods in place (one list each), {settleSeconds + 10} s later: {restartRss / 1048576.0:0.0} MiB; private (RssAnon) {Rss(again.Id, "RssAnon:") / 1048576.0:0.0} MiB"));
+    again.Kill(entireProcessTree: true);
+    await again.WaitForExitAsync();
+    again.Dispose();
 }
 
 var output = Path.Combine(Path.GetTempPath(), "operator-bench-last-run.txt");
