@@ -281,7 +281,7 @@ if (!memoryOnly)
     op.Dispose();
 
     // A restart with every job in place: the informers' first list carries all of them at once.
-    var (again, _) = StartOperator();
+    var (again, againPort) = StartOperator();
     await Task.Delay(TimeSpan.FromSeconds(settleSeconds + 10));
     var restartRss = 0L;
     for (var i = 0; i < 10; i++)
@@ -290,7 +290,11 @@ if (!memoryOnly)
         await Task.Delay(500);
     }
 
-    Say(string.Create(inv, $"- restarted with the {memoryJobs} jobs and pods in place (one list each), {settleSeconds + 10} s later: {restartRss / 1048576.0:0.0} MiB; private (RssAnon) {Rss(again.Id, "RssAnon:") / 1048576.0:0.0} MiB"));
+    var restartAnon = Rss(again.Id, "RssAnon:");
+    var restartHeap = await GcHeapAsync(againPort);
+    Say(string.Create(inv, $"- restarted with the {memoryJobs} jobs and pods in place (one list each), {settleSeconds + 10} s later: {restartRss / 1048576.0:0.0} MiB; private (RssAnon) {restartAnon / 1048576.0:0.0} MiB; managed heap {restartHeap / 1048576.0:0.0} MiB"));
+    await Task.Delay(TimeSpan.FromSeconds(settleSeconds + 10));
+    Say(string.Create(inv, $"- and {settleSeconds + 10} s after that: {Rss(again.Id) / 1048576.0:0.0} MiB; private (RssAnon) {Rss(again.Id, "RssAnon:") / 1048576.0:0.0} MiB"));
     again.Kill(entireProcessTree: true);
     await again.WaitForExitAsync();
     again.Dispose();
