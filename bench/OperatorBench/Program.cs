@@ -12,7 +12,7 @@ using OperatorBench;
 
 // usage: OperatorBench [--jobs 1000] [--memory-jobs 5000] [--quiet-seconds 30] [--memory-only] [--mappings] [--settle-seconds 15]
 //                      [--operator-env NAME=VALUE]...
-// --memory-only skips part 1; --mappings also prints where the operator's resident memory lies (/proc/PID/smaps);
+// --memory-only skips part 1 (--memory-jobs 0 skips part 2); --mappings also prints where the operator's resident memory lies (/proc/PID/smaps);
 // --operator-env adds an environment variable to the operator process of part 2 (to compare runtime settings);
 // --settle-seconds is how long part 2 waits after the last job's status before it measures (default 15);
 // --cache-cost measures in this process what the cached jobs and pods of part 2 weigh as objects;
@@ -53,6 +53,9 @@ if (!memoryOnly)
         ResyncPeriod = TimeSpan.FromSeconds(10),
         MetricsPort = null,
         Identity = "bench",
+        // This process also holds the emulator's heap: a forced full GC here would collect (and pause) that too.
+        // Part 2 runs the operator as its own process, with the trimmer.
+        TrimMemory = false,
     };
     var host = new OperatorHost(client, settings, new ContractsJobPlanner(), TimeProvider.System, loggerFactory);
     host.Metrics.DurationSamples = new();
@@ -134,6 +137,7 @@ if (!memoryOnly)
 }
 
 // ---- 2. memory with M jobs, operator as its own process -----------------------------------------------------
+if (memoryJobs > 0)
 {
     await using var cluster = await BenchCluster.StartAsync(root);
     var dir = Directory.CreateTempSubdirectory("operator-bench-").FullName;
