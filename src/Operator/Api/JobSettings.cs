@@ -1,13 +1,7 @@
+using BiT.Contracts.Api;
 using k8s.Models;
 
 namespace BiT.Operator.Api;
-
-public enum StallAction
-{
-    Restart,
-    Fail,
-    None,
-}
 
 /// <summary>How the operator runs a job: <c>spec.runPolicy</c> with defaults applied.</summary>
 public sealed record RunPolicy(

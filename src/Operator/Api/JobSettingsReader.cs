@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using BiT.Contracts.Api;
 using k8s;
 using k8s.Models;
 
@@ -310,12 +311,12 @@ public static class JobSettingsReader
             return null;
         }
 
-        if (!GoDuration.TryParse(s, out var value))
+        if (!GoDuration.TryParse(s, out var value, out _))
         {
             errors.Add(new(path, $"must be a duration such as 90s, 15m, 1h30m (got '{s}')"));
             return null;
         }
 
-        return value;
+        return value.Value;
     }
 }

@@ -1,9 +1,11 @@
 using System.Text.Json.Nodes;
 using BiT.Contracts.Plans;
+using BiT.Contracts.Api;
 using BiT.Operator.Api;
 using BiT.Operator.Controllers;
 using k8s.Models;
 using static BiT.Operator.Tests.Controllers.JobFixtures;
+using BiTJob = BiT.Operator.Api.BiTJob;
 
 namespace BiT.Operator.Tests.Controllers;
 
@@ -37,11 +39,11 @@ public sealed class JobReconcilerTests
         var status = d.Status;
         Assert.Equal(JobPhase.Pending, status.Phase);
         Assert.Equal("pets-run-1", status.PodName);
-        Assert.Equal("True", status.Condition(ConditionSet.Validated)!.Status);
-        Assert.Equal(500, status.Hyperparameters!["totalSteps"]!.GetValue<int>());
+        Assert.Equal("True", status.FindCondition(ConditionTypes.Validated)!.Status);
+        Assert.Equal(500, status.Hyperparameters!.TotalSteps);
         Assert.Equal(1, status.ObservedGeneration);
         Assert.NotNull(d.StatusPatch);
-        Assert.Equal(JobStatus.FormatTime(T0), JobStatus.Parse(job.Status).StartTime);
+        Assert.Equal(T0, BiTJobStatus.FromJson(job.Status).StartTime);
     }
 
     [Fact]
@@ -53,7 +55,7 @@ public sealed class JobReconcilerTests
         var reconciler = new JobReconciler(Options, new ContractsJobPlanner());
         var d = reconciler.Reconcile(new ReconcileInput(JobKind.FineTune, Job(spec), [], null, T0));
 
-        var validated = d.Status.Condition(ConditionSet.Validated)!;
+        var validated = d.Status.FindCondition(ConditionTypes.Validated)!;
         Assert.Equal("True", validated.Status);
         Assert.Equal(JobPhase.Pending, d.Status.Phase);
         var pod = CreatedPod(d);
@@ -62,7 +64,9 @@ public sealed class JobReconcilerTests
         var plan = TrainingPlan.FromJson(configMap.Data["plan.json"]);
         Assert.True(plan.IsDeferred);
         Assert.Equal(d.Status.PlanHash, PlanHash.Compute(plan));
-        Assert.Equal("Deferred", d.Status.Hyperparameters!["rule"]!.GetValue<string>());
+        // No hyperparameters until the trainer has measured the data; the condition says which facts it measures.
+        Assert.Null(d.Status.Hyperparameters);
+        Assert.Contains("spec.dataset.trainExamples", validated.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -112,7 +116,7 @@ public sealed class JobReconcilerTests
         obj[field] = JsonNode.Parse(json);
         spec[section] = obj;
         var (job, d) = Step(Job(spec), [], T0);
-        var validated = d.Status.Condition(ConditionSet.Validated)!;
+        var validated = d.Status.FindCondition(ConditionTypes.Validated)!;
         Assert.Equal("False", validated.Status);
         Assert.Equal(JobReconciler.InvalidSpecReason, validated.Reason);
         Assert.Contains(path, validated.Message, StringComparison.Ordinal);
@@ -138,8 +142,8 @@ public sealed class JobReconcilerTests
         fixedJob = new BiTJob { Kind = fixedJob.Kind, Metadata = fixedJob.Metadata, Spec = fixedJob.Spec, Status = job.Status };
         var d = Run(fixedJob, [], T0.AddSeconds(5));
         Assert.Single(d.Actions.OfType<CreatePod>());
-        Assert.Equal("True", d.Status.Condition(ConditionSet.Validated)!.Status);
-        Assert.Equal("False", d.Status.Condition(ConditionSet.Failed)!.Status);
+        Assert.Equal("True", d.Status.FindCondition(ConditionTypes.Validated)!.Status);
+        Assert.Equal("False", d.Status.FindCondition(ConditionTypes.Failed)!.Status);
         Assert.Equal(2, d.Status.ObservedGeneration);
     }
 
@@ -159,7 +163,7 @@ public sealed class JobReconcilerTests
         else
         {
             Assert.Empty(d.Actions.OfType<CreatePod>());
-            Assert.Contains("spec.image", d.Status.Condition(ConditionSet.Validated)!.Message, StringComparison.Ordinal);
+            Assert.Contains("spec.image", d.Status.FindCondition(ConditionTypes.Validated)!.Message, StringComparison.Ordinal);
         }
     }
 
@@ -170,8 +174,8 @@ public sealed class JobReconcilerTests
         var done = Ended("pets-run-1", 0, "{\"top1\":0.912,\"top5\":0.99,\"modelPath\":\"/checkpoints/final/model.npz\"}");
         (job, var d) = Step(job, [done], T0.AddMinutes(5));
         Assert.Equal(JobPhase.Succeeded, d.Status.Phase);
-        Assert.Equal(0.912, d.Status.Result!["top1"]!.GetValue<double>());
-        Assert.Equal(JobStatus.FormatTime(T0.AddMinutes(5)), d.Status.CompletionTime);
+        Assert.Equal(0.912, d.Status.Result!.Top1);
+        Assert.Equal(T0.AddMinutes(5), d.Status.CompletionTime);
         Assert.Contains("0.912", Assert.Single(d.Actions.OfType<RecordEvent>()).Message, StringComparison.Ordinal);
         var again = Run(job, [done], T0.AddMinutes(6));
         Assert.Empty(again.Actions);
@@ -184,7 +188,7 @@ public sealed class JobReconcilerTests
         var (job, _) = Step(Job(), [], T0);
         job = WithStatusPatch(job, new JsonObject { ["result"] = new JsonObject { ["top1"] = 0.5 } });
         var d = Run(job, [Ended("pets-run-1", 0, "done")], T0.AddMinutes(1));
-        Assert.Equal(0.5, d.Status.Result!["top1"]!.GetValue<double>());
+        Assert.Equal(0.5, d.Status.Result!.Top1);
     }
 
     [Fact]
@@ -193,7 +197,7 @@ public sealed class JobReconcilerTests
         var (job, _) = Step(Job(), [], T0);
         var d = Run(job, [Ended("pets-run-1", 4, "step 3\nloss became NaN at step 4")], T0.AddMinutes(1));
         Assert.Equal(JobPhase.Failed, d.Status.Phase);
-        var failed = d.Status.Condition(ConditionSet.Failed)!;
+        var failed = d.Status.FindCondition(ConditionTypes.Failed)!;
         Assert.Equal("TrainerFailed", failed.Reason);
         Assert.Equal("loss became NaN at step 4", failed.Message);
         Assert.Empty(d.Actions.OfType<CreatePod>());
@@ -208,8 +212,8 @@ public sealed class JobReconcilerTests
         (job, var d) = Step(job, [ended], T0.AddSeconds(60));
         Assert.Equal(JobPhase.Restarting, d.Status.Phase);
         Assert.Equal(1, d.Status.Restarts);
-        var record = Assert.Single(d.Status.RestartHistory);
-        Assert.Equal(("Killed", 137, 30L), (record.Reason, record.ExitCode, record.ResumedFromStep));
+        var record = Assert.Single(d.Status.RestartHistory!);
+        Assert.Equal(("Killed", 137, 30), (record.Reason, record.ExitCode, record.ResumedFromStep));
         Assert.Empty(d.Actions.OfType<CreatePod>());
         Assert.Equal(TimeSpan.FromSeconds(10), d.RequeueAfter);
 
@@ -227,7 +231,7 @@ public sealed class JobReconcilerTests
 
         (_, d) = Step(job, [Pod("pets-run-2", "Running", T0.AddSeconds(75))], T0.AddSeconds(76));
         Assert.Equal(JobPhase.Running, d.Status.Phase);
-        Assert.Equal("False", d.Status.Condition(ConditionSet.Restarting)!.Status);
+        Assert.Equal("False", d.Status.FindCondition(ConditionTypes.Restarting)!.Status);
     }
 
     [Fact]
@@ -246,7 +250,7 @@ public sealed class JobReconcilerTests
         job = WithStatusPatch(job, new JsonObject { ["restarts"] = 3, ["podName"] = "pets-run-4" });
         var d = Run(job, [Ended("pets-run-4", 143)], T0.AddMinutes(1));
         Assert.Equal(JobPhase.Failed, d.Status.Phase);
-        Assert.Equal("RestartLimitExceeded", d.Status.Condition(ConditionSet.Failed)!.Reason);
+        Assert.Equal("RestartLimitExceeded", d.Status.FindCondition(ConditionTypes.Failed)!.Reason);
         Assert.Empty(d.Actions.OfType<CreatePod>());
     }
 
@@ -257,7 +261,7 @@ public sealed class JobReconcilerTests
         (job, _) = Step(job, [Pod("pets-run-1", "Running", T0)], T0.AddSeconds(1));
         var d = Run(job, [], T0.AddSeconds(20));
         Assert.Equal(JobPhase.Restarting, d.Status.Phase);
-        Assert.Equal("PodDeleted", d.Status.RestartHistory.Single().Reason);
+        Assert.Equal("PodDeleted", d.Status.RestartHistory!.Single().Reason);
     }
 
     [Fact]
@@ -266,7 +270,7 @@ public sealed class JobReconcilerTests
         var (job, _) = Step(Job(), [], T0);
         var d = Run(job, [Pod("pets-run-1", "Unknown")], T0.AddSeconds(20));
         Assert.Equal(new DeletePod("pets-run-1", 0), Assert.Single(d.Actions.OfType<DeletePod>()));
-        Assert.Equal("NodeLost", d.Status.RestartHistory.Single().Reason);
+        Assert.Equal("NodeLost", d.Status.RestartHistory!.Single().Reason);
     }
 
     [Theory]
@@ -286,7 +290,7 @@ public sealed class JobReconcilerTests
         Assert.Null(before.StatusPatch);
 
         var d = Run(job, [pod], T0.AddMinutes(3));
-        var stalled = d.Status.Condition(ConditionSet.Stalled)!;
+        var stalled = d.Status.FindCondition(ConditionTypes.Stalled)!;
         Assert.Equal("True", stalled.Status);
         Assert.Contains(d.Actions.OfType<RecordEvent>(), e => e.Reason == "Stalled");
         switch (onStall)
@@ -294,7 +298,7 @@ public sealed class JobReconcilerTests
             case StallAction.Restart:
                 Assert.Equal(new DeletePod("pets-run-1", Options.StalledPodGracePeriodSeconds), Assert.Single(d.Actions.OfType<DeletePod>()));
                 Assert.Equal(JobPhase.Restarting, d.Status.Phase);
-                Assert.Equal("Stalled", d.Status.RestartHistory.Single().Reason);
+                Assert.Equal("Stalled", d.Status.RestartHistory!.Single().Reason);
                 break;
             case StallAction.Fail:
                 Assert.Single(d.Actions.OfType<DeletePod>());
@@ -315,10 +319,10 @@ public sealed class JobReconcilerTests
         var (job, _) = Step(Job(spec), [], T0);
         var pod = Pod("pets-run-1", "Running", T0);
         (job, _) = Step(job, [pod], T0.AddMinutes(3));
-        Assert.Equal("True", JobStatus.Parse(job.Status).Condition(ConditionSet.Stalled)!.Status);
+        Assert.Equal("True", BiTJobStatus.FromJson(job.Status).FindCondition(ConditionTypes.Stalled)!.Status);
         job = WithTrainerStatus(job, 11, T0.AddMinutes(4));
         var d = Run(job, [pod], T0.AddMinutes(4).AddSeconds(1));
-        Assert.Equal("False", d.Status.Condition(ConditionSet.Stalled)!.Status);
+        Assert.Equal("False", d.Status.FindCondition(ConditionTypes.Stalled)!.Status);
     }
 
     [Fact]
@@ -344,7 +348,7 @@ public sealed class JobReconcilerTests
         d = Run(resumed, [], T0.AddSeconds(90));
         Assert.Equal("pets-run-2", CreatedPod(d).Metadata.Name);
         Assert.Equal(0, d.Status.Restarts);
-        Assert.Equal("False", d.Status.Condition(ConditionSet.Suspended)!.Status);
+        Assert.Equal("False", d.Status.FindCondition(ConditionTypes.Suspended)!.Status);
     }
 
     [Fact]
@@ -355,8 +359,8 @@ public sealed class JobReconcilerTests
         spec["suspend"] = true;
         var d = Run(WithSpec(job, spec), [Ended("pets-run-1", 0, "done: top-1 12.00 %, top-5 79.80 % after 20 steps; model /checkpoints/final/model.npz")], T0.AddMinutes(1));
         Assert.Equal(JobPhase.Succeeded, d.Status.Phase);
-        Assert.Equal(0.12, d.Status.Result!["top1"]!.GetValue<double>(), 6);
-        Assert.Equal("/checkpoints/final/model.npz", d.Status.Result!["modelPath"]!.GetValue<string>());
+        Assert.Equal(0.12, d.Status.Result!.Top1!.Value, 6);
+        Assert.Equal("/checkpoints/final/model.npz", d.Status.Result!.ModelPath);
     }
 
     [Fact]
@@ -385,7 +389,7 @@ public sealed class JobReconcilerTests
         var before = Run(job, [pod], T0.AddMinutes(9));
         Assert.Equal(TimeSpan.FromMinutes(1), before.RequeueAfter);
         var d = Run(job, [pod], T0.AddMinutes(10));
-        Assert.Equal("DeadlineExceeded", d.Status.Condition(ConditionSet.Failed)!.Reason);
+        Assert.Equal("DeadlineExceeded", d.Status.FindCondition(ConditionTypes.Failed)!.Reason);
         Assert.Single(d.Actions.OfType<DeletePod>());
     }
 
@@ -401,7 +405,7 @@ public sealed class JobReconcilerTests
         (job, var d) = Step(job, [pod], T0.AddHours(1));
         Assert.Equal(new DeletePod("pets-run-1", Options.TerminationGracePeriodSeconds), Assert.Single(d.Actions.OfType<DeletePod>()));
         Assert.Equal(0, d.Status.Restarts);
-        Assert.Equal(("SegmentRoll", 90L), (d.Status.RestartHistory.Single().Reason, d.Status.RestartHistory.Single().ResumedFromStep));
+        Assert.Equal(("SegmentRoll", 90), (d.Status.RestartHistory!.Single().Reason, d.Status.RestartHistory!.Single().ResumedFromStep));
 
         // Pod gone: the next one starts at once (no backoff for a planned roll).
         d = Run(job, [], T0.AddHours(1).AddSeconds(20));
@@ -418,7 +422,7 @@ public sealed class JobReconcilerTests
         var (job, d) = Step(Job(spec), [], T0, up);
         Assert.Empty(d.Actions.OfType<CreatePod>());
         Assert.Equal(JobPhase.Pending, d.Status.Phase);
-        Assert.Equal("WaitingForPretrainJob", d.Status.Condition(ConditionSet.Running)!.Reason);
+        Assert.Equal("WaitingForPretrainJob", d.Status.FindCondition(ConditionTypes.Running)!.Reason);
 
         up = WithStatusPatch(up, new JsonObject { ["phase"] = "Succeeded", ["result"] = new JsonObject { ["modelPath"] = "/checkpoints/final/model.npz" } });
         d = Run(job, [], T0.AddMinutes(1), up);
@@ -436,7 +440,7 @@ public sealed class JobReconcilerTests
         spec["model"]!["weights"] = new JsonObject { ["fromPretrainJob"] = new JsonObject { ["name"] = "upstream" } };
         var up = WithStatusPatch(Job(Spec(), name: "upstream", kind: "BiTPretrainJob"), new JsonObject { ["phase"] = "Failed" });
         var d = Run(Job(spec), [], T0, up);
-        Assert.Equal("PretrainJobFailed", d.Status.Condition(ConditionSet.Failed)!.Reason);
+        Assert.Equal("PretrainJobFailed", d.Status.FindCondition(ConditionTypes.Failed)!.Reason);
     }
 
     [Fact]
