@@ -91,7 +91,7 @@ public sealed record BiTJobStatus
 
     /// <summary>Final metrics.</summary>
     [JsonPropertyName("result")]
-    [Field("Final metrics and model location.")]
+    [Field("Final metrics and model location, patched by the trainer when it finishes (else taken from its last words by the operator).")]
     public ResultStatus? Result { get; init; }
 
     /// <summary>The condition of a type, or null (<see cref="ConditionRules.Find"/>).</summary>

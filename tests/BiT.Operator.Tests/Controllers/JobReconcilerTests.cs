@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
-using BiT.Contracts.Plans;
 using BiT.Contracts.Api;
+using BiT.Contracts.Plans;
 using BiT.Operator.Api;
 using BiT.Operator.Controllers;
 using k8s.Models;
@@ -189,6 +189,87 @@ public sealed class JobReconcilerTests
         job = WithStatusPatch(job, new JsonObject { ["result"] = new JsonObject { ["top1"] = 0.5 } });
         var d = Run(job, [Ended("pets-run-1", 0, "done")], T0.AddMinutes(1));
         Assert.Equal(0.5, d.Status.Result!.Top1);
+    }
+
+    [Fact]
+    public void A_result_the_trainer_wrote_wins_over_its_last_words_and_is_not_written_again()
+    {
+        var (job, _) = Step(Job(), [], T0);
+        job = WithStatusPatch(job, new JsonObject
+        {
+            ["result"] = new JsonObject { ["top1"] = 0.75, ["top5"] = 0.95, ["modelPath"] = "/checkpoints/final/model.npz" },
+        });
+        var d = Run(job, [Ended("pets-run-1", 0, "{\"top1\":0.1,\"top5\":0.2,\"modelPath\":\"/elsewhere.npz\"}")], T0.AddMinutes(1));
+        Assert.Equal(JobPhase.Succeeded, d.Status.Phase);
+        Assert.Equal((0.75, 0.95, "/checkpoints/final/model.npz"), (d.Status.Result!.Top1, d.Status.Result.Top5, d.Status.Result.ModelPath));
+        Assert.False(d.StatusPatch!.ContainsKey("result"));
+        Assert.Contains("0.75", d.StatusPatch["conditions"]!.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_status_patch_never_touches_the_trainers_progress_and_checkpoint()
+    {
+        var (job, _) = Step(Job(), [], T0);
+        job = WithTrainerStatus(job, 37, T0.AddSeconds(50), checkpointStep: 30);
+        (job, var d) = Step(job, [Ended("pets-run-1", 137, reason: "Error")], T0.AddSeconds(60));
+        Assert.NotNull(d.StatusPatch);
+        Assert.All(d.StatusPatch.Select(p => p.Key), k => Assert.Contains(k, BiTJobStatus.OperatorFields));
+        var after = BiTJobStatus.FromJson(job.Status);
+        Assert.Equal((37, 30), (after.Progress!.Step, after.Checkpoint!.Step));
+        Assert.Equal(JobPhase.Restarting, after.Phase);
+    }
+
+    [Fact]
+    public void Times_the_server_wrote_in_another_form_are_no_change()
+    {
+        var (job, _) = Step(Job(), [], T0);
+        var running = Pod("pets-run-1", "Running", T0.AddSeconds(40));
+        (job, _) = Step(job, [running], T0.AddSeconds(41));
+        var text = job.Status!.Value.GetRawText()
+            .Replace("2026-11-26T12:00:41Z", "2026-11-26T13:00:41.000+01:00", StringComparison.Ordinal)
+            .Replace("2026-11-26T12:00:00Z", "2026-11-26T12:00:00.000000Z", StringComparison.Ordinal);
+        Assert.NotEqual(job.Status.Value.GetRawText(), text);
+        var rewritten = new BiTJob { Kind = job.Kind, Metadata = job.Metadata, Spec = job.Spec, Status = System.Text.Json.JsonDocument.Parse(text).RootElement.Clone() };
+        var d = Run(rewritten, [running], T0.AddSeconds(50));
+        Assert.Null(d.StatusPatch);
+        Assert.Empty(d.Actions);
+    }
+
+    [Fact]
+    public void A_conditions_transition_time_moves_only_when_its_status_flips()
+    {
+        var spec = Spec();
+        spec["runPolicy"]!["onStall"] = "None";
+        var (job, _) = Step(Job(spec), [], T0);
+        var pending = BiTJobStatus.FromJson(job.Status).FindCondition(ConditionTypes.Running)!;
+        Assert.Equal((ConditionStatus.False, T0), (pending.Status, pending.LastTransitionTime));
+
+        var pod = Pod("pets-run-1", "Running", T0.AddSeconds(10));
+        (job, _) = Step(job, [pod], T0.AddSeconds(11));
+        Assert.Equal(T0.AddSeconds(11), BiTJobStatus.FromJson(job.Status).FindCondition(ConditionTypes.Running)!.LastTransitionTime);
+
+        // A stall changes Stalled (new) but Running stays True: its time stays.
+        (job, var d) = Step(job, [pod], T0.AddMinutes(5));
+        Assert.True(d.Status.IsConditionTrue(ConditionTypes.Stalled));
+        Assert.Equal(T0.AddMinutes(5), d.Status.FindCondition(ConditionTypes.Stalled)!.LastTransitionTime);
+        Assert.Equal(T0.AddSeconds(11), d.Status.FindCondition(ConditionTypes.Running)!.LastTransitionTime);
+        Assert.Equal(T0.AddSeconds(11), BiTJobStatus.FromJson(job.Status).FindCondition(ConditionTypes.Running)!.LastTransitionTime);
+    }
+
+    [Fact]
+    public void The_restart_history_keeps_the_newest_records_up_to_the_schemas_bound()
+    {
+        var (job, _) = Step(Job(), [], T0);
+        var full = new JsonArray([.. Enumerable.Range(0, BiTJobStatus.MaxRestartHistory).Select(i => (JsonNode?)new JsonObject
+        {
+            ["time"] = KubeTimeJsonConverter.ToWire(T0.AddSeconds(i)), ["reason"] = "Evicted", ["resumedFromStep"] = i,
+        })]);
+        job = WithStatusPatch(job, new JsonObject { ["restartHistory"] = full, ["restarts"] = 1, ["podName"] = "pets-run-1" });
+        var d = Run(job, [Ended("pets-run-1", 137, reason: "Error")], T0.AddMinutes(1));
+        var history = d.Status.RestartHistory!;
+        Assert.Equal(20, history.Count);
+        Assert.Equal(1, history[0].ResumedFromStep);
+        Assert.Equal(("Killed", T0.AddMinutes(1)), (history[^1].Reason, history[^1].Time));
     }
 
     [Fact]
