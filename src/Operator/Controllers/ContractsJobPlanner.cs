@@ -1,6 +1,6 @@
-using System.Text.Json.Nodes;
 using BiT.Contracts.Api;
 using BiT.Contracts.Plans;
+using BiT.Operator.Api;
 using OperatorJob = BiT.Operator.Api.BiTJob;
 
 namespace BiT.Operator.Controllers;
@@ -14,28 +14,10 @@ public sealed class ContractsJobPlanner : IJobPlanner
 {
     public (PlannedJob? Plan, IReadOnlyList<FieldError> Errors) Plan(OperatorJob job, PlanContext context)
     {
-        var json = new JsonObject
+        var (contractJob, parseErrors) = JobSettingsReader.Parse(job);
+        if (contractJob is null)
         {
-            ["apiVersion"] = job.ApiVersion,
-            ["kind"] = job.Kind,
-            ["metadata"] = new JsonObject
-            {
-                ["name"] = job.Metadata.Name,
-                ["namespace"] = job.Metadata.NamespaceProperty,
-                ["uid"] = job.Metadata.Uid,
-                ["generation"] = job.Metadata.Generation,
-            },
-            ["spec"] = JsonNode.Parse(job.Spec.GetRawText()),
-        };
-
-        BiT.Contracts.Api.BiTJob contractJob;
-        try
-        {
-            contractJob = BiTJson.DeserializeJob(json.ToJsonString());
-        }
-        catch (ManifestException ex)
-        {
-            return (null, ex.Errors);
+            return (null, parseErrors);
         }
 
         try

@@ -120,7 +120,7 @@ public sealed class JobController : IDisposable
             // Fine-tune jobs waiting for this pre-training job look again.
             foreach (var ft in JobInformer(JobKind.FineTune, ns)?.List() ?? [])
             {
-                if (ft.Metadata.NamespaceProperty == ns && JobSettingsReader.Read(ft.Spec).Settings?.FromPretrainJob == job.Metadata.Name)
+                if (ft.Metadata.NamespaceProperty == ns && JobSettingsReader.FromPretrainJob(ft.Spec) == job.Metadata.Name)
                 {
                     Queue.Add(new ObjectKey(JobKind.FineTune.Kind, ns, ft.Metadata.Name));
                 }
@@ -214,7 +214,7 @@ public sealed class JobController : IDisposable
         try
         {
             BiTJob? upstream = null;
-            if (kind == JobKind.FineTune && JobSettingsReader.Read(job.Spec).Settings?.FromPretrainJob is { } upName)
+            if (kind == JobKind.FineTune && JobSettingsReader.FromPretrainJob(job.Spec) is { } upName)
             {
                 upstream = JobInformer(JobKind.Pretrain, key.Namespace)?.Get(key.Namespace, upName);
             }

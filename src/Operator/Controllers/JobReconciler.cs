@@ -89,7 +89,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
     private void Decide(Context c)
     {
         var s = c.Status;
-        var (settings, errors) = JobSettingsReader.Read(c.Input.Job.Spec);
+        var (settings, errors) = JobSettingsReader.Read(c.Input.Job);
 
         if (IsFinished(s))
         {
@@ -326,7 +326,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
             return UpstreamState.Waiting;
         }
 
-        var (upSettings, _) = JobSettingsReader.Read(up.Spec);
+        var (upSettings, _) = JobSettingsReader.Read(up);
         var claim = upSettings is null ? null : OwnedObjects.ClaimFor(up.Metadata.Name, upSettings);
         if (upSettings is not null && claim is null)
         {

@@ -109,6 +109,9 @@ public sealed class JobReconcilerTests
     [InlineData("resources", "gpus", "\"two\"", "spec.resources.gpus")]
     [InlineData("resources", "memory", "\"lots\"", "spec.resources.memory")]
     [InlineData("dataset", "numClasses", "1", "spec.dataset.numClasses")]
+    [InlineData("runPolicy", "backoffSeconds", "3000", "spec.runPolicy.backoffSeconds")]
+    [InlineData("resources", "priorityClassName", "\"High_Priority\"", "spec.resources.priorityClassName")]
+    [InlineData("checkpoint", "volume", "{\"claimName\":\"c\",\"size\":\"1Gi\"}", "spec.checkpoint.volume")]
     public void A_bad_spec_fails_validation_naming_the_field_with_one_event_and_no_hot_loop(string section, string field, string json, string path)
     {
         var spec = Spec();
@@ -130,6 +133,43 @@ public sealed class JobReconcilerTests
         Assert.Empty(again.Actions);
         Assert.Null(again.StatusPatch);
         Assert.Null(again.RequeueAfter);
+    }
+
+    [Fact]
+    public void A_dataset_claim_needs_an_absolute_path_to_be_mounted_at()
+    {
+        var spec = Spec();
+        spec["dataset"]!["volume"] = new JsonObject { ["claimName"] = "pets-data" };
+        Assert.Empty(JobSettingsReader.Read(Job(spec)).Errors);
+        spec["dataset"]!["path"] = "pets";
+        var d = Run(Job(spec), [], T0);
+        Assert.Equal(JobPhase.Failed, d.Status.Phase);
+        Assert.StartsWith("spec.dataset.path: must be an absolute path", d.Status.FindCondition(ConditionTypes.Validated)!.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Only_the_fine_tune_jobs_upstream_name_is_read_for_pretrain_events()
+    {
+        var spec = Spec();
+        Assert.Null(JobSettingsReader.FromPretrainJob(Job(spec).Spec));
+        spec["model"]!["weights"] = new JsonObject { ["fromPretrainJob"] = new JsonObject { ["name"] = "upstream" } };
+        Assert.Equal("upstream", JobSettingsReader.FromPretrainJob(Job(spec).Spec));
+        var (settings, errors) = JobSettingsReader.Read(Job(spec));
+        Assert.Empty(errors);
+        Assert.Equal("upstream", settings!.FromPretrainJob);
+    }
+
+    [Fact]
+    public void Unset_run_policy_fields_take_the_contracts_defaults()
+    {
+        var spec = Spec();
+        spec.Remove("runPolicy");
+        var (settings, errors) = JobSettingsReader.Read(Job(spec));
+        Assert.Empty(errors);
+        Assert.Equal(RunPolicy.Default, settings!.RunPolicy);
+        Assert.Equal(
+            (RunPolicySpec.DefaultMaxRestarts, TimeSpan.FromSeconds(RunPolicySpec.DefaultBackoffSeconds), RunPolicySpec.DefaultStallTimeout, StallAction.Restart),
+            (settings.RunPolicy.MaxRestarts, settings.RunPolicy.Backoff, settings.RunPolicy.StallTimeout, settings.RunPolicy.OnStall));
     }
 
     [Fact]
