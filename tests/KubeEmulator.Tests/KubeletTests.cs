@@ -111,6 +111,66 @@ public sealed class KubeletTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Mount_paths_in_configmap_texts_are_rewritten_once_and_binary_keys_are_left_alone()
+    {
+        var ns = await TestSupport.NewNamespaceAsync(_client, "paths");
+        await _client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap
+        {
+            Metadata = new V1ObjectMeta { Name = "plan" },
+            Data = new Dictionary<string, string> { ["plan.json"] = """{"out":"/data/from-config.txt","scratch":"/tmp/s"}""" },
+            BinaryData = new Dictionary<string, byte[]> { ["raw"] = "/data/raw"u8.ToArray() },
+        }, ns);
+        await _client.CoreV1.CreateNamespacedPersistentVolumeClaimAsync(new V1PersistentVolumeClaim
+        {
+            Metadata = new V1ObjectMeta { Name = "data" },
+            Spec = new V1PersistentVolumeClaimSpec { AccessModes = ["ReadWriteOnce"], Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new("1Gi") } } },
+        }, ns);
+        // The host paths themselves lie under /tmp, which is also a mount here: a second pass would map them again.
+        var pod = ShellPod("reader", """
+            out=$(sed 's/.*"out":"\([^"]*\)".*/\1/' /etc/bit/plan.json) && echo written > "$out" \
+              && cp /etc/bit/plan.json /data/plan-seen.json && cp /etc/bit/raw /data/raw-seen && echo "$SCRATCH" > /data/scratch.txt
+            """);
+        pod.Spec.Containers[0].Env = [new V1EnvVar { Name = "SCRATCH", Value = "/tmp/s" }];
+        pod.Spec.Containers[0].VolumeMounts =
+        [
+            new V1VolumeMount { Name = "data", MountPath = "/data" },
+            new V1VolumeMount { Name = "plan", MountPath = "/etc/bit", ReadOnlyProperty = true },
+            new V1VolumeMount { Name = "scratch", MountPath = "/tmp" },
+        ];
+        pod.Spec.Volumes =
+        [
+            new V1Volume { Name = "data", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = "data" } },
+            new V1Volume { Name = "plan", ConfigMap = new V1ConfigMapVolumeSource { Name = "plan" } },
+            new V1Volume { Name = "scratch", EmptyDir = new V1EmptyDirVolumeSource() },
+        ];
+        await _client.CoreV1.CreateNamespacedPodAsync(pod, ns);
+
+        var done = await WaitPodAsync(ns, "reader", p => p.Status?.Phase is "Succeeded" or "Failed");
+        using var log = await _client.CoreV1.ReadNamespacedPodLogAsync("reader", ns);
+        Assert.True(done.Status.Phase == "Succeeded", await new StreamReader(log).ReadToEndAsync());
+        var pvcDir = _server.Kubelet.PvcHostPath(ns, "data");
+        Assert.Equal("written", (await File.ReadAllTextAsync(Path.Combine(pvcDir, "from-config.txt"))).Trim());
+        var seen = await File.ReadAllTextAsync(Path.Combine(pvcDir, "plan-seen.json"));
+        Assert.Contains(Path.Combine(pvcDir, "from-config.txt"), seen, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"/data/", seen, StringComparison.Ordinal);
+        Assert.Equal("/data/raw", await File.ReadAllTextAsync(Path.Combine(pvcDir, "raw-seen")));
+        var scratch = (await File.ReadAllTextAsync(Path.Combine(pvcDir, "scratch.txt"))).Trim();
+        Assert.EndsWith(Path.Combine("volumes", "scratch", "s"), scratch, StringComparison.Ordinal);
+        Assert.StartsWith(_state, scratch, StringComparison.Ordinal);
+        Assert.Equal(1, CountOccurrences(scratch, _state));
+    }
+
+    private static int CountOccurrences(string text, string part)
+    {
+        var count = 0;
+        for (var i = text.IndexOf(part, StringComparison.Ordinal); i >= 0; i = text.IndexOf(part, i + part.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+        return count;
+    }
+
+    [Fact]
     public async Task Failing_container_reports_exit_code_and_on_failure_restarts()
     {
         var ns = await TestSupport.NewNamespaceAsync(_client, "fail");

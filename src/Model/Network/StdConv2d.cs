@@ -23,6 +23,8 @@ public sealed class StdConv2d : nn.Module<Tensor, Tensor>
     public StdConv2d(long inChannels, long outChannels, long kernelSize, long stride = 1, long padding = 0)
         : base(nameof(StdConv2d))
     {
+        // libtorch's CPU convolution kernels are chosen before any convolution can run (Native/CpuKernels.cs).
+        Native.CpuKernels.EnsureConfigured();
         _weight = new Parameter(empty(outChannels, inChannels, kernelSize, kernelSize));
         nn.init.kaiming_uniform_(_weight, a: Math.Sqrt(5));
         register_parameter("weight", _weight);

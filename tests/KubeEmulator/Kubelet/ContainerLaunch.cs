@@ -208,20 +208,26 @@ internal static partial class ContainerLaunch
     /// <summary>
     /// Maps container paths under a mountPath to the host path wherever they appear as a path token: the whole
     /// value, after '=' (--flag=/path), or inside a script (preceded by a space, quote, '=', ':' or '(' and followed
-    /// by '/', the end, a space, a quote, ';', ':' or ')'). Longer mount paths win.
+    /// by '/', the end, a space, a quote, ';', ':' or ')'). Longer mount paths win. One pass: a host path put in
+    /// is never rewritten again (so a mount at /tmp leaves host paths under /tmp alone).
     /// </summary>
     public static string Rewrite(string value, IReadOnlyList<HostMount> mounts)
     {
-        foreach (var m in mounts.OrderByDescending(m => m.MountPath.Length))
+        var byPath = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var m in mounts)
         {
             var mp = m.MountPath.TrimEnd('/');
-            if (mp.Length == 0 || !value.Contains(mp, StringComparison.Ordinal))
+            if (mp.Length > 0 && value.Contains(mp, StringComparison.Ordinal))
             {
-                continue;
+                byPath.TryAdd(mp, m.HostPath);
             }
-            var pattern = @"(?<=^|[\s='""(:])" + Regex.Escape(mp) + @"(?=$|[/\s'"";:)])";
-            value = Regex.Replace(value, pattern, m.HostPath.Replace("$", "$$", StringComparison.Ordinal), RegexOptions.None, TimeSpan.FromSeconds(1));
         }
-        return value;
+        if (byPath.Count == 0)
+        {
+            return value;
+        }
+        var alternatives = string.Join("|", byPath.Keys.OrderByDescending(k => k.Length).Select(Regex.Escape));
+        var pattern = @"(?<=^|[\s='""(:])(?:" + alternatives + @")(?=$|[/\s'"";:)])";
+        return Regex.Replace(value, pattern, m => byPath[m.Value], RegexOptions.None, TimeSpan.FromSeconds(1));
     }
 }

@@ -22,13 +22,17 @@ internal sealed class PodSandbox
 {
     public const string ServiceAccountMount = "/var/run/secrets/kubernetes.io/serviceaccount";
 
-    private PodSandbox(string dir, List<HostMount> podVolumes, string? tokenDir, string? kubeconfig)
+    private PodSandbox(string dir, List<HostMount> podVolumes, Dictionary<string, List<string>> textFiles, string? tokenDir, string? kubeconfig)
     {
         Dir = dir;
+        _textFiles = textFiles;
         Volumes = podVolumes;
         TokenDir = tokenDir;
         KubeconfigPath = kubeconfig;
     }
+
+    // ConfigMap `data` keys written as files, by volume name: the texts whose mount paths are rewritten per container.
+    private readonly Dictionary<string, List<string>> _textFiles;
 
     public string Dir { get; }
 
@@ -48,6 +52,7 @@ internal sealed class PodSandbox
         var dir = Path.Combine(stateDir, "pods", $"{ns}_{name}_{uid[..8]}");
         Directory.CreateDirectory(dir);
         var volumes = new List<HostMount>();
+        var textFiles = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         foreach (var v in (Json.At(pod, "spec", "volumes") as JsonArray)?.OfType<JsonObject>() ?? [])
         {
             var vname = Json.Str(v, "name") ?? "";
@@ -58,7 +63,9 @@ internal sealed class PodSandbox
             }
             else if (v["configMap"] is JsonObject cm)
             {
-                WriteKeys(vdir, ConfigMapData(core, ns, cm, Json.Str(cm, "name") ?? ""), cm["items"] as JsonArray);
+                var texts = new HashSet<string>(StringComparer.Ordinal);
+                var written = WriteKeys(vdir, ConfigMapData(core, ns, cm, Json.Str(cm, "name") ?? "", texts), cm["items"] as JsonArray);
+                textFiles[vname] = [.. written.Where(w => texts.Contains(w.Key)).Select(w => w.Path)];
             }
             else if (v["secret"] is JsonObject sec)
             {
@@ -89,7 +96,9 @@ internal sealed class PodSandbox
                 {
                     if (src["configMap"] is JsonObject pcm)
                     {
-                        WriteKeys(vdir, ConfigMapData(core, ns, pcm, Json.Str(pcm, "name") ?? ""), pcm["items"] as JsonArray);
+                        var texts = new HashSet<string>(StringComparer.Ordinal);
+                        var written = WriteKeys(vdir, ConfigMapData(core, ns, pcm, Json.Str(pcm, "name") ?? "", texts), pcm["items"] as JsonArray);
+                        (textFiles.TryGetValue(vname, out var list) ? list : textFiles[vname] = []).AddRange(written.Where(w => texts.Contains(w.Key)).Select(w => w.Path));
                     }
                     else if (src["secret"] is JsonObject ps)
                     {
@@ -144,7 +153,7 @@ internal sealed class PodSandbox
 
                 """);
         }
-        return new PodSandbox(dir, volumes, tokenDir, kubeconfig);
+        return new PodSandbox(dir, volumes, textFiles, tokenDir, kubeconfig);
     }
 
     public static string ServiceAccountName(JsonObject pod) => Json.Str(pod, "spec", "serviceAccountName") ?? Json.Str(pod, "spec", "serviceAccount") ?? "default";
@@ -173,10 +182,37 @@ internal sealed class PodSandbox
         {
             mounts.Add(new HostMount(ServiceAccountMount, TokenDir, true));
         }
+        RewriteTextFiles(container, mounts);
         return mounts;
     }
 
-    public static Dictionary<string, byte[]> ConfigMapData(ApiServerCore core, string ns, JsonObject source, string name)
+    /// <summary>
+    /// A process here sees host paths, not the container's: container paths under this container's mount paths in
+    /// the text files of its ConfigMap volumes (a plan naming /checkpoints/x) become host paths, as in args and env.
+    /// Binary keys are left alone; a volume shared by two containers with different mounts keeps the first's paths.
+    /// </summary>
+    private void RewriteTextFiles(JsonObject container, List<HostMount> mounts)
+    {
+        foreach (var m in (container["volumeMounts"] as JsonArray)?.OfType<JsonObject>() ?? [])
+        {
+            if (Json.Str(m, "name") is not { } volume || !_textFiles.TryGetValue(volume, out var files))
+            {
+                continue;
+            }
+            foreach (var file in files)
+            {
+                var text = File.ReadAllText(file);
+                var rewritten = ContainerLaunch.Rewrite(text, mounts);
+                if (text != rewritten)
+                {
+                    File.WriteAllText(file, rewritten);
+                }
+            }
+        }
+    }
+
+    /// <summary>A ConfigMap's keys as bytes; <paramref name="textKeys"/>, when given, receives the keys from `data`.</summary>
+    public static Dictionary<string, byte[]> ConfigMapData(ApiServerCore core, string ns, JsonObject source, string name, ISet<string>? textKeys = null)
     {
         JsonObject? cm;
         lock (core.Store.Sync)
@@ -195,6 +231,7 @@ internal sealed class PodSandbox
         foreach (var (k, v) in (cm["data"] as JsonObject) ?? [])
         {
             data[k] = Encoding.UTF8.GetBytes(v?.GetValue<string>() ?? "");
+            textKeys?.Add(k);
         }
         foreach (var (k, v) in (cm["binaryData"] as JsonObject) ?? [])
         {
@@ -226,16 +263,20 @@ internal sealed class PodSandbox
         return data;
     }
 
-    private static void WriteKeys(string dir, Dictionary<string, byte[]> data, JsonArray? items)
+    /// <summary>Writes the keys (or the listed items) as files; returns each file with the key it holds.</summary>
+    private static List<(string Key, string Path)> WriteKeys(string dir, Dictionary<string, byte[]> data, JsonArray? items)
     {
         Directory.CreateDirectory(dir);
+        var written = new List<(string Key, string Path)>();
         if (items is null)
         {
             foreach (var (k, v) in data)
             {
-                File.WriteAllBytes(Path.Combine(dir, k), v);
+                var file = Path.Combine(dir, k);
+                File.WriteAllBytes(file, v);
+                written.Add((k, file));
             }
-            return;
+            return written;
         }
         foreach (var item in items.OfType<JsonObject>())
         {
@@ -247,6 +288,8 @@ internal sealed class PodSandbox
             var path = Path.Combine(dir, Json.Str(item, "path") ?? key);
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             File.WriteAllBytes(path, bytes);
+            written.Add((key, path));
         }
+        return written;
     }
 }
