@@ -33,6 +33,10 @@ public sealed class TrainerEndToEndTests(TrainerCluster fixture)
         Assert.NotNull(s.CompletionTime);
     }
 
+    private static string Restarts(BiTJobStatus s) =>
+        string.Join("; ", (s.RestartHistory ?? []).Select(r => $"{r.Time:HH:mm:ss} {r.Reason} exit {r.ExitCode} from step {r.ResumedFromStep}"))
+        + $" / {s.FindCondition(ConditionTypes.Restarting)?.Message}";
+
     private async Task<int> TrainerPidAsync(string pod)
     {
         var pids = new Dictionary<string, int>();
@@ -83,7 +87,7 @@ public sealed class TrainerEndToEndTests(TrainerCluster fixture)
 
         var status = await fixture.WaitAsync("killed", Finished, "the job to finish after the kill", 180);
         AssertSucceeded(status, LongRun);
-        Assert.Equal(1, status.Restarts);
+        Assert.True(status.Restarts == 1, $"restarts {status.Restarts}: {Restarts(status)}");
         var restart = Assert.Single(status.RestartHistory!);
         Assert.Equal("Killed", restart.Reason);
         Assert.Equal(137, restart.ExitCode);
