@@ -11,6 +11,7 @@ public static class Program
         new PredictCommand(),
         new HyperRuleCommand(),
         new RunCommand(), new TrainCommand(),
+        new CleanCommand(),
     };
 
     /// <summary>Runs the command named by the first argument; Ctrl+C cancels it.</summary>

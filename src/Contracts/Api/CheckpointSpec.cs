@@ -54,4 +54,26 @@ public sealed record CheckpointVolumeSpec
     [JsonPropertyName("size")]
     [Field("Size of the claim the operator creates (a quantity such as 10Gi).", Pattern = ApiPatterns.Quantity, PatternHint = "a quantity such as 10Gi", MaxLength = 64)]
     public string? Size { get; init; }
+
+    /// <summary>What happens to the job's checkpoints when the job is deleted; see <see cref="EffectiveOnDelete"/>.</summary>
+    [JsonPropertyName("onDelete")]
+    [Field("What happens to the checkpoints when the job is deleted. Delete (the default for a claim the operator creates): " +
+        "the claim goes with the job; for an existing claim, the job's directory in it is emptied by a cleanup pod before the job goes. " +
+        "Retain (the default for an existing claim): the job's directory stays; a claim the operator created outlives the job " +
+        "(a job of the same name created again resumes from it).")]
+    public CheckpointRetention? OnDelete { get; init; }
+
+    /// <summary>The policy in force: <see cref="OnDelete"/>, else Delete for a claim the operator creates and Retain for an existing one.</summary>
+    [JsonIgnore]
+    public CheckpointRetention EffectiveOnDelete => OnDelete ?? (ClaimName is null ? CheckpointRetention.Delete : CheckpointRetention.Retain);
+}
+
+/// <summary>What happens to a job's checkpoints when the job is deleted.</summary>
+public enum CheckpointRetention
+{
+    /// <summary>Keep them: an existing claim's job directory stays, a created claim outlives the job.</summary>
+    Retain,
+
+    /// <summary>Remove them: a created claim is deleted with the job, an existing claim's job directory is emptied.</summary>
+    Delete,
 }

@@ -13,7 +13,8 @@ public sealed record CpuKernelChoice(bool OneDnn, string Reason);
 /// the last stage of a small network), on AVX-512 and on AVX2 (tried with DNNL_MAX_CPU_ISA). On CPUs with AMX
 /// oneDNN prefers its AMX kernels, and the whole suite and every benchmark ran there without fault. So by default
 /// (<c>auto</c>) oneDNN stays on where the CPU has AMX and is turned off elsewhere on x86-64, where convolutions
-/// then run PyTorch's native kernels (im2col + BLAS): slower, never fatal. <c>BIT_ONEDNN=on|off|auto</c> overrides.
+/// then run PyTorch's native kernels (im2col + BLAS; NNPACK is turned off with oneDNN, as it declines such CPUs
+/// anyway with a warning per thread): slower, never fatal. <c>BIT_ONEDNN=on|off|auto</c> overrides.
 /// </para>
 /// </summary>
 public static class CpuKernels
@@ -95,13 +96,14 @@ public static class CpuKernels
                 return _applied;
             }
             var choice = Decide(Environment.GetEnvironmentVariable(EnvironmentVariable), RuntimeInformation.ProcessArchitecture, ReadCpuFlags());
-            if (!OneDnn.IsAvailable)
+            if (!BackendSwitches.IsAvailable)
             {
-                choice = new CpuKernelChoice(true, "this libtorch exports no oneDNN switch: libtorch's default");
+                choice = new CpuKernelChoice(true, "this libtorch exports no backend switches: libtorch's default");
             }
-            else if (OneDnn.Enabled != choice.OneDnn)
+            else if (!choice.OneDnn)
             {
-                OneDnn.Enabled = choice.OneDnn;
+                BackendSwitches.OneDnn = false;
+                BackendSwitches.Nnpack = false;
             }
             return _applied = choice;
         }

@@ -352,7 +352,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
         var relative = modelPath is not null && modelPath.StartsWith(PodPaths.Checkpoints + "/", StringComparison.Ordinal)
             ? modelPath[PodPaths.Checkpoints.Length..]
             : "/final/model.npz";
-        return new Ready(new OwnedObjects.PretrainedMount(claim), PodPaths.Pretrained + relative);
+        return new Ready(new OwnedObjects.PretrainedMount(claim, OwnedObjects.CheckpointSubPath(up.Metadata.Name, upSettings!)), PodPaths.Pretrained + relative);
     }
 
     /// <summary>No live pod: start the first one, the next one after a restart's backoff, or after a resume.</summary>

@@ -40,6 +40,13 @@ public static class OwnedObjects
     public static string? ClaimFor(string job, JobSettings settings) =>
         settings.CheckpointVolume is null ? null : settings.CheckpointVolume.ClaimName ?? CheckpointClaimName(job);
 
+    /// <summary>
+    /// Where in its claim a job's checkpoints live: the root of a claim the operator made for it; a directory named
+    /// after the job in an existing claim, which other jobs may share (their step-N.ckpt and final/ would collide).
+    /// </summary>
+    public static string? CheckpointSubPath(string job, JobSettings settings) =>
+        settings.CheckpointVolume?.ClaimName is not null ? job : null;
+
     public static V1OwnerReference OwnerOf(BiTJob job) => new()
     {
         ApiVersion = job.ApiVersion,
@@ -147,7 +154,7 @@ public static class OwnedObjects
     };
 
     /// <summary>Where the upstream pre-training job's output lives, for a fine-tune job that starts from it.</summary>
-    public sealed record PretrainedMount(string ClaimName);
+    public sealed record PretrainedMount(string ClaimName, string? SubPath);
 
     public static V1Pod TrainerPod(
         BiTJob job,
@@ -176,7 +183,7 @@ public static class OwnedObjects
         {
             new() { Name = "plan", MountPath = PodPaths.PlanDirectory, ReadOnlyProperty = true },
             new() { Name = "tmp", MountPath = PodPaths.Tmp },
-            new() { Name = "checkpoints", MountPath = PodPaths.Checkpoints },
+            new() { Name = "checkpoints", MountPath = PodPaths.Checkpoints, SubPath = CheckpointSubPath(job.Metadata.Name, settings) },
         };
 
         // Without a claim the checkpoints live as long as the pod's node-local scratch: restarts then begin anew.
@@ -193,7 +200,7 @@ public static class OwnedObjects
         if (pretrained is not null)
         {
             volumes.Add(new V1Volume { Name = "pretrained", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = pretrained.ClaimName, ReadOnlyProperty = true } });
-            mounts.Add(new V1VolumeMount { Name = "pretrained", MountPath = PodPaths.Pretrained, ReadOnlyProperty = true });
+            mounts.Add(new V1VolumeMount { Name = "pretrained", MountPath = PodPaths.Pretrained, SubPath = pretrained.SubPath, ReadOnlyProperty = true });
         }
 
         var requests = new Dictionary<string, ResourceQuantity>();

@@ -56,7 +56,7 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
             await output.WriteLineAsync(Describe(plan, manifestPath, workDir));
 
             var registry = Metrics.NewCustomRegistry();
-            await using var endpoint = metricsPort is { } port ? new MetricsEndpoint(port, registry) : null;
+            await using var endpoint = metricsPort is { } port ? MetricsEndpoint.TryStart(port, registry, Warn) : null;
             var console = new ConsoleReporter(output, interactive, time, TimeSpan.FromSeconds(10));
             await using var reporter = new CompositeReporter(console, new TrainerMetrics(registry));
             var evalEvery = EvalEverySteps ?? Math.Max(1, plan.Hyperparameters.TotalSteps / 5);
@@ -91,7 +91,7 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
             await output.WriteLineAsync(Describe(plan, planPath, checkpointDir));
 
             var registry = Metrics.NewCustomRegistry();
-            await using var endpoint = (metricsPort ?? pod.MetricsPort) is { } port ? new MetricsEndpoint(port, registry) : null;
+            await using var endpoint = (metricsPort ?? pod.MetricsPort) is { } port ? MetricsEndpoint.TryStart(port, registry, Warn) : null;
             var reporters = new List<IProgressReporter>
             {
                 new ConsoleReporter(output, interactive: false, time, TimeSpan.FromSeconds(30)),

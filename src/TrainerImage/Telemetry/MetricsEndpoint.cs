@@ -16,5 +16,23 @@ public sealed class MetricsEndpoint : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>
+    /// Starts the endpoint, or warns and returns null when the port cannot be bound: metrics are worth a warning,
+    /// never the training run (a pod shares its port space only with its own containers, a laptop with everything).
+    /// </summary>
+    public static MetricsEndpoint? TryStart(int port, CollectorRegistry registry, Action<string> warn, string hostname = "+")
+    {
+        ArgumentNullException.ThrowIfNull(warn);
+        try
+        {
+            return new MetricsEndpoint(port, registry, hostname);
+        }
+        catch (System.Net.HttpListenerException e)
+        {
+            warn($"warning: no Prometheus metrics: cannot listen on port {port}: {e.Message}");
+            return null;
+        }
+    }
+
     public async ValueTask DisposeAsync() => await server.StopAsync();
 }

@@ -40,6 +40,10 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
         torch.random.manual_seed(settings.Seed);
         var device = settings.ResolveDevice();
         using var model = modelSpec.Create();
+        if (device.type == DeviceType.CPU && BiT.Model.Native.CpuKernels.Applied is { } kernels)
+        {
+            log($"CPU convolutions: {(kernels.OneDnn ? "oneDNN" : "PyTorch's native kernels (oneDNN off)")}: {kernels.Reason}");
+        }
         // Weights are loaded on the CPU by Create; the optimizer's buffers must be made after the move.
         model.to(device);
         model.train();

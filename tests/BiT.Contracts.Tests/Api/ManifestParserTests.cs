@@ -62,6 +62,7 @@ public sealed class ManifestParserTests
         Assert.Equal(375, s.Dataset.ImageSize!.Width);
         Assert.Equal("pets-data", s.Dataset.Volume!.ClaimName);
         Assert.Equal("pets-ckpt", s.Checkpoint!.Volume!.ClaimName);
+        Assert.Equal(CheckpointRetention.Delete, s.Checkpoint.Volume.OnDelete);
         Assert.Equal("8", s.Resources!.Cpu);
         Assert.Equal("32Gi", s.Resources.Memory);
         Assert.Empty(s.Resources.Tolerations!);
@@ -70,6 +71,15 @@ public sealed class ManifestParserTests
         Assert.Equal(StallAction.Restart, s.RunPolicy.OnStall);
         Assert.False(s.Suspend);
         Assert.Equal(0L, s.Seed);
+    }
+
+    [Fact]
+    public void Checkpoint_retention_defaults_to_delete_for_a_created_claim_and_retain_for_an_existing_one()
+    {
+        Assert.Equal(CheckpointRetention.Delete, new CheckpointVolumeSpec { Size = "1Gi" }.EffectiveOnDelete);
+        Assert.Equal(CheckpointRetention.Retain, new CheckpointVolumeSpec { ClaimName = "shared" }.EffectiveOnDelete);
+        Assert.Equal(CheckpointRetention.Retain, new CheckpointVolumeSpec { Size = "1Gi", OnDelete = CheckpointRetention.Retain }.EffectiveOnDelete);
+        Assert.Equal(CheckpointRetention.Delete, new CheckpointVolumeSpec { ClaimName = "shared", OnDelete = CheckpointRetention.Delete }.EffectiveOnDelete);
     }
 
     [Fact]
@@ -183,6 +193,7 @@ public sealed class ManifestParserTests
     [InlineData("checkpoint: {volume: {claimName: a, size: 1Gi}}", "spec.checkpoint.volume: give claimName (an existing claim) or size (a new claim), not both")]
     [InlineData("checkpoint: {volume: {storageClassName: fast}}", "spec.checkpoint.volume.storageClassName: needs size")]
     [InlineData("checkpoint: {volume: {size: lots}}", "spec.checkpoint.volume.size: must be a quantity such as 10Gi, got 'lots'")]
+    [InlineData("checkpoint: {volume: {size: 1Gi, onDelete: Keep}}", "spec.checkpoint.volume.onDelete: must be one of Retain, Delete, got 'Keep'")]
     [InlineData("seed: -1", "spec.seed: must be >= 0, got -1")]
     [InlineData("suspend: 1", "spec.suspend: expected true or false, got the number 1")]
     [InlineData("image: 'bad image'", "spec.image: must be an image reference")]

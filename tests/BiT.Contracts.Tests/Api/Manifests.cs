@@ -59,6 +59,7 @@ internal static class Manifests
             keep: 3
             volume:
               claimName: pets-ckpt
+              onDelete: Delete
           seed: 0
           suspend: false
           image: ghcr.io/bit-operator/trainer:0.1.0

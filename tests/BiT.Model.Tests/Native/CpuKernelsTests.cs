@@ -49,21 +49,25 @@ public sealed class CpuKernelsTests
     }
 
     [Fact]
-    public void The_onednn_switch_reads_back_what_was_written()
+    public void The_backend_switches_read_back_what_was_written()
     {
-        Assert.True(OneDnn.IsAvailable);
-        var before = OneDnn.Enabled;
+        Assert.True(BackendSwitches.IsAvailable);
+        var (oneDnn, nnpack) = (BackendSwitches.OneDnn, BackendSwitches.Nnpack);
         try
         {
-            // Off is safe on every CPU (the native kernels); the test never turns it on where the policy turned it off.
-            OneDnn.Enabled = false;
-            Assert.False(OneDnn.Enabled);
+            // Off is safe on every CPU (the native kernels); the test never turns on what the policy turned off.
+            BackendSwitches.OneDnn = false;
+            Assert.False(BackendSwitches.OneDnn);
+            BackendSwitches.Nnpack = false;
+            Assert.False(BackendSwitches.Nnpack);
         }
         finally
         {
-            OneDnn.Enabled = before;
+            BackendSwitches.OneDnn = oneDnn;
+            BackendSwitches.Nnpack = nnpack;
         }
-        Assert.Equal(before, OneDnn.Enabled);
+        Assert.Equal(oneDnn, BackendSwitches.OneDnn);
+        Assert.Equal(nnpack, BackendSwitches.Nnpack);
     }
 
     [Fact]
@@ -74,7 +78,11 @@ public sealed class CpuKernelsTests
         Assert.NotNull(applied);
         var expected = CpuKernels.Decide(Environment.GetEnvironmentVariable(CpuKernels.EnvironmentVariable), RuntimeInformation.ProcessArchitecture, CpuKernels.ReadCpuFlags());
         Assert.Equal(expected.OneDnn, applied!.OneDnn);
-        Assert.Equal(applied.OneDnn, OneDnn.Enabled);
+        Assert.Equal(applied.OneDnn, BackendSwitches.OneDnn);
+        if (!applied.OneDnn)
+        {
+            Assert.False(BackendSwitches.Nnpack);
+        }
     }
 
     [Fact]

@@ -550,7 +550,11 @@ public sealed class JobReconcilerTests
         var pod = CreatedPod(d);
         var volume = pod.Spec.Volumes.Single(v => v.Name == "pretrained");
         Assert.Equal(("pets-ckpt", true), (volume.PersistentVolumeClaim.ClaimName, volume.PersistentVolumeClaim.ReadOnlyProperty == true));
-        Assert.True(pod.Spec.Containers[0].VolumeMounts.Single(m => m.Name == "pretrained").ReadOnlyProperty);
+        var mount = pod.Spec.Containers[0].VolumeMounts.Single(m => m.Name == "pretrained");
+        Assert.True(mount.ReadOnlyProperty);
+        // The upstream job wrote into its own directory of the (shared, existing) claim; this job writes into its own.
+        Assert.Equal("upstream", mount.SubPath);
+        Assert.Equal("pets", pod.Spec.Containers[0].VolumeMounts.Single(m => m.Name == "checkpoints").SubPath);
         Assert.Equal("/pretrained/final/model.npz", _planner.Contexts[^1].PretrainedWeightsPath);
     }
 

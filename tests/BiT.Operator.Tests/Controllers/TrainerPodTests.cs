@@ -41,6 +41,8 @@ public sealed class TrainerPodTests
         Assert.Equal(["train", "--plan", PodPaths.PlanFile], c.Args);
         Assert.Equal("pets-trainer", pod.Spec.ServiceAccountName);
         Assert.Equal("pets-ckpt", pod.Spec.Volumes.Single(v => v.Name == "checkpoints").PersistentVolumeClaim.ClaimName);
+        // An existing claim may be shared: each job keeps its checkpoints in its own directory of it.
+        Assert.Equal("pets", c.VolumeMounts.Single(m => m.Name == "checkpoints").SubPath);
         var owner = pod.Metadata.OwnerReferences.Single();
         Assert.Equal(("BiTFineTuneJob", "uid-pets", true), (owner.Kind, owner.Uid, owner.Controller == true));
     }
@@ -53,7 +55,10 @@ public sealed class TrainerPodTests
         var d = First(spec);
         var pvc = d.Actions.OfType<EnsureObject>().Select(e => e.Object).OfType<k8s.Models.V1PersistentVolumeClaim>().Single();
         Assert.Equal(("pets-checkpoints", "fast", "10Gi"), (pvc.Metadata.Name, pvc.Spec.StorageClassName, pvc.Spec.Resources.Requests["storage"].ToString()));
-        Assert.Equal("pets-checkpoints", d.Actions.OfType<CreatePod>().Single().Pod.Spec.Volumes.Single(v => v.Name == "checkpoints").PersistentVolumeClaim.ClaimName);
+        var pod = d.Actions.OfType<CreatePod>().Single().Pod;
+        Assert.Equal("pets-checkpoints", pod.Spec.Volumes.Single(v => v.Name == "checkpoints").PersistentVolumeClaim.ClaimName);
+        // The job's own claim: its checkpoints at the root.
+        Assert.Null(pod.Spec.Containers[0].VolumeMounts.Single(m => m.Name == "checkpoints").SubPath);
     }
 
     [Fact]

@@ -3,17 +3,21 @@ using BiT.Contracts.Api;
 using BiT.Operator.Api;
 using BiT.Operator.Controllers;
 using k8s;
+using k8s.Models;
 
 namespace BiT.Operator.Tests.EndToEnd;
 
 /// <summary>
 /// Upstream to downstream with the real trainer: a BiTPretrainJob trains on five Fashion-MNIST classes and writes
-/// its model to its checkpoint claim; a BiTFineTuneJob applied first waits for it, then mounts that claim read-only
-/// and fine-tunes the model on the other five classes.
+/// its model to its directory of a checkpoint claim it shares with a BiTFineTuneJob; the fine-tune job, applied
+/// first, waits for it, then mounts that directory read-only and fine-tunes the model on the other five classes,
+/// writing its own checkpoints into its own directory of the same claim.
 /// </summary>
 [Collection(TrainerCollection.Name)]
 public sealed class TransferEndToEndTests(TrainerCluster fixture)
 {
+    private const string SharedClaim = "team-checkpoints";
+
     private TestCluster Cluster => fixture.Cluster;
 
     private static JsonObject Spec(int[] classes, JsonObject hyperparameters) => new()
@@ -28,7 +32,7 @@ public sealed class TransferEndToEndTests(TrainerCluster fixture)
             ["numClasses"] = classes.Length,
         },
         ["hyperparameters"] = hyperparameters,
-        ["checkpoint"] = new JsonObject { ["everySteps"] = 8, ["keep"] = 2, ["volume"] = new JsonObject { ["size"] = "1Gi" } },
+        ["checkpoint"] = new JsonObject { ["everySteps"] = 8, ["keep"] = 2, ["volume"] = new JsonObject { ["claimName"] = SharedClaim } },
         ["runPolicy"] = new JsonObject { ["backoffSeconds"] = 1, ["maxRestarts"] = 1 },
     };
 
@@ -36,6 +40,15 @@ public sealed class TransferEndToEndTests(TrainerCluster fixture)
     public async Task A_pretrain_job_feeds_a_fine_tune_job_that_waits_for_it_and_trains_from_its_model()
     {
         fixture.EnsureOperator();
+        await Cluster.Admin.CoreV1.CreateNamespacedPersistentVolumeClaimAsync(new V1PersistentVolumeClaim
+        {
+            Metadata = new V1ObjectMeta { Name = SharedClaim },
+            Spec = new V1PersistentVolumeClaimSpec
+            {
+                AccessModes = ["ReadWriteMany"],
+                Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new("1Gi") } },
+            },
+        }, TestCluster.Namespace);
         var downstream = Spec([5, 6, 7, 8, 9], new JsonObject { ["batchSize"] = 8, ["totalSteps"] = 12, ["precropSize"] = 36, ["cropSize"] = 32 });
         downstream["model"]!["weights"] = new JsonObject { ["fromPretrainJob"] = new JsonObject { ["name"] = "fm-upstream" } };
         await Cluster.CreateJobAsync(JobKind.FineTune, "fm-downstream", downstream);
@@ -49,18 +62,26 @@ public sealed class TransferEndToEndTests(TrainerCluster fixture)
             s => s.Phase is JobPhase.Succeeded or JobPhase.Failed, TimeSpan.FromSeconds(180), "the pretrain job to finish");
         Assert.True(upstream.Phase == JobPhase.Succeeded, $"pretrain {upstream.Phase}: {upstream.FindCondition(ConditionTypes.Failed)?.Message}");
         Assert.Equal(16, upstream.Progress?.Step);
-        // The model the fine-tune job mounts is in the upstream job's checkpoint claim.
-        Assert.True(File.Exists(Path.Combine(Cluster.Server.Kubelet.PvcHostPath(TestCluster.Namespace, "fm-upstream-checkpoints"), "final", "model.npz")));
+        // The model the fine-tune job mounts is in the upstream job's directory of the shared claim.
+        var claimDir = Cluster.Server.Kubelet.PvcHostPath(TestCluster.Namespace, SharedClaim);
+        Assert.True(File.Exists(Path.Combine(claimDir, "fm-upstream", "final", "model.npz")));
 
         var status = await fixture.WaitAsync("fm-downstream", s => s.Phase is JobPhase.Succeeded, "the fine-tune job to succeed", 180);
         Assert.Equal(12, status.Progress?.Step);
         Assert.InRange(status.Result!.Top1!.Value, 0.0, 1.0);
         Assert.Equal(0, status.Restarts);
+        // Each job wrote into its own directory: neither's step-N.ckpt nor final/ overwrote the other's.
+        Assert.True(File.Exists(Path.Combine(claimDir, "fm-downstream", "final", "model.npz")));
+        Assert.NotEqual(
+            await File.ReadAllBytesAsync(Path.Combine(claimDir, "fm-upstream", "final", "model.npz")),
+            await File.ReadAllBytesAsync(Path.Combine(claimDir, "fm-downstream", "final", "model.npz")));
+        Assert.Empty(Directory.GetFiles(claimDir));
 
         var pod = (await Cluster.PodsAsync()).Single(p => p.Metadata.Name == "fm-downstream-run-1");
         var mount = pod.Spec.Volumes.Single(v => v.Name == "pretrained").PersistentVolumeClaim;
-        Assert.Equal("fm-upstream-checkpoints", mount.ClaimName);
+        Assert.Equal(SharedClaim, mount.ClaimName);
         Assert.True(mount.ReadOnlyProperty);
+        Assert.Equal("fm-upstream", pod.Spec.Containers[0].VolumeMounts.Single(m => m.Name == "pretrained").SubPath);
         using var log = await Cluster.Admin.CoreV1.ReadNamespacedPodLogAsync("fm-downstream-run-1", TestCluster.Namespace);
         var text = await new StreamReader(log).ReadToEndAsync();
         Assert.Contains("weights: PretrainJob", text, StringComparison.Ordinal);

@@ -39,6 +39,30 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Clean_empties_a_checkpoint_directory_but_keeps_it_and_refuses_the_root()
+    {
+        using var dir = new TempDir();
+        var ckpt = Directory.CreateDirectory(dir.Combine("job")).FullName;
+        File.WriteAllBytes(Path.Combine(ckpt, "step-00000004.ckpt"), new byte[2048]);
+        Directory.CreateDirectory(Path.Combine(ckpt, "final", "nested"));
+        File.WriteAllText(Path.Combine(ckpt, "final", "model.npz"), "weights");
+        File.WriteAllText(Path.Combine(ckpt, ".hidden"), "x");
+        File.WriteAllText(dir.Combine("neighbour.ckpt"), "another job's");
+
+        var clean = await Cli("clean", "--dir", ckpt);
+        Assert.Equal(0, clean.Code);
+        Assert.Contains("removed 3 files", clean.Out, StringComparison.Ordinal);
+        Assert.True(Directory.Exists(ckpt));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(ckpt));
+        Assert.True(File.Exists(dir.Combine("neighbour.ckpt")));
+
+        Assert.Equal(0, (await Cli("clean", "--dir", dir.Combine("absent"))).Code);
+        Assert.Equal(TrainerExitCodes.Usage, (await Cli("clean", "--dir", "/")).Code);
+        Assert.Equal(TrainerExitCodes.Usage, (await Cli("clean", "--dir", "relative/dir")).Code);
+        Assert.Equal(TrainerExitCodes.Usage, (await Cli("clean")).Code);
+    }
+
+    [Fact]
     public async Task Missing_manifest_and_bad_plan_exit_4_with_a_last_line_that_says_why()
     {
         using var dir = new TempDir();

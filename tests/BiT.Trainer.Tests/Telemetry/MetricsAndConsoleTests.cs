@@ -34,6 +34,18 @@ public sealed class MetricsAndConsoleTests
     }
 
     [Fact]
+    public async Task A_port_already_in_use_is_a_warning_and_no_endpoint_not_a_crash()
+    {
+        var port = FakeApiServer.FreePort();
+        await using var first = MetricsEndpoint.TryStart(port, Metrics.NewCustomRegistry(), _ => Assert.Fail("the first endpoint binds"), "127.0.0.1");
+        Assert.NotNull(first);
+        var warnings = new List<string>();
+        await using var second = MetricsEndpoint.TryStart(port, Metrics.NewCustomRegistry(), warnings.Add, "127.0.0.1");
+        Assert.Null(second);
+        Assert.Contains($"cannot listen on port {port}", Assert.Single(warnings), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Console_without_a_terminal_prints_plain_lines_at_most_every_interval()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch);

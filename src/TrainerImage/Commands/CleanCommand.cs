@@ -1,0 +1,70 @@
+using System.Globalization;
+using BiT.Contracts.Plans;
+
+namespace BiT.Trainer.Commands;
+
+/// <summary>
+/// <c>bit-trainer clean --dir /checkpoints</c>: empties a job's checkpoint directory. The operator runs it in a
+/// cleanup pod when a job whose checkpoints live in an existing, shared claim is deleted with
+/// <c>checkpoint.volume.onDelete: Delete</c> (docs/operator.md, "Checkpoint retention").
+/// </summary>
+public sealed class CleanCommand : ICommand
+{
+    /// <inheritdoc/>
+    public string Name => "clean";
+
+    /// <inheritdoc/>
+    public string Summary => "delete everything in a checkpoint directory (the operator's cleanup pods)";
+
+    /// <inheritdoc/>
+    public string Help => """
+        usage: bit-trainer clean --dir DIR
+
+        Deletes every file and directory inside DIR (checkpoints, final/, logs), leaving DIR itself, which is a
+        volume mount in a pod. A DIR that does not exist has nothing to clean. DIR must be an absolute path
+        other than '/'.
+
+        exit codes: 0 cleaned (or nothing to clean), 4 something could not be deleted (the last line says what),
+        2 usage error.
+        """;
+
+    /// <inheritdoc/>
+    public async Task<int> RunAsync(IReadOnlyList<string> args, CommandConsole console, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(console);
+        var options = CommandArgs.Parse(args, ["dir"]);
+        var dir = options.Required("dir");
+        if (!Path.IsPathFullyQualified(dir) || Path.GetFullPath(dir) == Path.GetPathRoot(Path.GetFullPath(dir)))
+        {
+            throw new UsageException($"--dir must be an absolute path other than the root, got '{dir}'");
+        }
+        if (!Directory.Exists(dir))
+        {
+            await console.Out.WriteLineAsync($"{dir} does not exist: nothing to clean").ConfigureAwait(false);
+            return TrainerExitCodes.Success;
+        }
+        long files = 0, bytes = 0;
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                bytes += new FileInfo(file).Length;
+                File.Delete(file);
+                files++;
+            }
+            foreach (var sub in Directory.GetDirectories(dir))
+            {
+                Directory.Delete(sub, recursive: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await console.Error.WriteLineAsync($"bit-trainer: error: cannot clean {dir}: {e.Message}").ConfigureAwait(false);
+            return TrainerExitCodes.PermanentFailure;
+        }
+        await console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"removed {files} files ({bytes / 1048576.0:F1} MiB) from {dir}")).ConfigureAwait(false);
+        return TrainerExitCodes.Success;
+    }
+}
