@@ -25,6 +25,9 @@ public static class ApiPatterns
     /// <summary>A DNS-1123 subdomain (object names, claim names).</summary>
     public const string DnsSubdomain = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 
+    /// <summary>A DNS-1123 subdomain or empty (class names, where "" means none).</summary>
+    public const string DnsSubdomainOrEmpty = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$";
+
     /// <summary>A container image reference (registry/name[:tag][@digest]); loose on purpose, the allow-list decides.</summary>
     public const string Image = "^[a-zA-Z0-9][a-zA-Z0-9._/:@-]*$";
 }

@@ -1,15 +1,31 @@
 using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using BiT.Contracts.Crds;
 
 namespace BiT.Contracts.Api;
 
-/// <summary>Observed state of a job, written by the operator (progress also by the trainer).</summary>
+/// <summary>
+/// Observed state of a job. The operator writes every field but <c>progress</c> and <c>checkpoint</c>, which the
+/// trainer reports; <c>result</c> is the trainer's when it wrote one, else the operator fills it in from the pod's
+/// last words. Each side writes with a JSON merge patch of only its own fields (<see cref="MergePatch"/>).
+/// </summary>
 [Field("Observed state of the job.")]
 public sealed record BiTJobStatus
 {
     /// <summary>Most restart records kept in <see cref="RestartHistory"/>.</summary>
     public const int MaxRestartHistory = 20;
+
+    /// <summary>The fields the operator writes: a merge patch of only these leaves the trainer's alone.</summary>
+    public static IReadOnlyList<string> OperatorFields { get; } =
+    [
+        "phase", "observedGeneration", "conditions", "hyperparameters", "planHash", "restarts", "restartHistory", "podName",
+        "startTime", "completionTime", "result",
+    ];
+
+    /// <summary>The fields the trainer writes through the status subresource (result only when it finishes).</summary>
+    public static IReadOnlyList<string> TrainerFields { get; } = ["progress", "checkpoint", "result"];
 
     /// <summary>Summary phase.</summary>
     [JsonPropertyName("phase")]
@@ -75,8 +91,80 @@ public sealed record BiTJobStatus
 
     /// <summary>Final metrics.</summary>
     [JsonPropertyName("result")]
-    [Field("Final metrics and model location.")]
+    [Field("Final metrics and model location, patched by the trainer when it finishes (else taken from its last words by the operator).")]
     public ResultStatus? Result { get; init; }
+
+    /// <summary>The condition of a type, or null (<see cref="ConditionRules.Find"/>).</summary>
+    public Condition? FindCondition(string type) => ConditionRules.Find(Conditions, type);
+
+    /// <summary>True when the condition of that type has status True.</summary>
+    public bool IsConditionTrue(string type) => ConditionRules.IsTrue(Conditions, type);
+
+    /// <summary>
+    /// Reads a status as the API server returns it. A field that does not fit its type (which the schema should
+    /// have refused) is dropped rather than failing the whole status, so one bad value never hides the rest.
+    /// </summary>
+    public static BiTJobStatus FromJson(JsonElement? status)
+    {
+        if (status is not { ValueKind: JsonValueKind.Object } s)
+        {
+            return new BiTJobStatus();
+        }
+
+        try
+        {
+            return s.Deserialize<BiTJobStatus>(BiTJson.Options) ?? new BiTJobStatus();
+        }
+        catch (JsonException)
+        {
+            var kept = new JsonObject();
+            foreach (var property in s.EnumerateObject())
+            {
+                var one = new JsonObject { [property.Name] = JsonNode.Parse(property.Value.GetRawText()) };
+                try
+                {
+                    one.Deserialize<BiTJobStatus>(BiTJson.Options);
+                    kept[property.Name] = one[property.Name]!.DeepClone();
+                }
+                catch (JsonException)
+                {
+                    // Dropped: not of its schema type.
+                }
+            }
+
+            return kept.Deserialize<BiTJobStatus>(BiTJson.Options) ?? new BiTJobStatus();
+        }
+    }
+
+    /// <summary>The status as API JSON (nulls left out, times as whole-second UTC).</summary>
+    public JsonObject ToJsonObject() => JsonSerializer.SerializeToNode(this, BiTJson.Options)!.AsObject();
+
+    /// <summary>
+    /// The JSON merge patch that turns <paramref name="old"/>'s <paramref name="fields"/> into
+    /// <paramref name="updated"/>'s, or null when they are the same. Both sides are compared in their wire form,
+    /// so a time written with another offset or fraction, or a list rebuilt with equal items, is no change; a field
+    /// that became absent is sent as null (removed). Fields not named are never in the patch.
+    /// </summary>
+    public static JsonObject? MergePatch(BiTJobStatus old, BiTJobStatus updated, IEnumerable<string> fields)
+    {
+        ArgumentNullException.ThrowIfNull(old);
+        ArgumentNullException.ThrowIfNull(updated);
+        ArgumentNullException.ThrowIfNull(fields);
+        var before = old.ToJsonObject();
+        var after = updated.ToJsonObject();
+        var patch = new JsonObject();
+        foreach (var field in fields)
+        {
+            var a = before[field];
+            var b = after[field];
+            if (!JsonNode.DeepEquals(a, b))
+            {
+                patch[field] = b?.DeepClone();
+            }
+        }
+
+        return patch.Count == 0 ? null : patch;
+    }
 }
 
 /// <summary>Training progress.</summary>

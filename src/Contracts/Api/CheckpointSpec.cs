@@ -47,7 +47,7 @@ public sealed record CheckpointVolumeSpec
 
     /// <summary>Storage class of a new claim.</summary>
     [JsonPropertyName("storageClassName")]
-    [Field("Storage class of the claim the operator creates.", MaxLength = 253)]
+    [Field("Storage class of the claim the operator creates.", Pattern = ApiPatterns.DnsSubdomainOrEmpty, PatternHint = "a DNS-1123 subdomain", MaxLength = 253)]
     public string? StorageClassName { get; init; }
 
     /// <summary>Size of a new claim.</summary>

@@ -120,6 +120,10 @@ public readonly record struct GoDuration(TimeSpan Value)
         return sb.ToString();
     }
 
+    /// <summary>Rounded to whole seconds (negative as zero), for messages that must not change every reconcile.</summary>
+    public static GoDuration WholeSeconds(TimeSpan value) =>
+        new(value <= TimeSpan.Zero ? TimeSpan.Zero : TimeSpan.FromSeconds(Math.Round(value.TotalSeconds)));
+
     /// <summary>The duration as a TimeSpan.</summary>
     public static implicit operator TimeSpan(GoDuration d) => d.Value;
 

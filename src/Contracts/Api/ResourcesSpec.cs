@@ -36,7 +36,7 @@ public sealed record ResourcesSpec
 
     /// <summary>Priority class.</summary>
     [JsonPropertyName("priorityClassName")]
-    [Field("Priority class of the pod.", MaxLength = 253)]
+    [Field("Priority class of the pod.", Pattern = ApiPatterns.DnsSubdomainOrEmpty, PatternHint = "a DNS-1123 subdomain", MaxLength = 253)]
     public string? PriorityClassName { get; init; }
 }
 

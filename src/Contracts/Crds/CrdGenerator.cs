@@ -63,7 +63,7 @@ public static class CrdGenerator
                 ["kind"] = new YamlMap { ["description"] = "Kind: " + resource.Kind + ".", ["type"] = "string" },
                 ["metadata"] = new YamlMap { ["type"] = "object" },
                 ["spec"] = spec,
-                ["status"] = ObjectSchema(typeof(BiTJobStatus), "Observed state, written by the operator."),
+                ["status"] = ObjectSchema(typeof(BiTJobStatus), "Observed state, written by the operator; progress, checkpoint and result by the trainer."),
             },
         };
 

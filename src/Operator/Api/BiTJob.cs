@@ -7,7 +7,7 @@ namespace BiT.Operator.Api;
 
 /// <summary>
 /// Either job kind as the operator reads it from the API: metadata, the raw spec (parsed by
-/// <see cref="JobSettingsReader"/> and the contracts) and the raw status (read through <see cref="JobStatus"/>).
+/// <see cref="JobSettingsReader"/> and the contracts) and the raw status (read as the contracts' <c>BiTJobStatus</c>).
 /// Kept raw so that fields the operator does not own (the trainer's progress) pass through untouched.
 /// </summary>
 public sealed class BiTJob : IKubernetesObject<V1ObjectMeta>

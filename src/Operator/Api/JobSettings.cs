@@ -1,13 +1,7 @@
+using BiT.Contracts.Api;
 using k8s.Models;
 
 namespace BiT.Operator.Api;
-
-public enum StallAction
-{
-    Restart,
-    Fail,
-    None,
-}
 
 /// <summary>How the operator runs a job: <c>spec.runPolicy</c> with defaults applied.</summary>
 public sealed record RunPolicy(
@@ -19,10 +13,13 @@ public sealed record RunPolicy(
     TimeSpan? ActiveDeadline,
     TimeSpan? TtlAfterFinished)
 {
-    public static RunPolicy Default { get; } = new(10, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(15), StallAction.Restart, null, null, null);
+    /// <summary>The contracts' defaults (<see cref="RunPolicySpec"/>).</summary>
+    public static RunPolicy Default { get; } = new(
+        RunPolicySpec.DefaultMaxRestarts, TimeSpan.FromSeconds(RunPolicySpec.DefaultBackoffSeconds), RunPolicySpec.DefaultStallTimeout,
+        StallAction.Restart, null, null, null);
 
     /// <summary>The cap on a restart's backoff.</summary>
-    public static TimeSpan MaxBackoff { get; } = TimeSpan.FromMinutes(10);
+    public static TimeSpan MaxBackoff => RunPolicySpec.MaxBackoff;
 
     /// <summary>Delay before restart number <paramref name="restart"/> (1-based): doubles each time, capped.</summary>
     public TimeSpan BackoffFor(int restart)

@@ -1,5 +1,6 @@
-using System.Text.Json.Nodes;
+using BiT.Contracts.Api;
 using BiT.Operator.Api;
+using BiTJob = BiT.Operator.Api.BiTJob;
 
 namespace BiT.Operator.Controllers;
 
@@ -28,8 +29,18 @@ public sealed record PlanContext(
     /// <summary>For fromPretrainJob: the upstream model as this pod sees it (under <see cref="PodPaths.Pretrained"/>).</summary>
     string? PretrainedWeightsPath);
 
-/// <summary>A resolved plan: the JSON the trainer reads, the hyperparameters for the status, and its hash.</summary>
-public sealed record PlannedJob(string PlanJson, JsonNode Hyperparameters, string PlanHash);
+/// <summary>
+/// A resolved plan: the JSON the trainer reads, the hyperparameters for the status and its hash. A deferred plan
+/// (the data's size is measured in the pod) has no hyperparameters yet and names the facts still
+/// <paramref name="Missing"/>.
+/// </summary>
+public sealed record PlannedJob(string PlanJson, ResolvedHyperparameters? Hyperparameters, string PlanHash, IReadOnlyList<string> Missing)
+{
+    public PlannedJob(string planJson, ResolvedHyperparameters hyperparameters, string planHash)
+        : this(planJson, hyperparameters, planHash, [])
+    {
+    }
+}
 
 /// <summary>
 /// Validates a spec and resolves it into a plan (HyperRule or upstream recipe, then overrides). The real one is

@@ -120,7 +120,7 @@ public sealed class JobController : IDisposable
             // Fine-tune jobs waiting for this pre-training job look again.
             foreach (var ft in JobInformer(JobKind.FineTune, ns)?.List() ?? [])
             {
-                if (ft.Metadata.NamespaceProperty == ns && JobSettingsReader.Read(ft.Spec).Settings?.FromPretrainJob == job.Metadata.Name)
+                if (ft.Metadata.NamespaceProperty == ns && JobSettingsReader.FromPretrainJob(ft.Spec) == job.Metadata.Name)
                 {
                     Queue.Add(new ObjectKey(JobKind.FineTune.Kind, ns, ft.Metadata.Name));
                 }
@@ -214,7 +214,7 @@ public sealed class JobController : IDisposable
         try
         {
             BiTJob? upstream = null;
-            if (kind == JobKind.FineTune && JobSettingsReader.Read(job.Spec).Settings?.FromPretrainJob is { } upName)
+            if (kind == JobKind.FineTune && JobSettingsReader.FromPretrainJob(job.Spec) is { } upName)
             {
                 upstream = JobInformer(JobKind.Pretrain, key.Namespace)?.Get(key.Namespace, upName);
             }
@@ -252,12 +252,14 @@ public sealed class JobController : IDisposable
                     return ReconcileResult.After(TimeSpan.FromMilliseconds(200));
                 }
 
-                var old = JobStatus.Parse(job.Status);
-                if (decision.Status.RestartHistory.Count > 0
-                    && (decision.Status.Restarts > old.Restarts || decision.Status.RestartHistory.Count != old.RestartHistory.Count
-                        || decision.Status.RestartHistory[^1] != old.RestartHistory.LastOrDefault()))
+                var old = BiT.Contracts.Api.BiTJobStatus.FromJson(job.Status);
+                var history = decision.Status.RestartHistory ?? [];
+                var oldHistory = old.RestartHistory ?? [];
+                if (history.Count > 0
+                    && ((decision.Status.Restarts ?? 0) > (old.Restarts ?? 0) || history.Count != oldHistory.Count
+                        || history[^1] != oldHistory.LastOrDefault()))
                 {
-                    _metrics.Restarted(kind, key.Namespace, key.Name, decision.Status.RestartHistory[^1].Reason);
+                    _metrics.Restarted(kind, key.Namespace, key.Name, history[^1].Reason ?? "");
                 }
             }
 
@@ -290,12 +292,13 @@ public sealed class JobController : IDisposable
     /// <summary>
     /// For a trainer pod that ended without a termination message, the tail of its log stands in for it (as
     /// FallbackToLogsOnError would, and also on success, where the trainer's last line carries its result). Read
-    /// once per pod and only while the job is unfinished, so the reconciler itself stays a pure function.
+    /// once per pod and only while the job is unfinished, so the reconciler itself stays a pure function. Not for a
+    /// pod that succeeded after its trainer patched status.result itself: the reconciler uses that.
     /// </summary>
     private async Task<IReadOnlyList<V1Pod>> WithLastWordsAsync(BiTJob job, IReadOnlyList<V1Pod> pods, CancellationToken cancellationToken)
     {
-        var phase = JobStatus.Parse(job.Status).Phase;
-        if (phase is JobPhase.Succeeded or JobPhase.Failed)
+        var status = BiT.Contracts.Api.BiTJobStatus.FromJson(job.Status);
+        if (status.Phase is BiT.Contracts.Api.JobPhase.Succeeded or BiT.Contracts.Api.JobPhase.Failed)
         {
             return pods;
         }
@@ -305,7 +308,8 @@ public sealed class JobController : IDisposable
         {
             var pod = pods[i];
             var terminated = pod.Status?.ContainerStatuses?.FirstOrDefault()?.State?.Terminated;
-            if (pod.Status?.Phase is not ("Succeeded" or "Failed") || terminated is null || !string.IsNullOrEmpty(terminated.Message))
+            if (pod.Status?.Phase is not ("Succeeded" or "Failed") || terminated is null || !string.IsNullOrEmpty(terminated.Message)
+                || (pod.Status.Phase == "Succeeded" && status.Result is not null))
             {
                 continue;
             }

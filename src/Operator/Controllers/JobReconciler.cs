@@ -1,15 +1,18 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using BiT.Contracts.Api;
 using BiT.Operator.Api;
 using k8s.Models;
+using BiTJob = BiT.Operator.Api.BiTJob;
 
 namespace BiT.Operator.Controllers;
 
 /// <summary>
 /// The BiT job reconciler as a pure function of (job, owned pods, upstream job, now): it decides which objects
 /// to create or delete, the new status and when to look again. It keeps no memory between calls, so the
-/// operator may stop at any point and start again without duplicating anything.
+/// operator may stop at any point and start again without duplicating anything. The status is the contracts'
+/// <see cref="BiTJobStatus"/>; the decision's patch holds only <see cref="BiTJobStatus.OperatorFields"/> that changed.
 /// </summary>
 public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner planner)
 {
@@ -18,7 +21,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
     public ReconcileDecision Reconcile(ReconcileInput input)
     {
         var job = input.Job;
-        var old = JobStatus.Parse(job.Status);
+        var old = BiTJobStatus.FromJson(job.Status);
         if (job.Metadata.DeletionTimestamp is not null)
         {
             return new ReconcileDecision([], old, null, null);
@@ -26,20 +29,20 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
 
         var ctx = new Context(input, old);
         Decide(ctx);
-        var patch = ctx.Status.MergePatchFrom(old);
+        var patch = BiTJobStatus.MergePatch(old, ctx.Status, BiTJobStatus.OperatorFields);
 
         // Events only accompany a change of status, so that a job stuck in the same state never floods them.
         var actions = patch is null ? ctx.Actions.Where(a => a is not RecordEvent).ToList() : ctx.Actions;
         return new ReconcileDecision(actions, ctx.Status, patch, ctx.RequeueAfter);
     }
 
-    private sealed class Context(ReconcileInput input, JobStatus old)
+    private sealed class Context(ReconcileInput input, BiTJobStatus old)
     {
         public ReconcileInput Input { get; } = input;
 
-        public JobStatus Old { get; } = old;
+        public BiTJobStatus Old { get; } = old;
 
-        public JobStatus Status { get; set; } = old with { ObservedGeneration = input.Job.Metadata.Generation ?? 0 };
+        public BiTJobStatus Status { get; set; } = old with { ObservedGeneration = input.Job.Metadata.Generation ?? 0, Restarts = old.Restarts ?? 0 };
 
         public List<JobAction> Actions { get; } = [];
 
@@ -61,11 +64,24 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
             RequeueAfter = RequeueAfter is { } r && r <= after ? r : after;
         }
 
+        /// <summary>Sets a condition; its lastTransitionTime moves only when the status flips.</summary>
         public void Condition(string type, bool value, string reason, string message = "") =>
-            Status = Status with { Conditions = ConditionSet.Set(Status.Conditions, type, value, reason, message, Now, Generation) };
+            Status = Status with
+            {
+                Conditions = ConditionRules.Set(Status.Conditions, type, value ? ConditionStatus.True : ConditionStatus.False, reason, message, Generation, Now),
+            };
 
-        public void Clear(string type, string reason) =>
-            Status = Status with { Conditions = ConditionSet.ClearIfPresent(Status.Conditions, type, reason, Now, Generation) };
+        /// <summary>Sets the condition False only if it is True (a False that was never True stays absent).</summary>
+        public void Clear(string type, string reason)
+        {
+            if (Status.IsConditionTrue(type))
+            {
+                Condition(type, false, reason);
+            }
+        }
+
+        /// <summary>The time as the status stores it (whole seconds).</summary>
+        public DateTimeOffset Stamp => KubeTimeJsonConverter.Normalize(Now);
 
         public void Event(string type, string reason, string message) => Actions.Add(new RecordEvent(type, reason, message));
     }
@@ -73,7 +89,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
     private void Decide(Context c)
     {
         var s = c.Status;
-        var (settings, errors) = JobSettingsReader.Read(c.Input.Job.Spec);
+        var (settings, errors) = JobSettingsReader.Read(c.Input.Job);
 
         if (IsFinished(s))
         {
@@ -97,8 +113,8 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
                 case UpstreamState.WaitingState:
                     if (allErrors.Count == 0)
                     {
-                        c.Condition(ConditionSet.Validated, true, "SpecValid");
-                        c.Condition(ConditionSet.Running, false, "WaitingForPretrainJob", $"waiting for BiTPretrainJob {upstreamName} to succeed");
+                        c.Condition(ConditionTypes.Validated, true, "SpecValid");
+                        c.Condition(ConditionTypes.Running, false, "WaitingForPretrainJob", $"waiting for BiTPretrainJob {upstreamName} to succeed");
                         c.Status = c.Status with { Phase = JobPhase.Pending };
                         return;
                     }
@@ -129,16 +145,18 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
         if (allErrors.Count > 0 || settings is null || plan is null)
         {
             // The operator's reader and the contracts' validator may both name a field: say it once.
-            var message = string.Join("; ", allErrors.DistinctBy(e => e.Field).Select(e => e.ToString()));
-            c.Condition(ConditionSet.Validated, false, InvalidSpecReason, message);
-            c.Condition(ConditionSet.Failed, true, InvalidSpecReason, message);
+            var message = string.Join("; ", allErrors.DistinctBy(e => e.Path).Select(e => e.ToString()));
+            c.Condition(ConditionTypes.Validated, false, InvalidSpecReason, message);
+            c.Condition(ConditionTypes.Failed, true, InvalidSpecReason, message);
             c.Status = c.Status with { Phase = JobPhase.Failed };
             c.Event(RecordEvent.Warning, InvalidSpecReason, message);
             return;
         }
 
-        c.Condition(ConditionSet.Validated, true, "SpecValid");
-        c.Clear(ConditionSet.Failed, "SpecValid");
+        // A deferred plan has no hyperparameters yet: the trainer resolves them once it has measured the data.
+        c.Condition(ConditionTypes.Validated, true, "SpecValid", plan.Missing.Count == 0 ? ""
+            : $"hyperparameters are resolved in the pod once the trainer has measured {string.Join(", ", plan.Missing)}");
+        c.Clear(ConditionTypes.Failed, "SpecValid");
         c.Status = c.Status with { Hyperparameters = plan.Hyperparameters, PlanHash = plan.PlanHash };
 
         var pods = c.Input.Pods.OrderBy(p => OwnedObjects.AttemptOf(c.JobName, p.Metadata.Name)).ToList();
@@ -153,7 +171,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
         var running = current is not null && current.Metadata.DeletionTimestamp is null && PodOutcome.Classify(current).Kind == PodEndKind.NotEnded;
 
         // activeDeadlineSeconds bounds the whole job, restarts and suspensions included.
-        if (settings.RunPolicy.ActiveDeadline is { } deadline && JobStatus.ParseTime(s.StartTime) is { } started)
+        if (settings.RunPolicy.ActiveDeadline is { } deadline && s.StartTime is { } started)
         {
             var due = started + deadline;
             if (c.Now >= due)
@@ -182,21 +200,21 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
                 c.Actions.Add(new DeletePod(current.Metadata.Name, options.TerminationGracePeriodSeconds));
             }
 
-            if (!s.IsTrue(ConditionSet.Suspended))
+            if (!s.IsConditionTrue(ConditionTypes.Suspended))
             {
                 c.Event(RecordEvent.Normal, "Suspended", "job suspended; the trainer checkpoints and stops");
             }
 
-            c.Condition(ConditionSet.Suspended, true, "Suspended", "spec.suspend is true");
-            c.Condition(ConditionSet.Running, false, "Suspended");
+            c.Condition(ConditionTypes.Suspended, true, "Suspended", "spec.suspend is true");
+            c.Condition(ConditionTypes.Running, false, "Suspended");
             c.Status = c.Status with { Phase = JobPhase.Suspended };
             return;
         }
 
-        var resuming = s.IsTrue(ConditionSet.Suspended);
+        var resuming = s.IsConditionTrue(ConditionTypes.Suspended);
         if (resuming)
         {
-            c.Condition(ConditionSet.Suspended, false, "Resumed", "spec.suspend was cleared");
+            c.Condition(ConditionTypes.Suspended, false, "Resumed", "spec.suspend was cleared");
         }
 
         if (current is not null && current.Metadata.DeletionTimestamp is not null)
@@ -229,9 +247,9 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
         Ended(c, settings, plan, image, pretrained, current, outcome, attempt, pods, resuming);
     }
 
-    private static bool IsFinished(JobStatus s) =>
+    private static bool IsFinished(BiTJobStatus s) =>
         s.Phase == JobPhase.Succeeded
-        || (s.Phase == JobPhase.Failed && s.Condition(ConditionSet.Failed)?.Reason != InvalidSpecReason);
+        || (s.Phase == JobPhase.Failed && s.FindCondition(ConditionTypes.Failed)?.Reason != InvalidSpecReason);
 
     private void Finished(Context c, JobSettings? settings)
     {
@@ -250,7 +268,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
             return;
         }
 
-        var completed = JobStatus.ParseTime(c.Status.CompletionTime) ?? c.Now;
+        var completed = c.Status.CompletionTime ?? c.Now;
         var due = completed + ttl;
         if (c.Now >= due)
         {
@@ -275,10 +293,10 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
 
     private static void Fail(Context c, string reason, string message)
     {
-        c.Condition(ConditionSet.Failed, true, reason, message);
-        c.Condition(ConditionSet.Running, false, reason);
-        c.Clear(ConditionSet.Restarting, reason);
-        c.Status = c.Status with { Phase = JobPhase.Failed, CompletionTime = c.Status.CompletionTime ?? JobStatus.FormatTime(c.Now) };
+        c.Condition(ConditionTypes.Failed, true, reason, message);
+        c.Condition(ConditionTypes.Running, false, reason);
+        c.Clear(ConditionTypes.Restarting, reason);
+        c.Status = c.Status with { Phase = JobPhase.Failed, CompletionTime = c.Status.CompletionTime ?? c.Stamp };
         c.Event(RecordEvent.Warning, reason, message);
     }
 
@@ -308,7 +326,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
             return UpstreamState.Waiting;
         }
 
-        var (upSettings, _) = JobSettingsReader.Read(up.Spec);
+        var (upSettings, _) = JobSettingsReader.Read(up);
         var claim = upSettings is null ? null : OwnedObjects.ClaimFor(up.Metadata.Name, upSettings);
         if (upSettings is not null && claim is null)
         {
@@ -317,7 +335,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
             return null;
         }
 
-        var upStatus = JobStatus.Parse(up.Status);
+        var upStatus = BiTJobStatus.FromJson(up.Status);
         if (upStatus.Phase == JobPhase.Failed)
         {
             return UpstreamState.Failed;
@@ -330,7 +348,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
 
         // The trainer writes its final model to final/model.npz in its checkpoint volume; a reported path under
         // /checkpoints says where exactly.
-        var modelPath = upStatus.Result is JsonObject r && r["modelPath"] is JsonValue v && v.TryGetValue<string>(out var mp) ? mp : null;
+        var modelPath = upStatus.Result?.ModelPath;
         var relative = modelPath is not null && modelPath.StartsWith(PodPaths.Checkpoints + "/", StringComparison.Ordinal)
             ? modelPath[PodPaths.Checkpoints.Length..]
             : "/final/model.npz";
@@ -365,13 +383,13 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
 
     private static TimeSpan? BackoffRemaining(Context c, JobSettings settings)
     {
-        var last = c.Status.RestartHistory.LastOrDefault();
-        if (last is null || last.Reason is "SegmentRoll" || JobStatus.ParseTime(last.Time) is not { } at)
+        var last = c.Status.RestartHistory?.LastOrDefault();
+        if (last is null || last.Reason is "SegmentRoll" || last.Time is not { } at)
         {
             return null;
         }
 
-        return at + settings.RunPolicy.BackoffFor(Math.Max(1, c.Status.Restarts)) - c.Now;
+        return at + settings.RunPolicy.BackoffFor(Math.Max(1, c.Status.Restarts ?? 0)) - c.Now;
     }
 
     private void StartPod(Context c, JobSettings settings, PlannedJob plan, string image, OwnedObjects.PretrainedMount? pretrained, int attempt, List<V1Pod> pods)
@@ -406,11 +424,11 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
         {
             Phase = JobPhase.Pending,
             PodName = pod.Metadata.Name,
-            StartTime = c.Status.StartTime ?? JobStatus.FormatTime(c.Now),
+            StartTime = c.Status.StartTime ?? c.Stamp,
         };
         // Worded as the next reconcile will see the new pod (Pending, no message), so that it has nothing to write.
-        c.Condition(ConditionSet.Running, false, "PodPending");
-        c.Clear(ConditionSet.Stalled, "PodReplaced");
+        c.Condition(ConditionTypes.Running, false, "PodPending");
+        c.Clear(ConditionTypes.Stalled, "PodReplaced");
     }
 
     /// <summary>A live pod: watch for stalls and segment ends.</summary>
@@ -419,10 +437,10 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
         var s = c.Status;
         var isRunning = pod.Status?.Phase == "Running";
         c.Status = c.Status with { Phase = isRunning ? JobPhase.Running : JobPhase.Pending, PodName = pod.Metadata.Name };
-        c.Condition(ConditionSet.Running, isRunning, isRunning ? "PodRunning" : "PodPending", isRunning ? "" : PendingMessage(pod));
-        if (s.IsTrue(ConditionSet.Restarting))
+        c.Condition(ConditionTypes.Running, isRunning, isRunning ? "PodRunning" : "PodPending", isRunning ? "" : PendingMessage(pod));
+        if (s.IsConditionTrue(ConditionTypes.Restarting))
         {
-            c.Condition(ConditionSet.Restarting, false, "PodReplaced", $"pod {pod.Metadata.Name} started");
+            c.Condition(ConditionTypes.Restarting, false, "PodReplaced", $"pod {pod.Metadata.Name} started");
         }
 
         if (!isRunning)
@@ -434,17 +452,17 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
             ?? pod.Status?.StartTime;
         DateTimeOffset? started = containerStart is { } cs ? new DateTimeOffset(DateTime.SpecifyKind(cs, DateTimeKind.Utc)) : null;
 
-        var lastProgress = Max(s.LastProgressTime, started) ?? c.Now;
+        var lastProgress = Max(s.Progress?.LastProgressTime, started) ?? c.Now;
         var stallDue = lastProgress + settings.RunPolicy.StallTimeout;
         if (c.Now >= stallDue)
         {
-            var message = $"no progress for {GoDuration.Format(c.Now - lastProgress)} (stallTimeout {GoDuration.Format(settings.RunPolicy.StallTimeout)}) at step {s.ProgressStep ?? 0}";
-            if (!s.IsTrue(ConditionSet.Stalled))
+            var message = $"no progress for {GoDuration.WholeSeconds(c.Now - lastProgress)} (stallTimeout {GoDuration.WholeSeconds(settings.RunPolicy.StallTimeout)}) at step {s.Progress?.Step ?? 0}";
+            if (!s.IsConditionTrue(ConditionTypes.Stalled))
             {
                 c.Event(RecordEvent.Warning, "Stalled", message);
             }
 
-            c.Condition(ConditionSet.Stalled, true, "NoProgress", message);
+            c.Condition(ConditionTypes.Stalled, true, "NoProgress", message);
             switch (settings.RunPolicy.OnStall)
             {
                 case StallAction.Restart:
@@ -463,7 +481,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
         }
         else
         {
-            c.Clear(ConditionSet.Stalled, "ProgressResumed");
+            c.Clear(ConditionTypes.Stalled, "ProgressResumed");
             c.Requeue(stallDue - c.Now);
         }
 
@@ -473,7 +491,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
             if (c.Now >= due)
             {
                 c.Actions.Add(new DeletePod(pod.Metadata.Name, options.TerminationGracePeriodSeconds));
-                RecordRestart(c, settings, "SegmentRoll", null, $"pod {pod.Metadata.Name} reached maxSegmentDuration {GoDuration.Format(segment)}", countsAsFailure: false);
+                RecordRestart(c, settings, "SegmentRoll", null, $"pod {pod.Metadata.Name} reached maxSegmentDuration {GoDuration.WholeSeconds(segment)}", countsAsFailure: false);
                 return;
             }
 
@@ -499,12 +517,13 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
         var s = c.Status;
         if (outcome.Kind == PodEndKind.Succeeded)
         {
+            // The trainer patches status.result before it exits; its last words are the fallback.
             var result = s.Result ?? ResultFrom(outcome.Message);
-            c.Status = c.Status with { Phase = JobPhase.Succeeded, CompletionTime = JobStatus.FormatTime(c.Now), Result = result };
-            c.Condition(ConditionSet.Succeeded, true, "TrainerSucceeded", ResultMessage(result));
-            c.Condition(ConditionSet.Running, false, "Completed");
-            c.Clear(ConditionSet.Restarting, "Completed");
-            c.Clear(ConditionSet.Stalled, "Completed");
+            c.Status = c.Status with { Phase = JobPhase.Succeeded, CompletionTime = c.Stamp, Result = result };
+            c.Condition(ConditionTypes.Succeeded, true, "TrainerSucceeded", ResultMessage(result));
+            c.Condition(ConditionTypes.Running, false, "Completed");
+            c.Clear(ConditionTypes.Restarting, "Completed");
+            c.Clear(ConditionTypes.Stalled, "Completed");
             c.Event(RecordEvent.Normal, "Succeeded", ResultMessage(result));
             FinishedTtl(c, settings);
             return;
@@ -540,23 +559,25 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
     private static void RecordRestart(Context c, JobSettings settings, string reason, int? exitCode, string message, bool countsAsFailure)
     {
         var s = c.Status;
-        if (countsAsFailure && s.Restarts >= settings.RunPolicy.MaxRestarts)
+        var done = s.Restarts ?? 0;
+        if (countsAsFailure && done >= settings.RunPolicy.MaxRestarts)
         {
-            Fail(c, "RestartLimitExceeded", $"{message}; restarted {s.Restarts} times already (runPolicy.maxRestarts {settings.RunPolicy.MaxRestarts})");
+            Fail(c, "RestartLimitExceeded", $"{message}; restarted {done} times already (runPolicy.maxRestarts {settings.RunPolicy.MaxRestarts})");
             FinishedTtl(c, settings);
             return;
         }
 
-        var restarts = countsAsFailure ? s.Restarts + 1 : s.Restarts;
-        var resumed = s.CheckpointStep ?? 0;
-        var history = s.RestartHistory.Append(new RestartRecord(JobStatus.FormatTime(c.Now), reason, exitCode, resumed))
-            .TakeLast(JobStatus.MaxHistory).ToList();
+        var restarts = countsAsFailure ? done + 1 : done;
+        var resumed = s.Checkpoint?.Step ?? 0;
+        var history = ConditionRules.AppendRestart(
+            s.RestartHistory,
+            new RestartRecord { Time = c.Stamp, Reason = reason, ExitCode = exitCode, ResumedFromStep = resumed });
         c.Status = c.Status with { Phase = JobPhase.Restarting, Restarts = restarts, RestartHistory = history };
-        c.Condition(ConditionSet.Restarting, true, reason, message);
-        c.Condition(ConditionSet.Running, false, reason);
+        c.Condition(ConditionTypes.Restarting, true, reason, message);
+        c.Condition(ConditionTypes.Running, false, reason);
         var delay = countsAsFailure ? settings.RunPolicy.BackoffFor(restarts) : TimeSpan.Zero;
         c.Event(RecordEvent.Warning, reason == "SegmentRoll" ? "SegmentRoll" : "Restarting",
-            $"{message}; resuming from step {resumed.ToString(CultureInfo.InvariantCulture)} in {GoDuration.Format(delay)}");
+            $"{message}; resuming from step {resumed.ToString(CultureInfo.InvariantCulture)} in {GoDuration.WholeSeconds(delay)}");
         c.Requeue(delay);
     }
 
@@ -564,7 +585,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
     /// The result from the trainer's last words when it did not patch status.result: a JSON line
     /// (<c>{"top1":…}</c>) or its summary line (<c>done: top-1 91.20 %, top-5 99.50 % after 500 steps; model PATH</c>).
     /// </summary>
-    private static JsonNode? ResultFrom(string message)
+    private static ResultStatus? ResultFrom(string message)
     {
         foreach (var line in message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Reverse())
         {
@@ -574,7 +595,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
                 {
                     if (JsonNode.Parse(line) is JsonObject o && (o.ContainsKey("top1") || o.ContainsKey("modelPath")))
                     {
-                        return o;
+                        return o.Deserialize<ResultStatus>(BiTJson.Options);
                     }
                 }
                 catch (JsonException)
@@ -588,11 +609,11 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
             var m = DoneLine().Match(line);
             if (m.Success)
             {
-                return new JsonObject
+                return new ResultStatus
                 {
-                    ["top1"] = Math.Round(double.Parse(m.Groups["top1"].Value, CultureInfo.InvariantCulture) / 100, 6),
-                    ["top5"] = Math.Round(double.Parse(m.Groups["top5"].Value, CultureInfo.InvariantCulture) / 100, 6),
-                    ["modelPath"] = m.Groups["model"].Value.Trim(),
+                    Top1 = Math.Round(double.Parse(m.Groups["top1"].Value, CultureInfo.InvariantCulture) / 100, 6),
+                    Top5 = Math.Round(double.Parse(m.Groups["top5"].Value, CultureInfo.InvariantCulture) / 100, 6),
+                    ModelPath = m.Groups["model"].Value.Trim(),
                 };
             }
         }
@@ -603,8 +624,8 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
     [System.Text.RegularExpressions.GeneratedRegex(@"^done: top-1 (?<top1>[0-9.]+) ?%, top-5 (?<top5>[0-9.]+) ?%.*?; model (?<model>.+)$")]
     private static partial System.Text.RegularExpressions.Regex DoneLine();
 
-    private static string ResultMessage(JsonNode? result) =>
-        result is JsonObject o && o["top1"] is JsonValue t && t.TryGetValue<double>(out var top1)
+    private static string ResultMessage(ResultStatus? result) =>
+        result?.Top1 is { } top1
             ? string.Create(CultureInfo.InvariantCulture, $"training finished: top-1 {top1:0.####}")
             : "training finished";
 }

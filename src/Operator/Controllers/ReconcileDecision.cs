@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using BiT.Operator.Api;
+using BiT.Contracts.Api;
 
 namespace BiT.Operator.Controllers;
 
@@ -9,6 +9,6 @@ namespace BiT.Operator.Controllers;
 /// </summary>
 public sealed record ReconcileDecision(
     IReadOnlyList<JobAction> Actions,
-    JobStatus Status,
+    BiTJobStatus Status,
     JsonObject? StatusPatch,
     TimeSpan? RequeueAfter);

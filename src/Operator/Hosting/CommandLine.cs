@@ -115,10 +115,12 @@ public sealed record CommandLine(string Command, OperatorSettings Settings, stri
                     break;
                 case ("run", "--resync-period"):
                     var text = Value();
-                    if (!GoDuration.TryParse(text, out resync) || resync < TimeSpan.Zero)
+                    if (!BiT.Contracts.Api.GoDuration.TryParse(text, out var period, out _))
                     {
                         throw new UsageException($"--resync-period must be a duration such as 10m (got '{text}')");
                     }
+
+                    resync = period.Value;
 
                     break;
                 case ("run", "--termination-grace-period"):

@@ -88,18 +88,18 @@ public sealed class OperatorMetrics
         var live = new HashSet<(string, string, string)>();
         foreach (var (kind, job) in jobs)
         {
-            var status = JobStatus.Parse(job.Status);
+            var status = BiT.Contracts.Api.BiTJobStatus.FromJson(job.Status);
             var ns = job.Metadata.NamespaceProperty ?? "";
-            var phase = status.Phase ?? JobPhase.Pending;
+            var phase = (status.Phase ?? BiT.Contracts.Api.JobPhase.Pending).ToString();
             string[] jobLabels = [kind.Kind, ns, phase];
             counts[jobLabels] = counts.GetValueOrDefault(jobLabels) + 1;
             string[] id = [kind.Kind, ns, job.Metadata.Name];
             live.Add((kind.Kind, ns, job.Metadata.Name));
             perJob.Add(id);
-            _progress.WithLabels(id).Set(status.TotalSteps is > 0 && status.ProgressStep is { } step ? (double)step / status.TotalSteps.Value : 0);
-            _sinceProgress.WithLabels(id).Set(status.LastProgressTime is { } t ? Math.Max(0, (now - t).TotalSeconds) : 0);
-            _imagesPerSecond.WithLabels(id).Set(status.ImagesPerSecond ?? 0);
-            _stalled.WithLabels(id).Set(status.IsTrue(ConditionSet.Stalled) ? 1 : 0);
+            _progress.WithLabels(id).Set(status.Progress is { TotalSteps: > 0 } p ? (double)p.Step / p.TotalSteps : 0);
+            _sinceProgress.WithLabels(id).Set(status.Progress?.LastProgressTime is { } t ? Math.Max(0, (now - t).TotalSeconds) : 0);
+            _imagesPerSecond.WithLabels(id).Set(status.Progress?.ImagesPerSecond ?? 0);
+            _stalled.WithLabels(id).Set(status.IsConditionTrue(BiT.Contracts.Api.ConditionTypes.Stalled) ? 1 : 0);
         }
 
         lock (_gate)

@@ -120,7 +120,9 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
             var modelPath = Path.Combine(workDir, "final", "model.npz");
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"done: top-1 {outcome.Eval!.Top1:P2}, top-5 {outcome.Eval.Top5:P2} after {outcome.Step} steps; model {modelPath}"));
-            // The last line is the result as JSON: the operator reads it from the termination message into status.result.
+            // status.result through the status subresource (sent when the reporter is disposed, before exit 0); the
+            // last line, the result as JSON, is the fallback the operator reads from the termination message or log.
+            reporter.Finished(new ResultStatus { Top1 = outcome.Eval.Top1, Top5 = outcome.Eval.Top5, ModelPath = modelPath });
             resultLine = new JsonObject { ["top1"] = outcome.Eval.Top1, ["top5"] = outcome.Eval.Top5, ["modelPath"] = modelPath, ["steps"] = outcome.Step }.ToJsonString();
             await output.WriteLineAsync(resultLine);
             return TrainerExitCodes.Success;

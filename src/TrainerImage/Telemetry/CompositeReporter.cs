@@ -1,3 +1,4 @@
+using BiT.Contracts.Api;
 using BiT.Trainer.Training;
 
 namespace BiT.Trainer.Telemetry;
@@ -33,6 +34,14 @@ public sealed class CompositeReporter(params IProgressReporter[] reporters) : IP
         foreach (var r in reporters)
         {
             r.Checkpointed(step, path, time);
+        }
+    }
+
+    public void Finished(ResultStatus result)
+    {
+        foreach (var r in reporters)
+        {
+            r.Finished(result);
         }
     }
 

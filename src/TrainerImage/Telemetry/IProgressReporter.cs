@@ -1,3 +1,4 @@
+using BiT.Contracts.Api;
 using BiT.Trainer.Training;
 
 namespace BiT.Trainer.Telemetry;
@@ -12,4 +13,9 @@ public interface IProgressReporter : IAsyncDisposable
     void Evaluated(int step, EvalResult result);
 
     void Checkpointed(int step, string path, DateTimeOffset time);
+
+    /// <summary>The run finished: its final metrics and model (status.result). Sent before the process exits 0.</summary>
+    void Finished(ResultStatus result)
+    {
+    }
 }

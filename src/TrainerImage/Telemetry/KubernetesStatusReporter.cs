@@ -10,9 +10,11 @@ using BiT.Trainer.Training;
 namespace BiT.Trainer.Telemetry;
 
 /// <summary>
-/// Writes <c>status.progress</c> (and <c>status.checkpoint</c>) of the job through the status subresource with
-/// JSON merge patches, at most once per <c>interval</c>: events in between are coalesced, the latest wins, and the
-/// last one is sent on dispose. A failed patch is logged and retried with the next one; it never stops training.
+/// Writes the trainer's fields of the job's status (<see cref="BiTJobStatus.TrainerFields"/>: <c>progress</c>,
+/// <c>checkpoint</c>, and <c>result</c> when the run finished) through the status subresource with JSON merge
+/// patches, at most once per <c>interval</c>: events in between are coalesced, the latest wins, and the last one is
+/// sent on dispose (before the process exits). A failed patch is logged and retried with the next one; it never
+/// stops training.
 /// </summary>
 public sealed class KubernetesStatusReporter : IProgressReporter
 {
@@ -28,6 +30,7 @@ public sealed class KubernetesStatusReporter : IProgressReporter
     private readonly Task loop;
     private ProgressStatus? pendingProgress;
     private CheckpointStatus? pendingCheckpoint;
+    private ResultStatus? pendingResult;
     private int failures;
 
     public KubernetesStatusReporter(PodEnvironment pod, TimeProvider time, TimeSpan interval, Action<string> warn, HttpMessageHandler? handler = null)
@@ -93,6 +96,15 @@ public sealed class KubernetesStatusReporter : IProgressReporter
         wake.Release();
     }
 
+    public void Finished(ResultStatus result)
+    {
+        lock (gate)
+        {
+            pendingResult = result;
+        }
+        wake.Release();
+    }
+
     public async ValueTask DisposeAsync()
     {
         await stop.CancelAsync();
@@ -130,25 +142,17 @@ public sealed class KubernetesStatusReporter : IProgressReporter
 
     private async Task SendPendingAsync(CancellationToken cancellationToken)
     {
-        ProgressStatus? progress;
-        CheckpointStatus? checkpoint;
+        BiTJobStatus pending;
         lock (gate)
         {
-            (progress, checkpoint) = (pendingProgress, pendingCheckpoint);
-            (pendingProgress, pendingCheckpoint) = (null, null);
+            pending = new BiTJobStatus { Progress = pendingProgress, Checkpoint = pendingCheckpoint, Result = pendingResult };
+            (pendingProgress, pendingCheckpoint, pendingResult) = (null, null, null);
         }
-        if (progress is null && checkpoint is null)
+        // Only what is pending, and only the trainer's fields: the operator's are never touched.
+        var status = BiTJobStatus.MergePatch(new BiTJobStatus(), pending, BiTJobStatus.TrainerFields);
+        if (status is null)
         {
             return;
-        }
-        var status = new JsonObject();
-        if (progress is not null)
-        {
-            status["progress"] = JsonSerializer.SerializeToNode(progress, BiTJson.Options);
-        }
-        if (checkpoint is not null)
-        {
-            status["checkpoint"] = JsonSerializer.SerializeToNode(checkpoint, BiTJson.Options);
         }
         var body = new JsonObject { ["status"] = status }.ToJsonString();
         try
@@ -166,35 +170,36 @@ public sealed class KubernetesStatusReporter : IProgressReporter
             using var response = await http.SendAsync(request, cancellationToken);
             if (!response.IsSuccessStatusCode)
             {
-                Fail($"status patch of {statusUri} failed: HTTP {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}", progress, checkpoint);
+                Fail($"status patch of {statusUri} failed: HTTP {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}", pending);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Shutting down mid-request: keep the update for the final flush.
-            Requeue(progress, checkpoint);
+            Requeue(pending);
             throw;
         }
         catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException)
         {
-            Fail($"status patch of {statusUri} failed: {e.Message}", progress, checkpoint);
+            Fail($"status patch of {statusUri} failed: {e.Message}", pending);
         }
     }
 
-    private void Fail(string message, ProgressStatus? progress, CheckpointStatus? checkpoint)
+    private void Fail(string message, BiTJobStatus failed)
     {
         Interlocked.Increment(ref failures);
         warn($"warning: {message}");
-        Requeue(progress, checkpoint);
+        Requeue(failed);
     }
 
-    private void Requeue(ProgressStatus? progress, CheckpointStatus? checkpoint)
+    private void Requeue(BiTJobStatus failed)
     {
         lock (gate)
         {
             // Keep what failed unless something newer arrived meanwhile.
-            pendingProgress ??= progress;
-            pendingCheckpoint ??= checkpoint;
+            pendingProgress ??= failed.Progress;
+            pendingCheckpoint ??= failed.Checkpoint;
+            pendingResult ??= failed.Result;
         }
     }
 

@@ -1,8 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using BiT.Contracts.Api;
 using BiT.Operator.Api;
 using BiT.Operator.Controllers;
 using k8s.Models;
+using BiTJob = BiT.Operator.Api.BiTJob;
 
 namespace BiT.Operator.Tests.Controllers;
 
@@ -64,7 +66,7 @@ internal static class JobFixtures
     {
         var patch = new JsonObject
         {
-            ["progress"] = new JsonObject { ["step"] = step, ["totalSteps"] = 100, ["lastProgressTime"] = JobStatus.FormatTime(progressTime) },
+            ["progress"] = new JsonObject { ["step"] = step, ["totalSteps"] = 100, ["lastProgressTime"] = KubeTimeJsonConverter.ToWire(progressTime) },
         };
         if (checkpointStep is { } c)
         {
@@ -123,8 +125,8 @@ internal sealed class FakePlanner : IJobPlanner
             return (null, [new FieldError("spec.dataset.numClasses", "must be at least 2")]);
         }
 
-        var hp = new JsonObject { ["batchSize"] = 512, ["totalSteps"] = 500, ["baseLearningRate"] = 0.003 };
-        var plan = new JsonObject { ["name"] = context.Name, ["hyperparameters"] = hp.DeepClone(), ["weights"] = context.PretrainedWeightsPath };
+        var hp = new ResolvedHyperparameters { Rule = "HyperRule", BatchSize = 512, TotalSteps = 500, BaseLearningRate = 0.003 };
+        var plan = new JsonObject { ["name"] = context.Name, ["hyperparameters"] = JsonSerializer.SerializeToNode(hp, BiTJson.Options), ["weights"] = context.PretrainedWeightsPath };
         return (new PlannedJob(plan.ToJsonString(), hp, "abcdef0123456789"), []);
     }
 }

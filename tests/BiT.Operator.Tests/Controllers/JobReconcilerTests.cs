@@ -1,9 +1,11 @@
 using System.Text.Json.Nodes;
+using BiT.Contracts.Api;
 using BiT.Contracts.Plans;
 using BiT.Operator.Api;
 using BiT.Operator.Controllers;
 using k8s.Models;
 using static BiT.Operator.Tests.Controllers.JobFixtures;
+using BiTJob = BiT.Operator.Api.BiTJob;
 
 namespace BiT.Operator.Tests.Controllers;
 
@@ -37,11 +39,11 @@ public sealed class JobReconcilerTests
         var status = d.Status;
         Assert.Equal(JobPhase.Pending, status.Phase);
         Assert.Equal("pets-run-1", status.PodName);
-        Assert.Equal("True", status.Condition(ConditionSet.Validated)!.Status);
-        Assert.Equal(500, status.Hyperparameters!["totalSteps"]!.GetValue<int>());
+        Assert.Equal("True", status.FindCondition(ConditionTypes.Validated)!.Status);
+        Assert.Equal(500, status.Hyperparameters!.TotalSteps);
         Assert.Equal(1, status.ObservedGeneration);
         Assert.NotNull(d.StatusPatch);
-        Assert.Equal(JobStatus.FormatTime(T0), JobStatus.Parse(job.Status).StartTime);
+        Assert.Equal(T0, BiTJobStatus.FromJson(job.Status).StartTime);
     }
 
     [Fact]
@@ -53,7 +55,7 @@ public sealed class JobReconcilerTests
         var reconciler = new JobReconciler(Options, new ContractsJobPlanner());
         var d = reconciler.Reconcile(new ReconcileInput(JobKind.FineTune, Job(spec), [], null, T0));
 
-        var validated = d.Status.Condition(ConditionSet.Validated)!;
+        var validated = d.Status.FindCondition(ConditionTypes.Validated)!;
         Assert.Equal("True", validated.Status);
         Assert.Equal(JobPhase.Pending, d.Status.Phase);
         var pod = CreatedPod(d);
@@ -62,7 +64,9 @@ public sealed class JobReconcilerTests
         var plan = TrainingPlan.FromJson(configMap.Data["plan.json"]);
         Assert.True(plan.IsDeferred);
         Assert.Equal(d.Status.PlanHash, PlanHash.Compute(plan));
-        Assert.Equal("Deferred", d.Status.Hyperparameters!["rule"]!.GetValue<string>());
+        // No hyperparameters until the trainer has measured the data; the condition says which facts it measures.
+        Assert.Null(d.Status.Hyperparameters);
+        Assert.Contains("spec.dataset.trainExamples", validated.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -105,6 +109,9 @@ public sealed class JobReconcilerTests
     [InlineData("resources", "gpus", "\"two\"", "spec.resources.gpus")]
     [InlineData("resources", "memory", "\"lots\"", "spec.resources.memory")]
     [InlineData("dataset", "numClasses", "1", "spec.dataset.numClasses")]
+    [InlineData("runPolicy", "backoffSeconds", "3000", "spec.runPolicy.backoffSeconds")]
+    [InlineData("resources", "priorityClassName", "\"High_Priority\"", "spec.resources.priorityClassName")]
+    [InlineData("checkpoint", "volume", "{\"claimName\":\"c\",\"size\":\"1Gi\"}", "spec.checkpoint.volume")]
     public void A_bad_spec_fails_validation_naming_the_field_with_one_event_and_no_hot_loop(string section, string field, string json, string path)
     {
         var spec = Spec();
@@ -112,7 +119,7 @@ public sealed class JobReconcilerTests
         obj[field] = JsonNode.Parse(json);
         spec[section] = obj;
         var (job, d) = Step(Job(spec), [], T0);
-        var validated = d.Status.Condition(ConditionSet.Validated)!;
+        var validated = d.Status.FindCondition(ConditionTypes.Validated)!;
         Assert.Equal("False", validated.Status);
         Assert.Equal(JobReconciler.InvalidSpecReason, validated.Reason);
         Assert.Contains(path, validated.Message, StringComparison.Ordinal);
@@ -129,6 +136,43 @@ public sealed class JobReconcilerTests
     }
 
     [Fact]
+    public void A_dataset_claim_needs_an_absolute_path_to_be_mounted_at()
+    {
+        var spec = Spec();
+        spec["dataset"]!["volume"] = new JsonObject { ["claimName"] = "pets-data" };
+        Assert.Empty(JobSettingsReader.Read(Job(spec)).Errors);
+        spec["dataset"]!["path"] = "pets";
+        var d = Run(Job(spec), [], T0);
+        Assert.Equal(JobPhase.Failed, d.Status.Phase);
+        Assert.StartsWith("spec.dataset.path: must be an absolute path", d.Status.FindCondition(ConditionTypes.Validated)!.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Only_the_fine_tune_jobs_upstream_name_is_read_for_pretrain_events()
+    {
+        var spec = Spec();
+        Assert.Null(JobSettingsReader.FromPretrainJob(Job(spec).Spec));
+        spec["model"]!["weights"] = new JsonObject { ["fromPretrainJob"] = new JsonObject { ["name"] = "upstream" } };
+        Assert.Equal("upstream", JobSettingsReader.FromPretrainJob(Job(spec).Spec));
+        var (settings, errors) = JobSettingsReader.Read(Job(spec));
+        Assert.Empty(errors);
+        Assert.Equal("upstream", settings!.FromPretrainJob);
+    }
+
+    [Fact]
+    public void Unset_run_policy_fields_take_the_contracts_defaults()
+    {
+        var spec = Spec();
+        spec.Remove("runPolicy");
+        var (settings, errors) = JobSettingsReader.Read(Job(spec));
+        Assert.Empty(errors);
+        Assert.Equal(RunPolicy.Default, settings!.RunPolicy);
+        Assert.Equal(
+            (RunPolicySpec.DefaultMaxRestarts, TimeSpan.FromSeconds(RunPolicySpec.DefaultBackoffSeconds), RunPolicySpec.DefaultStallTimeout, StallAction.Restart),
+            (settings.RunPolicy.MaxRestarts, settings.RunPolicy.Backoff, settings.RunPolicy.StallTimeout, settings.RunPolicy.OnStall));
+    }
+
+    [Fact]
     public void A_fixed_spec_is_validated_again_and_runs()
     {
         var spec = Spec();
@@ -138,8 +182,8 @@ public sealed class JobReconcilerTests
         fixedJob = new BiTJob { Kind = fixedJob.Kind, Metadata = fixedJob.Metadata, Spec = fixedJob.Spec, Status = job.Status };
         var d = Run(fixedJob, [], T0.AddSeconds(5));
         Assert.Single(d.Actions.OfType<CreatePod>());
-        Assert.Equal("True", d.Status.Condition(ConditionSet.Validated)!.Status);
-        Assert.Equal("False", d.Status.Condition(ConditionSet.Failed)!.Status);
+        Assert.Equal("True", d.Status.FindCondition(ConditionTypes.Validated)!.Status);
+        Assert.Equal("False", d.Status.FindCondition(ConditionTypes.Failed)!.Status);
         Assert.Equal(2, d.Status.ObservedGeneration);
     }
 
@@ -159,7 +203,7 @@ public sealed class JobReconcilerTests
         else
         {
             Assert.Empty(d.Actions.OfType<CreatePod>());
-            Assert.Contains("spec.image", d.Status.Condition(ConditionSet.Validated)!.Message, StringComparison.Ordinal);
+            Assert.Contains("spec.image", d.Status.FindCondition(ConditionTypes.Validated)!.Message, StringComparison.Ordinal);
         }
     }
 
@@ -170,8 +214,8 @@ public sealed class JobReconcilerTests
         var done = Ended("pets-run-1", 0, "{\"top1\":0.912,\"top5\":0.99,\"modelPath\":\"/checkpoints/final/model.npz\"}");
         (job, var d) = Step(job, [done], T0.AddMinutes(5));
         Assert.Equal(JobPhase.Succeeded, d.Status.Phase);
-        Assert.Equal(0.912, d.Status.Result!["top1"]!.GetValue<double>());
-        Assert.Equal(JobStatus.FormatTime(T0.AddMinutes(5)), d.Status.CompletionTime);
+        Assert.Equal(0.912, d.Status.Result!.Top1);
+        Assert.Equal(T0.AddMinutes(5), d.Status.CompletionTime);
         Assert.Contains("0.912", Assert.Single(d.Actions.OfType<RecordEvent>()).Message, StringComparison.Ordinal);
         var again = Run(job, [done], T0.AddMinutes(6));
         Assert.Empty(again.Actions);
@@ -184,7 +228,88 @@ public sealed class JobReconcilerTests
         var (job, _) = Step(Job(), [], T0);
         job = WithStatusPatch(job, new JsonObject { ["result"] = new JsonObject { ["top1"] = 0.5 } });
         var d = Run(job, [Ended("pets-run-1", 0, "done")], T0.AddMinutes(1));
-        Assert.Equal(0.5, d.Status.Result!["top1"]!.GetValue<double>());
+        Assert.Equal(0.5, d.Status.Result!.Top1);
+    }
+
+    [Fact]
+    public void A_result_the_trainer_wrote_wins_over_its_last_words_and_is_not_written_again()
+    {
+        var (job, _) = Step(Job(), [], T0);
+        job = WithStatusPatch(job, new JsonObject
+        {
+            ["result"] = new JsonObject { ["top1"] = 0.75, ["top5"] = 0.95, ["modelPath"] = "/checkpoints/final/model.npz" },
+        });
+        var d = Run(job, [Ended("pets-run-1", 0, "{\"top1\":0.1,\"top5\":0.2,\"modelPath\":\"/elsewhere.npz\"}")], T0.AddMinutes(1));
+        Assert.Equal(JobPhase.Succeeded, d.Status.Phase);
+        Assert.Equal((0.75, 0.95, "/checkpoints/final/model.npz"), (d.Status.Result!.Top1, d.Status.Result.Top5, d.Status.Result.ModelPath));
+        Assert.False(d.StatusPatch!.ContainsKey("result"));
+        Assert.Contains("0.75", d.StatusPatch["conditions"]!.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_status_patch_never_touches_the_trainers_progress_and_checkpoint()
+    {
+        var (job, _) = Step(Job(), [], T0);
+        job = WithTrainerStatus(job, 37, T0.AddSeconds(50), checkpointStep: 30);
+        (job, var d) = Step(job, [Ended("pets-run-1", 137, reason: "Error")], T0.AddSeconds(60));
+        Assert.NotNull(d.StatusPatch);
+        Assert.All(d.StatusPatch.Select(p => p.Key), k => Assert.Contains(k, BiTJobStatus.OperatorFields));
+        var after = BiTJobStatus.FromJson(job.Status);
+        Assert.Equal((37, 30), (after.Progress!.Step, after.Checkpoint!.Step));
+        Assert.Equal(JobPhase.Restarting, after.Phase);
+    }
+
+    [Fact]
+    public void Times_the_server_wrote_in_another_form_are_no_change()
+    {
+        var (job, _) = Step(Job(), [], T0);
+        var running = Pod("pets-run-1", "Running", T0.AddSeconds(40));
+        (job, _) = Step(job, [running], T0.AddSeconds(41));
+        var text = job.Status!.Value.GetRawText()
+            .Replace("2026-11-26T12:00:41Z", "2026-11-26T13:00:41.000+01:00", StringComparison.Ordinal)
+            .Replace("2026-11-26T12:00:00Z", "2026-11-26T12:00:00.000000Z", StringComparison.Ordinal);
+        Assert.NotEqual(job.Status.Value.GetRawText(), text);
+        var rewritten = new BiTJob { Kind = job.Kind, Metadata = job.Metadata, Spec = job.Spec, Status = System.Text.Json.JsonDocument.Parse(text).RootElement.Clone() };
+        var d = Run(rewritten, [running], T0.AddSeconds(50));
+        Assert.Null(d.StatusPatch);
+        Assert.Empty(d.Actions);
+    }
+
+    [Fact]
+    public void A_conditions_transition_time_moves_only_when_its_status_flips()
+    {
+        var spec = Spec();
+        spec["runPolicy"]!["onStall"] = "None";
+        var (job, _) = Step(Job(spec), [], T0);
+        var pending = BiTJobStatus.FromJson(job.Status).FindCondition(ConditionTypes.Running)!;
+        Assert.Equal((ConditionStatus.False, T0), (pending.Status, pending.LastTransitionTime));
+
+        var pod = Pod("pets-run-1", "Running", T0.AddSeconds(10));
+        (job, _) = Step(job, [pod], T0.AddSeconds(11));
+        Assert.Equal(T0.AddSeconds(11), BiTJobStatus.FromJson(job.Status).FindCondition(ConditionTypes.Running)!.LastTransitionTime);
+
+        // A stall changes Stalled (new) but Running stays True: its time stays.
+        (job, var d) = Step(job, [pod], T0.AddMinutes(5));
+        Assert.True(d.Status.IsConditionTrue(ConditionTypes.Stalled));
+        Assert.Equal(T0.AddMinutes(5), d.Status.FindCondition(ConditionTypes.Stalled)!.LastTransitionTime);
+        Assert.Equal(T0.AddSeconds(11), d.Status.FindCondition(ConditionTypes.Running)!.LastTransitionTime);
+        Assert.Equal(T0.AddSeconds(11), BiTJobStatus.FromJson(job.Status).FindCondition(ConditionTypes.Running)!.LastTransitionTime);
+    }
+
+    [Fact]
+    public void The_restart_history_keeps_the_newest_records_up_to_the_schemas_bound()
+    {
+        var (job, _) = Step(Job(), [], T0);
+        var full = new JsonArray([.. Enumerable.Range(0, BiTJobStatus.MaxRestartHistory).Select(i => (JsonNode?)new JsonObject
+        {
+            ["time"] = KubeTimeJsonConverter.ToWire(T0.AddSeconds(i)), ["reason"] = "Evicted", ["resumedFromStep"] = i,
+        })]);
+        job = WithStatusPatch(job, new JsonObject { ["restartHistory"] = full, ["restarts"] = 1, ["podName"] = "pets-run-1" });
+        var d = Run(job, [Ended("pets-run-1", 137, reason: "Error")], T0.AddMinutes(1));
+        var history = d.Status.RestartHistory!;
+        Assert.Equal(20, history.Count);
+        Assert.Equal(1, history[0].ResumedFromStep);
+        Assert.Equal(("Killed", T0.AddMinutes(1)), (history[^1].Reason, history[^1].Time));
     }
 
     [Fact]
@@ -193,7 +318,7 @@ public sealed class JobReconcilerTests
         var (job, _) = Step(Job(), [], T0);
         var d = Run(job, [Ended("pets-run-1", 4, "step 3\nloss became NaN at step 4")], T0.AddMinutes(1));
         Assert.Equal(JobPhase.Failed, d.Status.Phase);
-        var failed = d.Status.Condition(ConditionSet.Failed)!;
+        var failed = d.Status.FindCondition(ConditionTypes.Failed)!;
         Assert.Equal("TrainerFailed", failed.Reason);
         Assert.Equal("loss became NaN at step 4", failed.Message);
         Assert.Empty(d.Actions.OfType<CreatePod>());
@@ -208,8 +333,8 @@ public sealed class JobReconcilerTests
         (job, var d) = Step(job, [ended], T0.AddSeconds(60));
         Assert.Equal(JobPhase.Restarting, d.Status.Phase);
         Assert.Equal(1, d.Status.Restarts);
-        var record = Assert.Single(d.Status.RestartHistory);
-        Assert.Equal(("Killed", 137, 30L), (record.Reason, record.ExitCode, record.ResumedFromStep));
+        var record = Assert.Single(d.Status.RestartHistory!);
+        Assert.Equal(("Killed", 137, 30), (record.Reason, record.ExitCode, record.ResumedFromStep));
         Assert.Empty(d.Actions.OfType<CreatePod>());
         Assert.Equal(TimeSpan.FromSeconds(10), d.RequeueAfter);
 
@@ -227,7 +352,7 @@ public sealed class JobReconcilerTests
 
         (_, d) = Step(job, [Pod("pets-run-2", "Running", T0.AddSeconds(75))], T0.AddSeconds(76));
         Assert.Equal(JobPhase.Running, d.Status.Phase);
-        Assert.Equal("False", d.Status.Condition(ConditionSet.Restarting)!.Status);
+        Assert.Equal("False", d.Status.FindCondition(ConditionTypes.Restarting)!.Status);
     }
 
     [Fact]
@@ -246,7 +371,7 @@ public sealed class JobReconcilerTests
         job = WithStatusPatch(job, new JsonObject { ["restarts"] = 3, ["podName"] = "pets-run-4" });
         var d = Run(job, [Ended("pets-run-4", 143)], T0.AddMinutes(1));
         Assert.Equal(JobPhase.Failed, d.Status.Phase);
-        Assert.Equal("RestartLimitExceeded", d.Status.Condition(ConditionSet.Failed)!.Reason);
+        Assert.Equal("RestartLimitExceeded", d.Status.FindCondition(ConditionTypes.Failed)!.Reason);
         Assert.Empty(d.Actions.OfType<CreatePod>());
     }
 
@@ -257,7 +382,7 @@ public sealed class JobReconcilerTests
         (job, _) = Step(job, [Pod("pets-run-1", "Running", T0)], T0.AddSeconds(1));
         var d = Run(job, [], T0.AddSeconds(20));
         Assert.Equal(JobPhase.Restarting, d.Status.Phase);
-        Assert.Equal("PodDeleted", d.Status.RestartHistory.Single().Reason);
+        Assert.Equal("PodDeleted", d.Status.RestartHistory!.Single().Reason);
     }
 
     [Fact]
@@ -266,7 +391,7 @@ public sealed class JobReconcilerTests
         var (job, _) = Step(Job(), [], T0);
         var d = Run(job, [Pod("pets-run-1", "Unknown")], T0.AddSeconds(20));
         Assert.Equal(new DeletePod("pets-run-1", 0), Assert.Single(d.Actions.OfType<DeletePod>()));
-        Assert.Equal("NodeLost", d.Status.RestartHistory.Single().Reason);
+        Assert.Equal("NodeLost", d.Status.RestartHistory!.Single().Reason);
     }
 
     [Theory]
@@ -286,7 +411,7 @@ public sealed class JobReconcilerTests
         Assert.Null(before.StatusPatch);
 
         var d = Run(job, [pod], T0.AddMinutes(3));
-        var stalled = d.Status.Condition(ConditionSet.Stalled)!;
+        var stalled = d.Status.FindCondition(ConditionTypes.Stalled)!;
         Assert.Equal("True", stalled.Status);
         Assert.Contains(d.Actions.OfType<RecordEvent>(), e => e.Reason == "Stalled");
         switch (onStall)
@@ -294,7 +419,7 @@ public sealed class JobReconcilerTests
             case StallAction.Restart:
                 Assert.Equal(new DeletePod("pets-run-1", Options.StalledPodGracePeriodSeconds), Assert.Single(d.Actions.OfType<DeletePod>()));
                 Assert.Equal(JobPhase.Restarting, d.Status.Phase);
-                Assert.Equal("Stalled", d.Status.RestartHistory.Single().Reason);
+                Assert.Equal("Stalled", d.Status.RestartHistory!.Single().Reason);
                 break;
             case StallAction.Fail:
                 Assert.Single(d.Actions.OfType<DeletePod>());
@@ -315,10 +440,10 @@ public sealed class JobReconcilerTests
         var (job, _) = Step(Job(spec), [], T0);
         var pod = Pod("pets-run-1", "Running", T0);
         (job, _) = Step(job, [pod], T0.AddMinutes(3));
-        Assert.Equal("True", JobStatus.Parse(job.Status).Condition(ConditionSet.Stalled)!.Status);
+        Assert.Equal("True", BiTJobStatus.FromJson(job.Status).FindCondition(ConditionTypes.Stalled)!.Status);
         job = WithTrainerStatus(job, 11, T0.AddMinutes(4));
         var d = Run(job, [pod], T0.AddMinutes(4).AddSeconds(1));
-        Assert.Equal("False", d.Status.Condition(ConditionSet.Stalled)!.Status);
+        Assert.Equal("False", d.Status.FindCondition(ConditionTypes.Stalled)!.Status);
     }
 
     [Fact]
@@ -344,7 +469,7 @@ public sealed class JobReconcilerTests
         d = Run(resumed, [], T0.AddSeconds(90));
         Assert.Equal("pets-run-2", CreatedPod(d).Metadata.Name);
         Assert.Equal(0, d.Status.Restarts);
-        Assert.Equal("False", d.Status.Condition(ConditionSet.Suspended)!.Status);
+        Assert.Equal("False", d.Status.FindCondition(ConditionTypes.Suspended)!.Status);
     }
 
     [Fact]
@@ -355,8 +480,8 @@ public sealed class JobReconcilerTests
         spec["suspend"] = true;
         var d = Run(WithSpec(job, spec), [Ended("pets-run-1", 0, "done: top-1 12.00 %, top-5 79.80 % after 20 steps; model /checkpoints/final/model.npz")], T0.AddMinutes(1));
         Assert.Equal(JobPhase.Succeeded, d.Status.Phase);
-        Assert.Equal(0.12, d.Status.Result!["top1"]!.GetValue<double>(), 6);
-        Assert.Equal("/checkpoints/final/model.npz", d.Status.Result!["modelPath"]!.GetValue<string>());
+        Assert.Equal(0.12, d.Status.Result!.Top1!.Value, 6);
+        Assert.Equal("/checkpoints/final/model.npz", d.Status.Result!.ModelPath);
     }
 
     [Fact]
@@ -385,7 +510,7 @@ public sealed class JobReconcilerTests
         var before = Run(job, [pod], T0.AddMinutes(9));
         Assert.Equal(TimeSpan.FromMinutes(1), before.RequeueAfter);
         var d = Run(job, [pod], T0.AddMinutes(10));
-        Assert.Equal("DeadlineExceeded", d.Status.Condition(ConditionSet.Failed)!.Reason);
+        Assert.Equal("DeadlineExceeded", d.Status.FindCondition(ConditionTypes.Failed)!.Reason);
         Assert.Single(d.Actions.OfType<DeletePod>());
     }
 
@@ -401,7 +526,7 @@ public sealed class JobReconcilerTests
         (job, var d) = Step(job, [pod], T0.AddHours(1));
         Assert.Equal(new DeletePod("pets-run-1", Options.TerminationGracePeriodSeconds), Assert.Single(d.Actions.OfType<DeletePod>()));
         Assert.Equal(0, d.Status.Restarts);
-        Assert.Equal(("SegmentRoll", 90L), (d.Status.RestartHistory.Single().Reason, d.Status.RestartHistory.Single().ResumedFromStep));
+        Assert.Equal(("SegmentRoll", 90), (d.Status.RestartHistory!.Single().Reason, d.Status.RestartHistory!.Single().ResumedFromStep));
 
         // Pod gone: the next one starts at once (no backoff for a planned roll).
         d = Run(job, [], T0.AddHours(1).AddSeconds(20));
@@ -418,7 +543,7 @@ public sealed class JobReconcilerTests
         var (job, d) = Step(Job(spec), [], T0, up);
         Assert.Empty(d.Actions.OfType<CreatePod>());
         Assert.Equal(JobPhase.Pending, d.Status.Phase);
-        Assert.Equal("WaitingForPretrainJob", d.Status.Condition(ConditionSet.Running)!.Reason);
+        Assert.Equal("WaitingForPretrainJob", d.Status.FindCondition(ConditionTypes.Running)!.Reason);
 
         up = WithStatusPatch(up, new JsonObject { ["phase"] = "Succeeded", ["result"] = new JsonObject { ["modelPath"] = "/checkpoints/final/model.npz" } });
         d = Run(job, [], T0.AddMinutes(1), up);
@@ -440,7 +565,7 @@ public sealed class JobReconcilerTests
         spec["model"]!["weights"] = new JsonObject { ["fromPretrainJob"] = new JsonObject { ["name"] = "upstream" } };
         var up = WithStatusPatch(Job(Spec(), name: "upstream", kind: "BiTPretrainJob"), new JsonObject { ["phase"] = "Failed" });
         var d = Run(Job(spec), [], T0, up);
-        Assert.Equal("PretrainJobFailed", d.Status.Condition(ConditionSet.Failed)!.Reason);
+        Assert.Equal("PretrainJobFailed", d.Status.FindCondition(ConditionTypes.Failed)!.Reason);
     }
 
     [Fact]

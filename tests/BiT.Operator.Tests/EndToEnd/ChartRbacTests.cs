@@ -1,4 +1,5 @@
 using System.Net;
+using BiT.Contracts.Api;
 using BiT.Operator.Api;
 using BiT.Operator.Runtime;
 using BiT.Operator.Tests.Controllers;
@@ -75,7 +76,7 @@ public sealed class ChartRbacTests
         spec["checkpoint"] = new System.Text.Json.Nodes.JsonObject { ["everySteps"] = 5, ["volume"] = new System.Text.Json.Nodes.JsonObject { ["size"] = "1Gi" } };
         await cluster.CreateJobAsync(JobKind.FineTune, "pets", spec);
         var status = await cluster.WaitForJobAsync(JobKind.FineTune, "pets", s => s.PodName == "pets-run-1", TimeSpan.FromSeconds(30), "the pod under RBAC");
-        Assert.True(status.IsTrue("Validated"));
+        Assert.True(status.IsConditionTrue(ConditionTypes.Validated));
         await cluster.Admin.CoreV1.ReadNamespacedPersistentVolumeClaimAsync("pets-checkpoints", TestCluster.Namespace);
         await cluster.Admin.CoreV1.ReadNamespacedPodAsync("pets-run-1", TestCluster.Namespace);
         Assert.True(op.Host.IsLeader);
@@ -110,7 +111,7 @@ public sealed class ChartRbacTests
         var specDenied = await Assert.ThrowsAsync<HttpOperationException>(() =>
             trainer.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch("""{"spec":{"suspend":true}}""", V1Patch.PatchType.MergePatch), JobKind.Group, JobKind.Version, TestCluster.Namespace, JobKind.FineTune.Plural, "mine"));
         Assert.Equal(HttpStatusCode.Forbidden, specDenied.Response.StatusCode);
-        var status = JobStatus.Parse((await cluster.GetJobAsync(JobKind.FineTune, "mine"))!.Status);
-        Assert.Equal(3, status.ProgressStep);
+        var status = BiTJobStatus.FromJson((await cluster.GetJobAsync(JobKind.FineTune, "mine"))!.Status);
+        Assert.Equal(3, status.Progress?.Step);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using BiT.Contracts.Api;
 using BiT.Operator.Api;
 using BiT.Operator.Controllers;
 using BiT.Operator.Hosting;
@@ -41,8 +42,8 @@ public sealed class ClusterApiTests
         await cluster.CreateJobAsync(JobKind.FineTune, "pets", Spec());
         var status = await cluster.WaitForJobAsync(JobKind.FineTune, "pets", s => s.PodName == "pets-run-1", Timeout, "the first pod");
         Assert.Equal(JobPhase.Pending, status.Phase);
-        Assert.True(status.IsTrue(ConditionSet.Validated));
-        Assert.Equal(20, status.Hyperparameters!["totalSteps"]!.GetValue<int>());
+        Assert.True(status.IsConditionTrue(ConditionTypes.Validated));
+        Assert.Equal(20, status.Hyperparameters!.TotalSteps);
         Assert.Matches("^[0-9a-f]{64}$", status.PlanHash);
 
         var pod = await WaitForPodAsync(cluster, "pets-run-1");
@@ -76,8 +77,8 @@ public sealed class ClusterApiTests
         // is no longer one: the plan is deferred to the trainer, which measures the data.
         spec["image"] = "evil.example/miner:1";
         await cluster.CreateJobAsync(JobKind.FineTune, "bad", spec);
-        var status = await cluster.WaitForJobAsync(JobKind.FineTune, "bad", s => s.Condition(ConditionSet.Validated)?.Status == "False", Timeout, "Validated=False");
-        var message = status.Condition(ConditionSet.Validated)!.Message;
+        var status = await cluster.WaitForJobAsync(JobKind.FineTune, "bad", s => s.FindCondition(ConditionTypes.Validated)?.Status == "False", Timeout, "Validated=False");
+        var message = status.FindCondition(ConditionTypes.Validated)!.Message;
         Assert.Contains("spec.image", message, StringComparison.Ordinal);
         Assert.Equal(JobPhase.Failed, status.Phase);
 
@@ -174,7 +175,7 @@ public sealed class ClusterApiTests
             "pets-run-1", TestCluster.Namespace);
         var status = await cluster.WaitForJobAsync(JobKind.FineTune, "pets", s => s.PodName == "pets-run-2", Timeout, "the second attempt");
         Assert.Equal(1, status.Restarts);
-        Assert.Equal("Evicted", status.RestartHistory.Single().Reason);
+        Assert.Equal("Evicted", status.RestartHistory!.Single().Reason);
         await TestCluster.WaitUntilAsync(async () => (await cluster.PodsAsync()).Select(p => p.Metadata.Name).SequenceEqual(["pets-run-2"]), Timeout, "the evicted pod to be cleaned up");
     }
 
@@ -236,7 +237,7 @@ public sealed class ClusterApiTests
         ftSpec["model"]!["weights"] = new JsonObject { ["fromPretrainJob"] = new JsonObject { ["name"] = "upstream" } };
         await cluster.CreateJobAsync(JobKind.FineTune, "downstream", ftSpec);
         await cluster.CreateJobAsync(JobKind.Pretrain, "upstream", upSpec);
-        var waiting = await cluster.WaitForJobAsync(JobKind.FineTune, "downstream", s => s.Condition(ConditionSet.Running)?.Reason == "WaitingForPretrainJob", Timeout, "the fine-tune job to wait");
+        var waiting = await cluster.WaitForJobAsync(JobKind.FineTune, "downstream", s => s.FindCondition(ConditionTypes.Running)?.Reason == "WaitingForPretrainJob", Timeout, "the fine-tune job to wait");
         Assert.Null(waiting.PodName);
         await WaitForPodAsync(cluster, "upstream-run-1");
         await cluster.Admin.CoreV1.ReadNamespacedPersistentVolumeClaimAsync("upstream-checkpoints", TestCluster.Namespace);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using BiT.Contracts.Api;
 using BiT.Operator.Api;
 using BiT.Operator.Controllers;
 using BiT.Operator.Hosting;
@@ -8,6 +9,7 @@ using k8s.Autorest;
 using k8s.Models;
 using KubeEmulator;
 using Microsoft.Extensions.Logging;
+using BiTJob = BiT.Operator.Api.BiTJob;
 
 namespace BiT.Operator.Tests.EndToEnd;
 
@@ -119,17 +121,17 @@ internal sealed class TestCluster : IAsyncDisposable
     }
 
     /// <summary>Polls the job until its status satisfies the predicate; fails with the last status seen.</summary>
-    public async Task<JobStatus> WaitForJobAsync(JobKind kind, string name, Func<JobStatus, bool> predicate, TimeSpan timeout, string what)
+    public async Task<BiTJobStatus> WaitForJobAsync(JobKind kind, string name, Func<BiTJobStatus, bool> predicate, TimeSpan timeout, string what)
     {
         var deadline = DateTime.UtcNow + timeout;
-        JobStatus last = new();
+        BiTJobStatus last = new();
         string raw = "";
         while (DateTime.UtcNow < deadline)
         {
             var job = await GetJobAsync(kind, name);
             if (job is not null)
             {
-                last = JobStatus.Parse(job.Status);
+                last = BiTJobStatus.FromJson(job.Status);
                 raw = job.Status?.GetRawText() ?? "";
                 if (predicate(last))
                 {

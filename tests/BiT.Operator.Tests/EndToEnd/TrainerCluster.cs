@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using BiT.Contracts.Api;
 using BiT.Operator.Api;
 using KubeEmulator;
 
@@ -65,11 +66,11 @@ public sealed class TrainerCluster : IAsyncLifetime
     internal RunningOperator EnsureOperator() => Operator ??= Cluster.StartOperator();
 
     /// <summary>Waits for the predicate; a job that finishes without meeting it fails the wait at once.</summary>
-    internal async Task<JobStatus> WaitAsync(string name, Func<JobStatus, bool> predicate, string what, int seconds = 120)
+    internal async Task<BiTJobStatus> WaitAsync(string name, Func<BiTJobStatus, bool> predicate, string what, int seconds = 120)
     {
         var status = await Cluster.WaitForJobAsync(JobKind.FineTune, name,
-            s => predicate(s) || s.Phase is BiT.Operator.Controllers.JobPhase.Succeeded or BiT.Operator.Controllers.JobPhase.Failed, TimeSpan.FromSeconds(seconds), what);
-        Assert.True(predicate(status), $"job {name} finished ({status.Phase}: {status.Condition("Failed")?.Message}) before {what}");
+            s => predicate(s) || s.Phase is JobPhase.Succeeded or JobPhase.Failed, TimeSpan.FromSeconds(seconds), what);
+        Assert.True(predicate(status), $"job {name} finished ({status.Phase}: {status.FindCondition("Failed")?.Message}) before {what}");
         return status;
     }
 }

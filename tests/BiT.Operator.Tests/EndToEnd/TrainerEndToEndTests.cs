@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using BiT.Contracts.Api;
 using BiT.Operator.Api;
 using BiT.Operator.Controllers;
 using k8s;
@@ -21,16 +22,20 @@ public sealed class TrainerEndToEndTests(TrainerCluster fixture)
 
     private static string Ns => TestCluster.Namespace;
 
-    private static bool Finished(JobStatus s) => s.Phase is JobPhase.Succeeded or JobPhase.Failed;
+    private static bool Finished(BiTJobStatus s) => s.Phase is JobPhase.Succeeded or JobPhase.Failed;
 
-    private static void AssertSucceeded(JobStatus s, int totalSteps)
+    private static void AssertSucceeded(BiTJobStatus s, int totalSteps)
     {
-        Assert.True(s.Phase == JobPhase.Succeeded, $"phase {s.Phase}: {s.Condition(ConditionSet.Failed)?.Message}");
-        Assert.Equal(totalSteps, s.ProgressStep);
-        var top1 = s.Result!["top1"]!.GetValue<double>();
+        Assert.True(s.Phase == JobPhase.Succeeded, $"phase {s.Phase}: {s.FindCondition(ConditionTypes.Failed)?.Message}");
+        Assert.Equal(totalSteps, s.Progress?.Step);
+        var top1 = s.Result!.Top1!.Value;
         Assert.InRange(top1, 0.0, 1.0);
         Assert.NotNull(s.CompletionTime);
     }
+
+    private static string Restarts(BiTJobStatus s) =>
+        string.Join("; ", (s.RestartHistory ?? []).Select(r => $"{r.Time:HH:mm:ss} {r.Reason} exit {r.ExitCode} from step {r.ResumedFromStep}"))
+        + $" / {s.FindCondition(ConditionTypes.Restarting)?.Message}";
 
     private async Task<int> TrainerPidAsync(string pod)
     {
@@ -77,13 +82,13 @@ public sealed class TrainerEndToEndTests(TrainerCluster fixture)
     {
         fixture.EnsureOperator();
         await Cluster.CreateJobAsync(JobKind.FineTune, "killed", TrainerCluster.TinySpec(totalSteps: LongRun, everySteps: 4));
-        await fixture.WaitAsync("killed", s => s.CheckpointStep >= 4, "a first checkpoint");
+        await fixture.WaitAsync("killed", s => s.Checkpoint?.Step >= 4, "a first checkpoint");
         await Cluster.Server.Kubelet.KillAsync(Ns, "killed-run-1", hard: true);
 
         var status = await fixture.WaitAsync("killed", Finished, "the job to finish after the kill", 180);
         AssertSucceeded(status, LongRun);
-        Assert.Equal(1, status.Restarts);
-        var restart = Assert.Single(status.RestartHistory);
+        Assert.True(status.Restarts == 1, $"restarts {status.Restarts}: {Restarts(status)}");
+        var restart = Assert.Single(status.RestartHistory!);
         Assert.Equal("Killed", restart.Reason);
         Assert.Equal(137, restart.ExitCode);
         Assert.True(restart.ResumedFromStep >= 4, $"resumed from {restart.ResumedFromStep}");
@@ -95,12 +100,12 @@ public sealed class TrainerEndToEndTests(TrainerCluster fixture)
     {
         fixture.EnsureOperator();
         await Cluster.CreateJobAsync(JobKind.FineTune, "evicted", TrainerCluster.TinySpec(totalSteps: LongRun, everySteps: 4));
-        await fixture.WaitAsync("evicted", s => s.CheckpointStep >= 4, "a first checkpoint");
+        await fixture.WaitAsync("evicted", s => s.Checkpoint?.Step >= 4, "a first checkpoint");
         await Cluster.Server.Kubelet.EvictAsync(Ns, "evicted-run-1");
 
         var status = await fixture.WaitAsync("evicted", Finished, "the job to finish after the eviction", 180);
         AssertSucceeded(status, LongRun);
-        var restart = Assert.Single(status.RestartHistory);
+        var restart = Assert.Single(status.RestartHistory!);
         Assert.Equal("Evicted", restart.Reason);
         Assert.True(restart.ResumedFromStep >= 4, $"resumed from {restart.ResumedFromStep}");
     }
@@ -112,19 +117,19 @@ public sealed class TrainerEndToEndTests(TrainerCluster fixture)
         var spec = TrainerCluster.TinySpec(totalSteps: LongRun, everySteps: 4);
         spec["runPolicy"]!["stallTimeout"] = "15s";
         await Cluster.CreateJobAsync(JobKind.FineTune, "stalled", spec);
-        await fixture.WaitAsync("stalled", s => s.CheckpointStep >= 4, "a first checkpoint");
+        await fixture.WaitAsync("stalled", s => s.Checkpoint?.Step >= 4, "a first checkpoint");
         var pid = await TrainerPidAsync("stalled-run-1");
         var (code, output) = await RunAsync("kill", $"-STOP {pid}");
         Assert.True(code == 0, output);
 
-        var restarted = await fixture.WaitAsync("stalled", s => s.RestartHistory.Any(r => r.Reason == "Stalled"), "the stall to be detected", 90);
+        var restarted = await fixture.WaitAsync("stalled", s => (s.RestartHistory ?? []).Any(r => r.Reason == "Stalled"), "the stall to be detected", 90);
         Assert.Equal(1, restarted.Restarts);
         var events = await Cluster.Admin.CoreV1.ListNamespacedEventAsync(Ns);
         Assert.Contains(events.Items, e => e.InvolvedObject.Name == "stalled" && e.Reason == "Stalled");
 
         var status = await fixture.WaitAsync("stalled", Finished, "the job to finish after the stall", 180);
         AssertSucceeded(status, LongRun);
-        Assert.Equal("False", status.Condition(ConditionSet.Stalled)?.Status);
+        Assert.Equal("False", status.FindCondition(ConditionTypes.Stalled)?.Status);
     }
 
     [Fact]
@@ -132,20 +137,20 @@ public sealed class TrainerEndToEndTests(TrainerCluster fixture)
     {
         fixture.EnsureOperator();
         await Cluster.CreateJobAsync(JobKind.FineTune, "paused", TrainerCluster.TinySpec(totalSteps: LongRun, everySteps: 4));
-        await fixture.WaitAsync("paused", s => s.CheckpointStep >= 4 && s.Phase == JobPhase.Running, "a first checkpoint");
+        await fixture.WaitAsync("paused", s => s.Checkpoint?.Step >= 4 && s.Phase == JobPhase.Running, "a first checkpoint");
         await Cluster.PatchSpecAsync(JobKind.FineTune, "paused", new JsonObject { ["suspend"] = true });
         await fixture.WaitAsync("paused", s => s.Phase == JobPhase.Suspended, "the job to be suspended");
         await TestCluster.WaitUntilAsync(async () => (await Cluster.PodsAsync()).All(p => !p.Metadata.Name.StartsWith("paused-", StringComparison.Ordinal)),
             TimeSpan.FromSeconds(60), "the suspended pod to go");
-        var suspended = JobStatus.Parse((await Cluster.GetJobAsync(JobKind.FineTune, "paused"))!.Status);
-        Assert.True(suspended.ProgressStep < LongRun, $"suspended before the end (step {suspended.ProgressStep})");
+        var suspended = BiTJobStatus.FromJson((await Cluster.GetJobAsync(JobKind.FineTune, "paused"))!.Status);
+        Assert.True(suspended.Progress?.Step < LongRun, $"suspended before the end (step {suspended.Progress?.Step})");
 
         await Cluster.PatchSpecAsync(JobKind.FineTune, "paused", new JsonObject { ["suspend"] = false });
         var status = await fixture.WaitAsync("paused", Finished, "the resumed job to finish", 180);
         AssertSucceeded(status, LongRun);
         Assert.Equal(0, status.Restarts);
         Assert.Equal("paused-run-2", status.PodName);
-        Assert.Equal("False", status.Condition(ConditionSet.Suspended)?.Status);
+        Assert.Equal("False", status.FindCondition(ConditionTypes.Suspended)?.Status);
     }
 
     internal static async Task<(int Code, string Output)> RunAsync(string file, string args)

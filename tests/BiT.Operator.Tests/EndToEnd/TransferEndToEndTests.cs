@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using BiT.Contracts.Api;
 using BiT.Operator.Api;
 using BiT.Operator.Controllers;
 using k8s;
@@ -52,22 +53,22 @@ public sealed class TransferEndToEndTests(TrainerCluster fixture)
         downstream["model"]!["weights"] = new JsonObject { ["fromPretrainJob"] = new JsonObject { ["name"] = "fm-upstream" } };
         await Cluster.CreateJobAsync(JobKind.FineTune, "fm-downstream", downstream);
         var waiting = await Cluster.WaitForJobAsync(JobKind.FineTune, "fm-downstream",
-            s => s.Condition(ConditionSet.Running)?.Reason == "WaitingForPretrainJob", TimeSpan.FromSeconds(60), "the fine-tune job to wait for its pretrain job");
+            s => s.FindCondition(ConditionTypes.Running)?.Reason == "WaitingForPretrainJob", TimeSpan.FromSeconds(60), "the fine-tune job to wait for its pretrain job");
         Assert.Null(waiting.PodName);
 
         await Cluster.CreateJobAsync(JobKind.Pretrain, "fm-upstream",
             Spec([0, 1, 2, 3, 4], new JsonObject { ["batchSize"] = 8, ["totalSteps"] = 16, ["cropSize"] = 28, ["weightDecay"] = 0.0001 }));
         var upstream = await Cluster.WaitForJobAsync(JobKind.Pretrain, "fm-upstream",
             s => s.Phase is JobPhase.Succeeded or JobPhase.Failed, TimeSpan.FromSeconds(180), "the pretrain job to finish");
-        Assert.True(upstream.Phase == JobPhase.Succeeded, $"pretrain {upstream.Phase}: {upstream.Condition(ConditionSet.Failed)?.Message}");
-        Assert.Equal(16, upstream.ProgressStep);
+        Assert.True(upstream.Phase == JobPhase.Succeeded, $"pretrain {upstream.Phase}: {upstream.FindCondition(ConditionTypes.Failed)?.Message}");
+        Assert.Equal(16, upstream.Progress?.Step);
         // The model the fine-tune job mounts is in the upstream job's directory of the shared claim.
         var claimDir = Cluster.Server.Kubelet.PvcHostPath(TestCluster.Namespace, SharedClaim);
         Assert.True(File.Exists(Path.Combine(claimDir, "fm-upstream", "final", "model.npz")));
 
         var status = await fixture.WaitAsync("fm-downstream", s => s.Phase is JobPhase.Succeeded, "the fine-tune job to succeed", 180);
-        Assert.Equal(12, status.ProgressStep);
-        Assert.InRange(status.Result!["top1"]!.GetValue<double>(), 0.0, 1.0);
+        Assert.Equal(12, status.Progress?.Step);
+        Assert.InRange(status.Result!.Top1!.Value, 0.0, 1.0);
         Assert.Equal(0, status.Restarts);
         // Each job wrote into its own directory: neither's step-N.ckpt nor final/ overwrote the other's.
         Assert.True(File.Exists(Path.Combine(claimDir, "fm-downstream", "final", "model.npz")));

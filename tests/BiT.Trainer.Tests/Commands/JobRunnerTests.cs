@@ -4,6 +4,7 @@ using BiT.Contracts.Plans;
 using BiT.Trainer.Checkpoints;
 using BiT.Trainer.Commands;
 using BiT.Trainer.Telemetry;
+using BiT.Trainer.Tests.Telemetry;
 
 namespace BiT.Trainer.Tests.Commands;
 
@@ -135,7 +136,8 @@ public sealed class JobRunnerTests
         Assert.True(down.Code == 0, down.Out + down.Err);
         Assert.Contains("weights: PretrainJob", down.Out, StringComparison.Ordinal);
 
-        // The same plan, as a pod runs it: checkpoints straight in the checkpoint directory.
+        // The same plan, as a pod runs it: checkpoints straight in the checkpoint directory, status to the API.
+        await using var api = new FakeApiServer();
         var output = new StringWriter();
         var error = new StringWriter();
         var code = await new JobRunner(output, error, TimeProvider.System) { Workers = 2 }.RunPlanAsync(
@@ -144,6 +146,11 @@ public sealed class JobRunnerTests
             {
                 "BIT_CHECKPOINT_DIR" => dir.Combine("pod"),
                 "BIT_TERMINATION_LOG" => dir.Combine("termination-log"),
+                "BIT_KUBE_API" => api.BaseUri.ToString(),
+                "BIT_KUBE_TOKEN_FILE" => dir.Combine("no-token"),
+                "BIT_JOB_NAMESPACE" => "team-a",
+                "BIT_JOB_NAME" => "down",
+                "BIT_JOB_KIND" => "BiTFineTuneJob",
                 _ => null,
             }),
             CancellationToken.None);
@@ -153,6 +160,13 @@ public sealed class JobRunnerTests
         Assert.Equal(dir.Combine("pod", "final", "model.npz"), result["modelPath"]!.GetValue<string>());
         Assert.InRange(result["top1"]!.GetValue<double>(), 0, 1);
         Assert.Equal(output.ToString().TrimEnd().Split('\n')[^1], File.ReadAllText(dir.Combine("termination-log")).TrimEnd());
+        // ... and status.result, patched before the exit: the same values, only the trainer's fields.
+        var patched = api.Requests.Select(r => JsonNode.Parse(r.Body)!["status"]!.AsObject()).Where(s => s.ContainsKey("result")).ToList();
+        var statusResult = Assert.Single(patched)["result"]!;
+        Assert.Equal(result["top1"]!.GetValue<double>(), statusResult["top1"]!.GetValue<double>());
+        Assert.Equal(result["top5"]!.GetValue<double>(), statusResult["top5"]!.GetValue<double>());
+        Assert.Equal(result["modelPath"]!.GetValue<string>(), statusResult["modelPath"]!.GetValue<string>());
+        Assert.All(api.Requests, r => Assert.All(JsonNode.Parse(r.Body)!["status"]!.AsObject(), p => Assert.Contains(p.Key, BiTJobStatus.TrainerFields)));
         Assert.NotEmpty(Directory.GetFiles(dir.Combine("pod"), "step-*.ckpt"));
         Assert.True(File.Exists(dir.Combine("pod", "final", "model.npz")));
         Assert.Equal(

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using BiT.Contracts.Api;
 using BiT.Contracts.Rules;
 using BiT.Trainer.Telemetry;
 using BiT.Trainer.Training;
@@ -49,6 +50,44 @@ public sealed class KubernetesStatusReporterTests
         Assert.Equal("50/500", last["progress"]!["display"]!.GetValue<string>());
         Assert.Equal("7m30s", last["progress"]!["eta"]!.GetValue<string>());
         Assert.Equal(50, server.Requests.Select(r => JsonNode.Parse(r.Body)!["status"]!["checkpoint"]).Last(c => c is not null)!["step"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task The_final_result_is_patched_with_the_last_progress_before_dispose_returns()
+    {
+        await using var server = new FakeApiServer();
+        using var dir = new TempDir();
+        var reporter = new KubernetesStatusReporter(Pod(server.BaseUri, dir.Combine("token")), TimeProvider.System, TimeSpan.FromMinutes(5), _ => { });
+        reporter.Progress(Update(1));
+        reporter.Progress(Update(500));
+        reporter.Finished(new ResultStatus { Top1 = 0.875, Top5 = 1, ModelPath = "/checkpoints/final/model.npz" });
+        await reporter.DisposeAsync();
+
+        var bodies = server.Requests.Select(r => JsonNode.Parse(r.Body)!["status"]!.AsObject()).ToList();
+        var last = bodies[^1];
+        Assert.Equal(500, last["progress"]!["step"]!.GetValue<int>());
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"top1":0.875,"top5":1,"modelPath":"/checkpoints/final/model.npz"}"""), last["result"]));
+        Assert.All(bodies, b => Assert.All(b, p => Assert.Contains(p.Key, BiTJobStatus.TrainerFields)));
+    }
+
+    [Fact]
+    public async Task A_failed_result_patch_is_a_warning()
+    {
+        await using var server = new FakeApiServer(HttpStatusCode.Forbidden);
+        using var dir = new TempDir();
+        var warnings = new List<string>();
+        var reporter = new KubernetesStatusReporter(Pod(server.BaseUri, dir.Combine("token")), TimeProvider.System, TimeSpan.FromMinutes(5), w =>
+        {
+            lock (warnings)
+            {
+                warnings.Add(w);
+            }
+        });
+        reporter.Finished(new ResultStatus { Top1 = 0.5 });
+        await reporter.DisposeAsync();
+        Assert.True(reporter.Failures >= 1);
+        Assert.Contains(warnings, w => w.Contains("HTTP 403", StringComparison.Ordinal));
+        Assert.Contains(server.Requests, r => JsonNode.Parse(r.Body)!["status"]!["result"] is not null);
     }
 
     [Fact]
