@@ -30,6 +30,8 @@ public sealed class OperatorHost(IKubernetes client, OperatorSettings settings, 
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
+        using var stopTrimming = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var trimming = settings.TrimMemory ? MemoryTrimmer.Default(time).RunAsync(stopTrimming.Token) : Task.CompletedTask;
         HealthServer? health = null;
         if (settings.MetricsPort is { } port)
         {
@@ -56,6 +58,9 @@ public sealed class OperatorHost(IKubernetes client, OperatorSettings settings, 
             {
                 await health.DisposeAsync().ConfigureAwait(false);
             }
+
+            await stopTrimming.CancelAsync().ConfigureAwait(false);
+            await trimming.ConfigureAwait(false);
         }
     }
 

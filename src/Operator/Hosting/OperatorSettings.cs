@@ -31,4 +31,7 @@ public sealed record OperatorSettings
 
     /// <summary>0 picks a free port (tests); null serves no HTTP endpoints.</summary>
     public int? MetricsPort { get; init; } = 8080;
+
+    /// <summary>Run a full compacting GC after the managed heap has grown by a burst (<see cref="MemoryTrimmer"/>).</summary>
+    public bool TrimMemory { get; init; } = true;
 }

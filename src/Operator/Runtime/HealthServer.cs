@@ -1,45 +1,200 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using Microsoft.Extensions.Logging;
 using Prometheus;
 
 namespace BiT.Operator.Runtime;
 
-/// <summary>/healthz, /readyz and /metrics on a small Kestrel host.</summary>
+/// <summary>
+/// /healthz, /readyz and /metrics over a minimal HTTP/1.1 server (one request per connection, GET only).
+/// Deliberately not ASP.NET Core: Kestrel, hosting and DI cost the operator tens of MiB of resident memory
+/// (docs/benchmarks.md, "Operator at scale") for three plain-text endpoints that probes and Prometheus read.
+/// </summary>
 public sealed class HealthServer : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private const int MaxRequestHead = 8192;
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(10);
 
-    private HealthServer(WebApplication app) => _app = app;
+    private readonly TcpListener _listener;
+    private readonly Func<bool> _ready;
+    private readonly CollectorRegistry _registry;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _accepting;
+
+    private HealthServer(TcpListener listener, Func<bool> ready, CollectorRegistry registry, ILogger logger)
+    {
+        _listener = listener;
+        _ready = ready;
+        _registry = registry;
+        _logger = logger;
+        Port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        _accepting = AcceptLoopAsync(_stop.Token);
+    }
 
     /// <summary>The port actually bound (useful with port 0).</summary>
-    public int Port { get; private set; }
+    public int Port { get; }
 
-    public static async Task<HealthServer> StartAsync(
+    public static Task<HealthServer> StartAsync(
         string bindAddress, int port, Func<bool> ready, CollectorRegistry registry, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        _ = loggerFactory; // Kestrel's own lifetime chatter stays out of the operator's log.
-        builder.WebHost.UseUrls($"http://{bindAddress}:{port}");
-        var app = builder.Build();
-        app.MapGet("/healthz", () => Results.Text("ok"));
-        app.MapGet("/readyz", () => ready() ? Results.Text("ok") : Results.Text("not ready", statusCode: StatusCodes.Status503ServiceUnavailable));
-        app.MapMetrics("/metrics", registry);
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        var server = new HealthServer(app);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
-        server.Port = address is null ? port : new Uri(address).Port;
-        return server;
+        cancellationToken.ThrowIfCancellationRequested();
+        var address = bindAddress is "*" or "+" or "0.0.0.0" or "" ? IPAddress.Any
+            : bindAddress is "::" or "[::]" ? IPAddress.IPv6Any
+            : bindAddress is "localhost" ? IPAddress.Loopback
+            : IPAddress.Parse(bindAddress.Trim('[', ']'));
+        var listener = new TcpListener(address, port);
+        listener.Start();
+        return Task.FromResult(new HealthServer(listener, ready, registry, loggerFactory.CreateLogger<HealthServer>()));
+    }
+
+    private async Task AcceptLoopAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await _listener.AcceptSocketAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException ex)
+            {
+                _logger.LogWarning(ex, "Health server: accept failed");
+                continue;
+            }
+
+            _ = ServeAsync(socket, cancellationToken);
+        }
+    }
+
+    private async Task ServeAsync(Socket socket, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(RequestTimeout);
+        try
+        {
+            await using var stream = new NetworkStream(socket, ownsSocket: true);
+            var (method, path) = await ReadRequestLineAsync(stream, timeout.Token).ConfigureAwait(false);
+            if (method is null)
+            {
+                await WriteAsync(stream, 400, "Bad Request", "text/plain; charset=utf-8", "bad request\n"u8.ToArray(), true, timeout.Token).ConfigureAwait(false);
+                return;
+            }
+
+            var head = method == "HEAD";
+            if (method != "GET" && !head)
+            {
+                await WriteAsync(stream, 405, "Method Not Allowed", "text/plain; charset=utf-8", "method not allowed\n"u8.ToArray(), true, timeout.Token).ConfigureAwait(false);
+                return;
+            }
+
+            var query = path.IndexOf('?', StringComparison.Ordinal);
+            switch (query >= 0 ? path[..query] : path)
+            {
+                case "/healthz":
+                    await WriteAsync(stream, 200, "OK", "text/plain; charset=utf-8", "ok"u8.ToArray(), !head, timeout.Token).ConfigureAwait(false);
+                    break;
+                case "/readyz":
+                    var ready = _ready();
+                    await WriteAsync(stream, ready ? 200 : 503, ready ? "OK" : "Service Unavailable", "text/plain; charset=utf-8",
+                        ready ? "ok"u8.ToArray() : "not ready"u8.ToArray(), !head, timeout.Token).ConfigureAwait(false);
+                    break;
+                case "/metrics":
+                    using (var body = new MemoryStream())
+                    {
+                        await _registry.CollectAndExportAsTextAsync(body, timeout.Token).ConfigureAwait(false);
+                        await WriteAsync(stream, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body.GetBuffer().AsMemory(0, (int)body.Length), !head, timeout.Token).ConfigureAwait(false);
+                    }
+
+                    break;
+                default:
+                    await WriteAsync(stream, 404, "Not Found", "text/plain; charset=utf-8", "not found\n"u8.ToArray(), !head, timeout.Token).ConfigureAwait(false);
+                    break;
+            }
+        }
+#pragma warning disable CA1031 // One bad or slow client must not stop the server; it is logged at debug level only.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _logger.LogDebug(ex, "Health server: request failed");
+        }
+    }
+
+    /// <summary>Reads the request head up to its blank line; returns the method and target, or nulls if malformed.</summary>
+    private static async Task<(string? Method, string Path)> ReadRequestLineAsync(NetworkStream stream, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[MaxRequestHead];
+        var length = 0;
+        while (true)
+        {
+            var end = buffer.AsSpan(0, length).IndexOf("\r\n\r\n"u8);
+            if (end < 0)
+            {
+                end = buffer.AsSpan(0, length).IndexOf("\n\n"u8);
+            }
+
+            if (end >= 0)
+            {
+                break;
+            }
+
+            if (length == buffer.Length)
+            {
+                return (null, "");
+            }
+
+            var read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                return (null, "");
+            }
+
+            length += read;
+        }
+
+        var lineEnd = buffer.AsSpan(0, length).IndexOf((byte)'\n');
+        var line = Encoding.ASCII.GetString(buffer, 0, lineEnd).TrimEnd('\r');
+        var parts = line.Split(' ');
+        return parts.Length == 3 && parts[2].StartsWith("HTTP/1.", StringComparison.Ordinal) && parts[1].StartsWith('/')
+            ? (parts[0], parts[1])
+            : (null, "");
+    }
+
+    private static async Task WriteAsync(NetworkStream stream, int status, string reason, string contentType, ReadOnlyMemory<byte> body, bool includeBody, CancellationToken cancellationToken)
+    {
+        var head = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"HTTP/1.1 {status} {reason}\r\nContent-Type: {contentType}\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n");
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head), cancellationToken).ConfigureAwait(false);
+        if (includeBody)
+        {
+            await stream.WriteAsync(body, cancellationToken).ConfigureAwait(false);
+        }
+
+        await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync().ConfigureAwait(false);
-        await _app.DisposeAsync().ConfigureAwait(false);
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _listener.Stop();
+        try
+        {
+            await _accepting.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+
+        _stop.Dispose();
     }
 }

@@ -88,7 +88,11 @@ public static class ListWatchSources
                     timeoutSeconds: watch ? WatchTimeoutSeconds : null, watch: watch, cancellationToken: ct),
             body =>
             {
-                var list = KubernetesJson.Deserialize<CustomList<T>>(KubernetesJson.Serialize(body));
+                // The client hands the list over parsed as a JsonElement: read the items from it directly, not
+                // through a serialized copy of the whole list (tens of MiB of string with thousands of jobs).
+                var list = body is System.Text.Json.JsonElement element
+                    ? KubernetesJson.Deserialize<CustomList<T>>(element)
+                    : KubernetesJson.Deserialize<CustomList<T>>(KubernetesJson.Serialize(body));
                 return new ListResult<T>(list.Items ?? [], list.Metadata?.ResourceVersion ?? "");
             });
 }
