@@ -39,8 +39,11 @@ public sealed record ResourceSettings(
     IReadOnlyList<V1Toleration> Tolerations,
     string? PriorityClassName);
 
-/// <summary>A volume reference: an existing claim, or one the operator creates from a class and size.</summary>
-public sealed record VolumeSettings(string? ClaimName, string? StorageClassName, string? Size);
+/// <summary>
+/// A volume reference: an existing claim, or one the operator creates from a class and size; for checkpoints also
+/// what deleting the job does to them (<see cref="CheckpointVolumeSpec.EffectiveOnDelete"/>).
+/// </summary>
+public sealed record VolumeSettings(string? ClaimName, string? StorageClassName, string? Size, CheckpointRetention OnDelete = CheckpointRetention.Retain);
 
 /// <summary>The parts of a job's spec that the operator itself acts on (the rest goes to the plan).</summary>
 public sealed record JobSettings(

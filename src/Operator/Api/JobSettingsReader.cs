@@ -108,7 +108,7 @@ public static class JobSettingsReader
             p?.ActiveDeadlineSeconds is > 0 and var deadline ? TimeSpan.FromSeconds(deadline) : null,
             p?.TtlSecondsAfterFinished is > 0 and var ttl ? TimeSpan.FromSeconds(ttl) : null);
 
-        var volume = spec.Checkpoint?.Volume is { } v ? new VolumeSettings(v.ClaimName, v.StorageClassName, v.Size) : null;
+        var volume = spec.Checkpoint?.Volume is { } v ? new VolumeSettings(v.ClaimName, v.StorageClassName, v.Size, v.EffectiveOnDelete) : null;
         var weights = spec.Model?.Weights;
         return new JobSettings(
             spec.Image,

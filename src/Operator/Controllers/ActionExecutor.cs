@@ -29,6 +29,12 @@ public sealed class ActionExecutor(IKubernetes client, TimeProvider time, string
             case DeletePod { Name: var name, GracePeriodSeconds: var grace }:
                 await IgnoreAsync(HttpStatusCode.NotFound, () => client.CoreV1.DeleteNamespacedPodAsync(name, ns, gracePeriodSeconds: grace, cancellationToken: cancellationToken)).ConfigureAwait(false);
                 break;
+            case SetFinalizer { Name: var finalizer, Present: var present }:
+                await SetFinalizerAsync(kind, job, finalizer, present, cancellationToken).ConfigureAwait(false);
+                break;
+            case SetClaimOwner { ClaimName: var claim, Owned: var owned }:
+                await SetClaimOwnerAsync(job, claim, owned, cancellationToken).ConfigureAwait(false);
+                break;
             case DeleteJob:
                 await IgnoreAsync(HttpStatusCode.NotFound, () => client.CustomObjects.DeleteNamespacedCustomObjectAsync(
                     JobKind.Group, JobKind.Version, ns, kind.Plural, job.Metadata.Name, propagationPolicy: "Background", cancellationToken: cancellationToken)).ConfigureAwait(false);
@@ -57,6 +63,67 @@ public sealed class ActionExecutor(IKubernetes client, TimeProvider time, string
             JobKind.Group, JobKind.Version, job.Metadata.NamespaceProperty, kind.Plural, job.Metadata.Name,
             cancellationToken: cancellationToken).ConfigureAwait(false);
         return KubernetesJson.Deserialize<BiTJob>(KubernetesJson.Serialize(result));
+    }
+
+    /// <summary>
+    /// Writes metadata.finalizers with the one finalizer added or removed, guarded by the resourceVersion the
+    /// decision was made from: a list changed meanwhile (another finalizer) is refused (409) and decided again.
+    /// </summary>
+    private async Task SetFinalizerAsync(JobKind kind, BiTJob job, string finalizer, bool present, CancellationToken cancellationToken)
+    {
+        var current = job.Metadata.Finalizers ?? [];
+        var wanted = present ? current.Append(finalizer).Distinct(StringComparer.Ordinal).ToList() : current.Where(f => f != finalizer).ToList();
+        if (wanted.Count == current.Count && wanted.SequenceEqual(current, StringComparer.Ordinal))
+        {
+            return;
+        }
+
+        var body = new JsonObject
+        {
+            ["metadata"] = new JsonObject
+            {
+                ["resourceVersion"] = job.Metadata.ResourceVersion,
+                ["finalizers"] = new JsonArray([.. wanted.Select(f => (JsonNode)f)]),
+            },
+        };
+        await IgnoreAsync(HttpStatusCode.NotFound, () => client.CustomObjects.PatchNamespacedCustomObjectAsync(
+            new V1Patch(body.ToJsonString(), V1Patch.PatchType.MergePatch),
+            JobKind.Group, JobKind.Version, job.Metadata.NamespaceProperty, kind.Plural, job.Metadata.Name,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <summary>Adds or removes the job's ownerReference on a claim it created; reads first, writes only a difference.</summary>
+    private async Task SetClaimOwnerAsync(BiTJob job, string claimName, bool owned, CancellationToken cancellationToken)
+    {
+        V1PersistentVolumeClaim claim;
+        try
+        {
+            claim = await client.CoreV1.ReadNamespacedPersistentVolumeClaimAsync(claimName, job.Metadata.NamespaceProperty, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException ex) when (ex.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return;
+        }
+
+        var refs = claim.Metadata.OwnerReferences ?? [];
+        var isOwned = refs.Any(r => r.Uid == job.Metadata.Uid);
+        if (isOwned == owned)
+        {
+            return;
+        }
+
+        var wanted = owned ? refs.Append(OwnedObjects.OwnerOf(job)).ToList() : refs.Where(r => r.Uid != job.Metadata.Uid).ToList();
+        var body = new JsonObject
+        {
+            ["metadata"] = new JsonObject
+            {
+                ["resourceVersion"] = claim.Metadata.ResourceVersion,
+                ["ownerReferences"] = JsonNode.Parse(KubernetesJson.Serialize(wanted)),
+            },
+        };
+        await client.CoreV1.PatchNamespacedPersistentVolumeClaimAsync(
+            new V1Patch(body.ToJsonString(), V1Patch.PatchType.MergePatch), claimName, job.Metadata.NamespaceProperty,
+            cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<object> CreateAsync(IKubernetesObject<V1ObjectMeta> obj, string ns, CancellationToken ct) => obj switch

@@ -14,6 +14,12 @@ public sealed record CreatePod(V1Pod Pod) : JobAction;
 /// <summary>Delete a pod, giving the trainer this long after SIGTERM to write its checkpoint.</summary>
 public sealed record DeletePod(string Name, int GracePeriodSeconds) : JobAction;
 
+/// <summary>Add or remove the job's finalizer (a merge patch guarded by the job's resourceVersion).</summary>
+public sealed record SetFinalizer(string Name, bool Present) : JobAction;
+
+/// <summary>Make the job the owner of a claim it created, or not (onDelete changed); a write only if it differs.</summary>
+public sealed record SetClaimOwner(string ClaimName, bool Owned) : JobAction;
+
 /// <summary>Delete the job itself (ttlSecondsAfterFinished); owned objects follow through ownerReferences.</summary>
 public sealed record DeleteJob : JobAction;
 

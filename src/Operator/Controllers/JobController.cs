@@ -348,7 +348,7 @@ public sealed class JobController : IDisposable
         try
         {
             using var stream = await _client.CoreV1.ReadNamespacedPodLogAsync(
-                pod.Metadata.Name, pod.Metadata.NamespaceProperty, container: "trainer", tailLines: 20, cancellationToken: cancellationToken).ConfigureAwait(false);
+                pod.Metadata.Name, pod.Metadata.NamespaceProperty, container: pod.Status?.ContainerStatuses?.FirstOrDefault()?.Name ?? "trainer", tailLines: 20, cancellationToken: cancellationToken).ConfigureAwait(false);
             using var reader = new StreamReader(stream);
             var text = await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
             return text.Length > 4096 ? text[^4096..] : text;

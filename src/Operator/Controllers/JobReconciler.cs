@@ -24,7 +24,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
         var old = BiTJobStatus.FromJson(job.Status);
         if (job.Metadata.DeletionTimestamp is not null)
         {
-            return new ReconcileDecision([], old, null, null);
+            return Deleting(input, old);
         }
 
         var ctx = new Context(input, old);
@@ -90,6 +90,10 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
     {
         var s = c.Status;
         var (settings, errors) = JobSettingsReader.Read(c.Input.Job);
+        if (settings is not null)
+        {
+            Retention(c, settings);
+        }
 
         if (IsFinished(s))
         {
@@ -159,7 +163,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
         c.Clear(ConditionTypes.Failed, "SpecValid");
         c.Status = c.Status with { Hyperparameters = plan.Hyperparameters, PlanHash = plan.PlanHash };
 
-        var pods = c.Input.Pods.OrderBy(p => OwnedObjects.AttemptOf(c.JobName, p.Metadata.Name)).ToList();
+        var pods = TrainerPods(c.Input).OrderBy(p => OwnedObjects.AttemptOf(c.JobName, p.Metadata.Name)).ToList();
         var current = pods.LastOrDefault();
         var attempt = Math.Max(OwnedObjects.AttemptOf(c.JobName, s.PodName), current is null ? 0 : OwnedObjects.AttemptOf(c.JobName, current.Metadata.Name));
         if (current is not null && OwnedObjects.AttemptOf(c.JobName, current.Metadata.Name) < attempt)
@@ -247,13 +251,113 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
         Ended(c, settings, plan, image, pretrained, current, outcome, attempt, pods, resuming);
     }
 
+    /// <summary>The job's trainer pods (its cleanup pod aside).</summary>
+    private static IEnumerable<V1Pod> TrainerPods(ReconcileInput input) => input.Pods.Where(p => !OwnedObjects.IsCleanupPod(p));
+
+    /// <summary>How long a failed cleanup pod stays before it is deleted and tried again.</summary>
+    public static readonly TimeSpan CleanupRetryDelay = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// checkpoint.volume.onDelete: the finalizer is there exactly while the job's checkpoints sit in an existing claim
+    /// with Delete; after a change of spec, a claim the operator created is owned by the job exactly under Delete.
+    /// </summary>
+    private static void Retention(Context c, JobSettings settings)
+    {
+        var want = OwnedObjects.NeedsCleanupFinalizer(settings);
+        if (want != OwnedObjects.HasCleanupFinalizer(c.Input.Job))
+        {
+            c.Actions.Add(new SetFinalizer(OwnedObjects.CleanupFinalizer, want));
+        }
+
+        if (settings.CheckpointVolume is { ClaimName: null } created && c.Old.ObservedGeneration is { } seen && seen != c.Generation)
+        {
+            c.Actions.Add(new SetClaimOwner(OwnedObjects.CheckpointClaimName(c.JobName), created.OnDelete == CheckpointRetention.Delete));
+        }
+    }
+
+    /// <summary>
+    /// A job being deleted. Without our finalizer garbage collection does the rest. With it (checkpoints in an
+    /// existing claim, onDelete Delete): stop the trainer, then empty the job's directory of the claim in a cleanup
+    /// pod, then let the job go. A failed cleanup is reported and tried again after <see cref="CleanupRetryDelay"/>.
+    /// </summary>
+    private ReconcileDecision Deleting(ReconcileInput input, BiTJobStatus old)
+    {
+        var job = input.Job;
+        if (!OwnedObjects.HasCleanupFinalizer(job))
+        {
+            return new ReconcileDecision([], old, null, null);
+        }
+
+        var actions = new List<JobAction>();
+        var (settings, _) = JobSettingsReader.Read(job);
+        if (settings is null || !OwnedObjects.NeedsCleanupFinalizer(settings))
+        {
+            if (settings is null)
+            {
+                actions.Add(new RecordEvent(RecordEvent.Warning, "CheckpointsKept", "the spec is not valid, so its checkpoint claim is unknown: nothing was deleted"));
+            }
+
+            actions.Add(new SetFinalizer(OwnedObjects.CleanupFinalizer, false));
+            return new ReconcileDecision(actions, old, null, null);
+        }
+
+        var trainers = TrainerPods(input).Where(p => PodOutcome.Classify(p).Kind == PodEndKind.NotEnded).ToList();
+        if (trainers.Count > 0)
+        {
+            // The checkpoints are about to go: no need to wait long for one more.
+            foreach (var pod in trainers.Where(p => p.Metadata.DeletionTimestamp is null))
+            {
+                actions.Add(new DeletePod(pod.Metadata.Name, Math.Min(30, options.TerminationGracePeriodSeconds)));
+            }
+
+            return new ReconcileDecision(actions, old, null, null);
+        }
+
+        var cleanup = input.Pods.FirstOrDefault(OwnedObjects.IsCleanupPod);
+        var claim = settings.CheckpointVolume!.ClaimName;
+        if (cleanup is null)
+        {
+            var image = settings.Image is { } own && options.IsImageAllowed(own) ? own : options.TrainerImage;
+            actions.Add(new CreatePod(OwnedObjects.CleanupPod(job, settings, image, options)));
+            actions.Add(new RecordEvent(RecordEvent.Normal, "DeletingCheckpoints", $"emptying {job.Metadata.Name}/ in claim {claim} (checkpoint.volume.onDelete: Delete)"));
+            return new ReconcileDecision(actions, old, null, null);
+        }
+
+        var outcome = PodOutcome.Classify(cleanup);
+        if (cleanup.Status?.Phase == "Succeeded")
+        {
+            actions.Add(new RecordEvent(RecordEvent.Normal, "CheckpointsDeleted", $"emptied {job.Metadata.Name}/ in claim {claim}"));
+            actions.Add(new SetFinalizer(OwnedObjects.CleanupFinalizer, false));
+            return new ReconcileDecision(actions, old, null, null);
+        }
+
+        if (outcome.Kind == PodEndKind.NotEnded || cleanup.Metadata.DeletionTimestamp is not null)
+        {
+            return new ReconcileDecision(actions, old, null, null);
+        }
+
+        DateTimeOffset ended = cleanup.Status?.ContainerStatuses?.FirstOrDefault()?.State?.Terminated?.FinishedAt is { } finished
+            ? new DateTimeOffset(DateTime.SpecifyKind(finished, DateTimeKind.Utc))
+            : input.Now;
+        if (input.Now < ended + CleanupRetryDelay)
+        {
+            return new ReconcileDecision(actions, old, null, ended + CleanupRetryDelay - input.Now);
+        }
+
+        actions.Add(new RecordEvent(RecordEvent.Warning, "CheckpointCleanupFailed",
+            $"emptying {job.Metadata.Name}/ in claim {claim} failed ({outcome.Reason}): {outcome.Message}; trying again. " +
+            $"To keep the files and let the job go, remove the finalizer {OwnedObjects.CleanupFinalizer}."));
+        actions.Add(new DeletePod(cleanup.Metadata.Name, 0));
+        return new ReconcileDecision(actions, old, null, null);
+    }
+
     private static bool IsFinished(BiTJobStatus s) =>
         s.Phase == JobPhase.Succeeded
         || (s.Phase == JobPhase.Failed && s.FindCondition(ConditionTypes.Failed)?.Reason != InvalidSpecReason);
 
     private void Finished(Context c, JobSettings? settings)
     {
-        DeleteActive(c, c.Input.Pods, options.TerminationGracePeriodSeconds);
+        DeleteActive(c, TrainerPods(c.Input), options.TerminationGracePeriodSeconds);
         if (settings is not null)
         {
             FinishedTtl(c, settings);

@@ -17,6 +17,21 @@ public static class OwnedObjects
     public const string AttemptLabel = "bit.training/attempt";
     public const string PlanHashAnnotation = "bit.training/plan-hash";
     public const string GpuResource = "nvidia.com/gpu";
+    public const string RoleLabel = "bit.training/role";
+    public const string CleanupRole = "checkpoint-cleanup";
+
+    /// <summary>The one finalizer: a job whose checkpoints live in an existing claim with onDelete Delete.</summary>
+    public const string CleanupFinalizer = "bit.training/checkpoint-cleanup";
+
+    public static string CleanupPodName(string job) => $"{job}-cleanup";
+
+    public static bool IsCleanupPod(V1Pod pod) => pod.Metadata.Labels?.TryGetValue(RoleLabel, out var role) == true && role == CleanupRole;
+
+    /// <summary>Only checkpoints in an existing claim need the API's help to go: a created claim goes with the job.</summary>
+    public static bool NeedsCleanupFinalizer(JobSettings settings) =>
+        settings.CheckpointVolume is { ClaimName: not null, OnDelete: Contracts.Api.CheckpointRetention.Delete };
+
+    public static bool HasCleanupFinalizer(BiTJob job) => job.Metadata.Finalizers?.Contains(CleanupFinalizer) == true;
 
     public static string PlanConfigMapName(string job, string planHash) => $"{job}-plan-{planHash[..Math.Min(10, planHash.Length)].ToLowerInvariant()}";
 
@@ -57,7 +72,7 @@ public static class OwnedObjects
         BlockOwnerDeletion = true,
     };
 
-    private static V1ObjectMeta Meta(BiTJob job, string name, IDictionary<string, string>? extraLabels = null)
+    private static V1ObjectMeta Meta(BiTJob job, string name, IDictionary<string, string>? extraLabels = null, bool owned = true)
     {
         var labels = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -79,7 +94,7 @@ public static class OwnedObjects
             Name = name,
             NamespaceProperty = job.Metadata.NamespaceProperty,
             Labels = labels,
-            OwnerReferences = [OwnerOf(job)],
+            OwnerReferences = owned ? [OwnerOf(job)] : null,
         };
     }
 
@@ -100,7 +115,8 @@ public static class OwnedObjects
     {
         ApiVersion = "v1",
         Kind = "PersistentVolumeClaim",
-        Metadata = Meta(job, CheckpointClaimName(job.Metadata.Name)),
+        // onDelete Retain: no owner, so the claim (and the model in it) outlives the job.
+        Metadata = Meta(job, CheckpointClaimName(job.Metadata.Name), owned: volume.OnDelete == Contracts.Api.CheckpointRetention.Delete),
         Spec = new V1PersistentVolumeClaimSpec
         {
             AccessModes = ["ReadWriteOnce"],
@@ -276,6 +292,58 @@ public static class OwnedObjects
                             Limits = limits.Count > 0 ? limits : null,
                         },
                         VolumeMounts = mounts,
+                        TerminationMessagePolicy = "FallbackToLogsOnError",
+                        SecurityContext = new V1SecurityContext
+                        {
+                            RunAsNonRoot = true,
+                            AllowPrivilegeEscalation = false,
+                            ReadOnlyRootFilesystem = true,
+                            Privileged = false,
+                            Capabilities = new V1Capabilities { Drop = ["ALL"] },
+                            SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+                        },
+                    },
+                ],
+            },
+        };
+    }
+
+    /// <summary>
+    /// Empties the job's directory of its existing checkpoint claim (<c>bit-trainer clean</c>), for a job deleted with
+    /// onDelete Delete. No API access and no GPU; the same restricted security as the trainer.
+    /// </summary>
+    public static V1Pod CleanupPod(BiTJob job, JobSettings settings, string image, ControllerOptions options)
+    {
+        var claim = settings.CheckpointVolume?.ClaimName ?? throw new ArgumentException("only an existing claim is cleaned by a pod", nameof(settings));
+        return new V1Pod
+        {
+            ApiVersion = "v1",
+            Kind = "Pod",
+            Metadata = Meta(job, CleanupPodName(job.Metadata.Name), new Dictionary<string, string> { [RoleLabel] = CleanupRole }),
+            Spec = new V1PodSpec
+            {
+                RestartPolicy = "Never",
+                ServiceAccountName = "default",
+                AutomountServiceAccountToken = false,
+                TerminationGracePeriodSeconds = 30,
+                SecurityContext = new V1PodSecurityContext
+                {
+                    RunAsNonRoot = true,
+                    RunAsUser = options.RunAsUser,
+                    RunAsGroup = options.RunAsUser,
+                    FsGroup = options.RunAsUser,
+                    SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+                },
+                Volumes = [new V1Volume { Name = "checkpoints", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = claim } }],
+                Containers =
+                [
+                    new V1Container
+                    {
+                        Name = "clean",
+                        Image = image,
+                        Args = ["clean", "--dir", PodPaths.Checkpoints],
+                        VolumeMounts = [new V1VolumeMount { Name = "checkpoints", MountPath = PodPaths.Checkpoints, SubPath = CheckpointSubPath(job.Metadata.Name, settings) }],
+                        Resources = new V1ResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("100m"), ["memory"] = new("128Mi") } },
                         TerminationMessagePolicy = "FallbackToLogsOnError",
                         SecurityContext = new V1SecurityContext
                         {

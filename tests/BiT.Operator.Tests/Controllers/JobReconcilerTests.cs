@@ -578,6 +578,135 @@ public sealed class JobReconcilerTests
         Assert.Null(d.StatusPatch);
     }
 
+    private static JsonObject RetentionSpec(JsonObject volume)
+    {
+        var spec = Spec();
+        spec["checkpoint"]!["volume"] = volume;
+        return spec;
+    }
+
+    private static BiTJob WithFinalizer(BiTJob job)
+    {
+        job.Metadata.Finalizers = [OwnedObjects.CleanupFinalizer];
+        return job;
+    }
+
+    private static BiTJob BeingDeleted(BiTJob job)
+    {
+        job.Metadata.DeletionTimestamp = T0.UtcDateTime;
+        return job;
+    }
+
+    private static V1Pod CleanupPod(string phase, DateTimeOffset? finished = null)
+    {
+        var pod = phase == "Running" ? Pod("pets-cleanup", "Running") : Ended("pets-cleanup", phase == "Succeeded" ? 0 : 4, "bit-trainer: error: cannot clean /checkpoints: denied");
+        pod.Metadata.Labels = new Dictionary<string, string> { [OwnedObjects.RoleLabel] = OwnedObjects.CleanupRole };
+        if (finished is { } f)
+        {
+            pod.Status.ContainerStatuses[0].State.Terminated.FinishedAt = f.UtcDateTime;
+        }
+
+        return pod;
+    }
+
+    [Fact]
+    public void Only_an_existing_claim_with_on_delete_Delete_gets_the_cleanup_finalizer()
+    {
+        var d = Run(Job(RetentionSpec(new JsonObject { ["claimName"] = "shared", ["onDelete"] = "Delete" })), [], T0);
+        Assert.Equal(new SetFinalizer(OwnedObjects.CleanupFinalizer, true), Assert.Single(d.Actions.OfType<SetFinalizer>()));
+        // The finalizer is in place before the first pod is created.
+        Assert.True(d.Actions.ToList().FindIndex(a => a is SetFinalizer) < d.Actions.ToList().FindIndex(a => a is CreatePod));
+
+        Assert.Empty(Run(Job(), [], T0).Actions.OfType<SetFinalizer>());
+        Assert.Empty(Run(Job(RetentionSpec(new JsonObject { ["size"] = "1Gi" })), [], T0).Actions.OfType<SetFinalizer>());
+        Assert.Empty(Run(WithFinalizer(Job(RetentionSpec(new JsonObject { ["claimName"] = "shared", ["onDelete"] = "Delete" }))), [], T0).Actions.OfType<SetFinalizer>());
+
+        // Changed to Retain: the finalizer goes.
+        var retain = Run(WithFinalizer(Job(RetentionSpec(new JsonObject { ["claimName"] = "shared", ["onDelete"] = "Retain" }))), [], T0);
+        Assert.Equal(new SetFinalizer(OwnedObjects.CleanupFinalizer, false), Assert.Single(retain.Actions.OfType<SetFinalizer>()));
+    }
+
+    [Fact]
+    public void A_created_claim_is_owned_by_the_job_only_under_on_delete_Delete_and_follows_a_changed_spec()
+    {
+        var owned = Run(Job(RetentionSpec(new JsonObject { ["size"] = "1Gi" })), [], T0);
+        var claim = Assert.IsType<V1PersistentVolumeClaim>(Assert.Single(owned.Actions.OfType<EnsureObject>(), e => e.Object.Kind == "PersistentVolumeClaim").Object);
+        Assert.Equal("uid-pets", Assert.Single(claim.Metadata.OwnerReferences).Uid);
+
+        var (job, retained) = Step(Job(RetentionSpec(new JsonObject { ["size"] = "1Gi", ["onDelete"] = "Retain" })), [], T0);
+        claim = Assert.IsType<V1PersistentVolumeClaim>(Assert.Single(retained.Actions.OfType<EnsureObject>(), e => e.Object.Kind == "PersistentVolumeClaim").Object);
+        Assert.Null(claim.Metadata.OwnerReferences);
+        Assert.Empty(retained.Actions.OfType<SetClaimOwner>());
+
+        // The spec changes to Delete (generation 2): the claim's owner is set once, and not again at rest.
+        var changed = WithSpec(job, RetentionSpec(new JsonObject { ["size"] = "1Gi", ["onDelete"] = "Delete" }));
+        changed.Metadata.Generation = 2;
+        var pod = Pod("pets-run-1", "Running");
+        var (after, d) = Step(changed, [pod], T0.AddSeconds(5));
+        Assert.Equal(new SetClaimOwner("pets-checkpoints", true), Assert.Single(d.Actions.OfType<SetClaimOwner>()));
+        Assert.Empty(Run(after, [pod], T0.AddSeconds(10)).Actions.OfType<SetClaimOwner>());
+    }
+
+    [Fact]
+    public void Deleting_a_job_with_the_finalizer_stops_the_trainer_then_cleans_in_a_pod_then_lets_the_job_go()
+    {
+        var job = BeingDeleted(WithFinalizer(Job(RetentionSpec(new JsonObject { ["claimName"] = "shared", ["onDelete"] = "Delete" }))));
+
+        // A trainer still running is stopped first; nothing is cleaned under it.
+        var d = Run(job, [Pod("pets-run-2", "Running")], T0);
+        Assert.Equal("pets-run-2", Assert.Single(d.Actions.OfType<DeletePod>()).Name);
+        Assert.Empty(d.Actions.OfType<CreatePod>());
+        Assert.Null(d.StatusPatch);
+
+        // Trainer gone: the cleanup pod empties the job's directory of the claim.
+        d = Run(job, [Ended("pets-run-2", 3)], T0);
+        var cleanup = CreatedPod(d);
+        Assert.Equal("pets-cleanup", cleanup.Metadata.Name);
+        Assert.Equal(["clean", "--dir", PodPaths.Checkpoints], cleanup.Spec.Containers[0].Args);
+        Assert.Equal("shared", cleanup.Spec.Volumes.Single().PersistentVolumeClaim.ClaimName);
+        Assert.Equal("pets", cleanup.Spec.Containers[0].VolumeMounts.Single().SubPath);
+        Assert.False(cleanup.Spec.AutomountServiceAccountToken);
+        Assert.True(cleanup.Spec.Containers[0].SecurityContext.ReadOnlyRootFilesystem);
+        Assert.Equal("uid-pets", cleanup.Metadata.OwnerReferences.Single().Uid);
+        Assert.Contains(d.Actions.OfType<RecordEvent>(), e => e.Reason == "DeletingCheckpoints");
+        Assert.Empty(d.Actions.OfType<SetFinalizer>());
+
+        // Running: wait. Done: the finalizer goes.
+        Assert.Empty(Run(job, [CleanupPod("Running")], T0).Actions);
+        d = Run(job, [CleanupPod("Succeeded")], T0);
+        Assert.Equal(new SetFinalizer(OwnedObjects.CleanupFinalizer, false), Assert.Single(d.Actions.OfType<SetFinalizer>()));
+        Assert.Contains(d.Actions.OfType<RecordEvent>(), e => e.Reason == "CheckpointsDeleted");
+    }
+
+    [Fact]
+    public void A_failed_cleanup_is_reported_and_tried_again_after_a_delay_keeping_the_finalizer()
+    {
+        var job = BeingDeleted(WithFinalizer(Job(RetentionSpec(new JsonObject { ["claimName"] = "shared", ["onDelete"] = "Delete" }))));
+        var failed = CleanupPod("Failed", finished: T0);
+
+        var early = Run(job, [failed], T0.AddSeconds(10));
+        Assert.Empty(early.Actions);
+        Assert.Equal(TimeSpan.FromSeconds(20), early.RequeueAfter);
+
+        var retry = Run(job, [failed], T0.AddSeconds(31));
+        Assert.Equal(new DeletePod("pets-cleanup", 0), Assert.Single(retry.Actions.OfType<DeletePod>()));
+        var warning = Assert.Single(retry.Actions.OfType<RecordEvent>());
+        Assert.Equal(("Warning", "CheckpointCleanupFailed"), (warning.Type, warning.Reason));
+        Assert.Contains("cannot clean /checkpoints: denied", warning.Message, StringComparison.Ordinal);
+        Assert.Empty(retry.Actions.OfType<SetFinalizer>());
+    }
+
+    [Fact]
+    public void A_job_deleted_without_the_finalizer_or_after_switching_to_retain_is_left_to_garbage_collection()
+    {
+        var plain = BeingDeleted(Job(RetentionSpec(new JsonObject { ["claimName"] = "shared", ["onDelete"] = "Delete" })));
+        Assert.Empty(Run(plain, [Pod("pets-run-1", "Running")], T0).Actions);
+
+        var switched = BeingDeleted(WithFinalizer(Job(RetentionSpec(new JsonObject { ["claimName"] = "shared", ["onDelete"] = "Retain" }))));
+        var d = Run(switched, [Pod("pets-run-1", "Running")], T0);
+        Assert.Equal([new SetFinalizer(OwnedObjects.CleanupFinalizer, false)], d.Actions);
+    }
+
     private static BiTJob WithSpec(BiTJob job, JsonObject spec) =>
         new() { Kind = job.Kind, Metadata = job.Metadata, Spec = System.Text.Json.JsonSerializer.SerializeToElement(spec), Status = job.Status };
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using BiT.Contracts.Api;
 using BiT.Operator.Api;
+using BiT.Operator.Hosting;
 using BiT.Operator.Runtime;
 using BiT.Operator.Tests.Controllers;
 using k8s;
@@ -16,8 +17,8 @@ namespace BiT.Operator.Tests.EndToEnd;
 /// </summary>
 public sealed class ChartRbacTests
 {
-    private const string OperatorNamespace = "bit-system";
-    private const string OperatorAccount = "bit-operator";
+    internal const string OperatorNamespace = "bit-system";
+    internal const string OperatorAccount = "bit-operator";
 
     /// <summary>A rules file of the chart as the ClusterRole or Role it becomes.</summary>
     internal static string RoleYaml(string kind, string name, string rulesFile, string? ns = null)
@@ -30,7 +31,8 @@ public sealed class ChartRbacTests
             + "rules:\n" + string.Join("\n", rules) + "\n";
     }
 
-    private static async Task InstallChartRbacAsync(TestCluster cluster)
+    /// <summary>The chart's ServiceAccount, ClusterRole and leader-election Role, bound as the chart binds them.</summary>
+    internal static async Task InstallChartRbacAsync(TestCluster cluster)
     {
         var admin = cluster.Admin;
         await admin.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = OperatorNamespace } });
@@ -53,6 +55,12 @@ public sealed class ChartRbacTests
         }, OperatorNamespace);
     }
 
+    /// <summary>The test settings with leader election where the chart's Role allows it.</summary>
+    internal static OperatorSettings ChartSettings() => TestCluster.Settings() with
+    {
+        LeaderElection = new LeaderElectionSettings(OperatorNamespace, "bit-operator-leader", TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(500)),
+    };
+
     [Fact]
     public async Task The_operator_runs_a_job_under_the_charts_service_account_and_rules()
     {
@@ -67,10 +75,7 @@ public sealed class ChartRbacTests
             Assert.Equal(HttpStatusCode.Forbidden, denied.Response.StatusCode);
         }
 
-        var settings = TestCluster.Settings() with
-        {
-            LeaderElection = new LeaderElectionSettings(OperatorNamespace, "bit-operator-leader", TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(500)),
-        };
+        var settings = ChartSettings();
         await using var op = cluster.StartOperator(settings, token);
         var spec = ContractsJobPlannerTests.RealSpec();
         spec["checkpoint"] = new System.Text.Json.Nodes.JsonObject { ["everySteps"] = 5, ["volume"] = new System.Text.Json.Nodes.JsonObject { ["size"] = "1Gi" } };

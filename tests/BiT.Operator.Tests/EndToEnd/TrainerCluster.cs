@@ -7,7 +7,8 @@ namespace BiT.Operator.Tests.EndToEnd;
 
 /// <summary>
 /// One test cluster whose kubelet runs the real bit-trainer (built by the test project's build) for the image
-/// <see cref="TestCluster.TrainerImage"/>, with one operator; shared by the trainer tests, which run one after another.
+/// <see cref="TestCluster.TrainerImage"/>, with one operator running under the Helm chart's ServiceAccount and RBAC
+/// rules (enforced); shared by the trainer tests, which run one after another.
 /// </summary>
 public sealed class TrainerCluster : IAsyncLifetime
 {
@@ -53,6 +54,7 @@ public sealed class TrainerCluster : IAsyncLifetime
         var options = new EmulatorOptions { RunPods = true };
         options.ImageMap[TestCluster.TrainerImage] = TrainerPath;
         _cluster = await TestCluster.StartAsync(options);
+        await ChartRbacTests.InstallChartRbacAsync(_cluster);
     }
 
     public async Task DisposeAsync()
@@ -63,7 +65,8 @@ public sealed class TrainerCluster : IAsyncLifetime
         }
     }
 
-    internal RunningOperator EnsureOperator() => Operator ??= Cluster.StartOperator();
+    internal RunningOperator EnsureOperator() => Operator ??= Cluster.StartOperator(
+        ChartRbacTests.ChartSettings(), Cluster.Server.IssueServiceAccountToken(ChartRbacTests.OperatorNamespace, ChartRbacTests.OperatorAccount));
 
     /// <summary>Waits for the predicate; a job that finishes without meeting it fails the wait at once.</summary>
     internal async Task<BiTJobStatus> WaitAsync(string name, Func<BiTJobStatus, bool> predicate, string what, int seconds = 120)
