@@ -62,6 +62,8 @@ public sealed class JobController : IDisposable
             _pods[scope] = pods;
         }
 
+        // Per-job series are written at scrape time from the cache (nothing kept per job between scrapes).
+        metrics.ReportJobs(CachedJobs, _time.GetUtcNow);
         metrics.Registry.AddBeforeCollectCallback(RefreshMetrics);
     }
 
@@ -383,7 +385,6 @@ public sealed class JobController : IDisposable
 
     private void RefreshMetrics()
     {
-        _metrics.Refresh(CachedJobs(), _time.GetUtcNow());
         _metrics.Queue(Queue.Depth, Queue.DelayedCount);
     }
 

@@ -35,7 +35,7 @@ public sealed class OperatorHost(IKubernetes client, OperatorSettings settings, 
         HealthServer? health = null;
         if (settings.MetricsPort is { } port)
         {
-            health = await HealthServer.StartAsync(settings.MetricsBindAddress, port, () => IsReady, Metrics.Registry, loggerFactory, cancellationToken).ConfigureAwait(false);
+            health = await HealthServer.StartAsync(settings.MetricsBindAddress, port, () => IsReady, Metrics.WriteAsync, loggerFactory, cancellationToken).ConfigureAwait(false);
             _port.TrySetResult(health.Port);
             _logger.LogInformation("Serving /healthz, /readyz and /metrics on port {Port}", health.Port);
         }
@@ -76,6 +76,7 @@ public sealed class OperatorHost(IKubernetes client, OperatorSettings settings, 
         finally
         {
             _controller = null;
+            Metrics.ReportJobs(null);
             Metrics.Leading(false);
         }
     }

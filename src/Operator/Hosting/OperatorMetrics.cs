@@ -6,25 +6,36 @@ namespace BiT.Operator.Hosting;
 
 /// <summary>
 /// The operator's Prometheus series, on a registry of its own (so that two operators in one test process do not
-/// share counters). Per-job gauges are recomputed from the cache at each scrape, so a deleted job's series go away.
+/// share counters). The per-job gauges (progress, seconds since progress, images per second, stalled) are not kept
+/// as prometheus-net children: <see cref="WriteAsync"/> writes them at scrape time straight from the jobs cached
+/// then (<see cref="ReportJobs"/>), after the registry's series, so 5,000 jobs cost no resident series and a deleted
+/// job's series are simply not written again. The jobs-by-phase gauge is recomputed at each scrape the same way.
 /// </summary>
 public sealed class OperatorMetrics
 {
+    private static readonly PerJobFamily[] PerJobFamilies =
+    [
+        new("bit_job_progress_ratio", "Step over total steps.", r => r.Progress),
+        new("bit_job_seconds_since_progress", "Seconds since the trainer last reported progress.", r => r.SinceProgress),
+        new("bit_job_images_per_second", "Training throughput the trainer reports.", r => r.ImagesPerSecond),
+        new("bit_job_stalled", "1 while the job's Stalled condition is True.", r => r.Stalled),
+    ];
+
     private readonly Counter _reconciles;
     private readonly Histogram _duration;
     private readonly Gauge _queueDepth;
     private readonly Gauge _queueDelayed;
     private readonly Gauge _jobs;
-    private readonly Gauge _progress;
-    private readonly Gauge _sinceProgress;
-    private readonly Gauge _imagesPerSecond;
-    private readonly Gauge _stalled;
     private readonly Counter _restarts;
     private readonly Gauge _leader;
+    private readonly Gauge _gcHeap;
+    private readonly Gauge _gcFragmented;
+    private readonly Gauge _gcCommitted;
     private readonly Lock _gate = new();
     private readonly HashSet<string[]> _jobSeries = new(LabelComparer.Instance);
-    private readonly HashSet<string[]> _perJobSeries = new(LabelComparer.Instance);
     private readonly HashSet<string[]> _restartSeries = new(LabelComparer.Instance);
+    private readonly SemaphoreSlim _scrape = new(1, 1);
+    private volatile JobSource? _jobSource;
 
     public OperatorMetrics(CollectorRegistry registry)
     {
@@ -41,12 +52,12 @@ public sealed class OperatorMetrics
         _queueDepth = f.CreateGauge("bit_operator_workqueue_depth", "Keys ready in the work queue.");
         _queueDelayed = f.CreateGauge("bit_operator_workqueue_delayed", "Keys waiting for a requeue-after or backoff.");
         _jobs = f.CreateGauge("bit_jobs", "Jobs by kind, namespace and phase.", "kind", "namespace", "phase");
-        _progress = f.CreateGauge("bit_job_progress_ratio", "Step over total steps.", "kind", "namespace", "name");
-        _sinceProgress = f.CreateGauge("bit_job_seconds_since_progress", "Seconds since the trainer last reported progress.", "kind", "namespace", "name");
-        _imagesPerSecond = f.CreateGauge("bit_job_images_per_second", "Training throughput the trainer reports.", "kind", "namespace", "name");
-        _stalled = f.CreateGauge("bit_job_stalled", "1 while the job's Stalled condition is True.", "kind", "namespace", "name");
         _restarts = f.CreateCounter("bit_job_restarts_total", "Trainer pod restarts by reason.", "kind", "namespace", "name", "reason");
         _leader = f.CreateGauge("bit_operator_leader", "1 while this replica leads.");
+        _gcHeap = f.CreateGauge("bit_operator_gc_heap_bytes", "Managed heap by generation after the last GC (GC.GetGCMemoryInfo).", "generation");
+        _gcFragmented = f.CreateGauge("bit_operator_gc_fragmented_bytes", "Free space inside the managed heap after the last GC.");
+        _gcCommitted = f.CreateGauge("bit_operator_gc_committed_bytes", "Memory the GC has committed after the last GC.");
+        registry.AddBeforeCollectCallback(RefreshGc);
     }
 
     public CollectorRegistry Registry { get; }
@@ -80,11 +91,45 @@ public sealed class OperatorMetrics
         _restarts.WithLabels(labels).Inc();
     }
 
-    /// <summary>Recomputes the per-job gauges from the jobs now cached; series of jobs no longer there are removed.</summary>
-    public void Refresh(IEnumerable<(JobKind Kind, BiTJob Job)> jobs, DateTimeOffset now)
+    /// <summary>
+    /// Where the per-job series come from at each scrape: the jobs cached then, and the time (null: no per-job
+    /// series, e.g. while this replica does not lead). Nothing of the jobs is kept between scrapes.
+    /// </summary>
+    public void ReportJobs(Func<IEnumerable<(JobKind Kind, BiTJob Job)>>? jobs, Func<DateTimeOffset>? now = null) =>
+        _jobSource = jobs is null ? null : new JobSource(jobs, now ?? (() => DateTimeOffset.UtcNow));
+
+    /// <summary>
+    /// The /metrics body (Prometheus text format 0.0.4): the registry's series, with the jobs-by-phase gauge and the
+    /// restart counters brought up to date with the jobs reported now, then the per-job gauges written from those jobs.
+    /// </summary>
+    public async Task WriteAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        // One scrape at a time: the phase gauge and the restart series are shared state.
+        await _scrape.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var source = _jobSource;
+            var rows = source is null ? [] : Refresh(source.Jobs(), source.Now());
+            await Registry.CollectAndExportAsTextAsync(stream, cancellationToken).ConfigureAwait(false);
+            if (rows.Count > 0)
+            {
+                await WritePerJobAsync(stream, rows, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _scrape.Release();
+        }
+    }
+
+    /// <summary>
+    /// Recomputes the jobs-by-phase gauge from <paramref name="jobs"/>, drops the restart series of jobs no longer
+    /// there, and returns each job's per-job values (written by <see cref="WriteAsync"/>, then dropped).
+    /// </summary>
+    public IReadOnlyList<JobRow> Refresh(IEnumerable<(JobKind Kind, BiTJob Job)> jobs, DateTimeOffset now)
     {
         var counts = new Dictionary<string[], int>(LabelComparer.Instance);
-        var perJob = new HashSet<string[]>(LabelComparer.Instance);
+        var rows = new List<JobRow>();
         var live = new HashSet<(string, string, string)>();
         foreach (var (kind, job) in jobs)
         {
@@ -93,13 +138,15 @@ public sealed class OperatorMetrics
             var phase = (status.Phase ?? BiT.Contracts.Api.JobPhase.Pending).ToString();
             string[] jobLabels = [kind.Kind, ns, phase];
             counts[jobLabels] = counts.GetValueOrDefault(jobLabels) + 1;
-            string[] id = [kind.Kind, ns, job.Metadata.Name];
             live.Add((kind.Kind, ns, job.Metadata.Name));
-            perJob.Add(id);
-            _progress.WithLabels(id).Set(status.Progress is { TotalSteps: > 0 } p ? (double)p.Step / p.TotalSteps : 0);
-            _sinceProgress.WithLabels(id).Set(status.Progress?.LastProgressTime is { } t ? Math.Max(0, (now - t).TotalSeconds) : 0);
-            _imagesPerSecond.WithLabels(id).Set(status.Progress?.ImagesPerSecond ?? 0);
-            _stalled.WithLabels(id).Set(status.IsConditionTrue(BiT.Contracts.Api.ConditionTypes.Stalled) ? 1 : 0);
+            rows.Add(new JobRow(
+                kind.Kind,
+                ns,
+                job.Metadata.Name,
+                status.Progress is { TotalSteps: > 0 } p ? (double)p.Step / p.TotalSteps : 0,
+                status.Progress?.LastProgressTime is { } t ? Math.Max(0, (now - t).TotalSeconds) : 0,
+                status.Progress?.ImagesPerSecond ?? 0,
+                status.IsConditionTrue(BiT.Contracts.Api.ConditionTypes.Stalled) ? 1 : 0));
         }
 
         lock (_gate)
@@ -116,24 +163,94 @@ public sealed class OperatorMetrics
                 _jobSeries.Add(labels);
             }
 
-            foreach (var gone in _perJobSeries.Where(l => !perJob.Contains(l)).ToList())
-            {
-                _progress.RemoveLabelled(gone);
-                _sinceProgress.RemoveLabelled(gone);
-                _imagesPerSecond.RemoveLabelled(gone);
-                _stalled.RemoveLabelled(gone);
-                _perJobSeries.Remove(gone);
-            }
-
-            _perJobSeries.UnionWith(perJob);
-
             foreach (var gone in _restartSeries.Where(l => !live.Contains((l[0], l[1], l[2]))).ToList())
             {
                 _restarts.RemoveLabelled(gone);
                 _restartSeries.Remove(gone);
             }
         }
+
+        return rows;
     }
+
+    private static async Task WritePerJobAsync(Stream stream, IReadOnlyList<JobRow> rows, CancellationToken cancellationToken)
+    {
+        var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false), 16 * 1024, leaveOpen: true) { NewLine = "\n" };
+        await using (writer.ConfigureAwait(false))
+        {
+            foreach (var family in PerJobFamilies)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                await writer.WriteAsync($"# HELP {family.Name} {family.Help}\n# TYPE {family.Name} gauge\n").ConfigureAwait(false);
+                foreach (var row in rows)
+                {
+                    writer.Write(family.Name);
+                    writer.Write("{kind=\"");
+                    WriteLabelValue(writer, row.Kind);
+                    writer.Write("\",namespace=\"");
+                    WriteLabelValue(writer, row.Namespace);
+                    writer.Write("\",name=\"");
+                    WriteLabelValue(writer, row.Name);
+                    writer.Write("\"} ");
+                    writer.Write(FormatValue(family.Value(row)));
+                    writer.Write('\n');
+                }
+            }
+
+            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static void WriteLabelValue(TextWriter writer, string value)
+    {
+        foreach (var c in value)
+        {
+            switch (c)
+            {
+                case '\\':
+                    writer.Write("\\\\");
+                    break;
+                case '"':
+                    writer.Write("\\\"");
+                    break;
+                case '\n':
+                    writer.Write("\\n");
+                    break;
+                default:
+                    writer.Write(c);
+                    break;
+            }
+        }
+    }
+
+    internal static string FormatValue(double value) => value switch
+    {
+        double.PositiveInfinity => "+Inf",
+        double.NegativeInfinity => "-Inf",
+        _ when double.IsNaN(value) => "NaN",
+        _ => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    private void RefreshGc()
+    {
+        var info = GC.GetGCMemoryInfo();
+        string[] names = ["gen0", "gen1", "gen2", "loh", "poh"];
+        var generations = info.GenerationInfo;
+        for (var i = 0; i < names.Length && i < generations.Length; i++)
+        {
+            _gcHeap.WithLabels(names[i]).Set(generations[i].SizeAfterBytes);
+        }
+
+        _gcFragmented.Set(info.FragmentedBytes);
+        _gcCommitted.Set(info.TotalCommittedBytes);
+    }
+
+    /// <summary>One job's per-job values at a scrape.</summary>
+    public readonly record struct JobRow(string Kind, string Namespace, string Name, double Progress, double SinceProgress, double ImagesPerSecond, double Stalled);
+
+    private sealed record PerJobFamily(string Name, string Help, Func<JobRow, double> Value);
+
+    private sealed record JobSource(Func<IEnumerable<(JobKind Kind, BiTJob Job)>> Jobs, Func<DateTimeOffset> Now);
 
     private sealed class LabelComparer : IEqualityComparer<string[]>
     {

@@ -18,16 +18,16 @@ public sealed class HealthServer : IAsyncDisposable
 
     private readonly TcpListener _listener;
     private readonly Func<bool> _ready;
-    private readonly CollectorRegistry _registry;
+    private readonly Func<Stream, CancellationToken, Task> _writeMetrics;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
 
-    private HealthServer(TcpListener listener, Func<bool> ready, CollectorRegistry registry, ILogger logger)
+    private HealthServer(TcpListener listener, Func<bool> ready, Func<Stream, CancellationToken, Task> writeMetrics, ILogger logger)
     {
         _listener = listener;
         _ready = ready;
-        _registry = registry;
+        _writeMetrics = writeMetrics;
         _logger = logger;
         Port = ((IPEndPoint)listener.LocalEndpoint).Port;
         _accepting = AcceptLoopAsync(_stop.Token);
@@ -37,7 +37,12 @@ public sealed class HealthServer : IAsyncDisposable
     public int Port { get; }
 
     public static Task<HealthServer> StartAsync(
-        string bindAddress, int port, Func<bool> ready, CollectorRegistry registry, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+        string bindAddress, int port, Func<bool> ready, CollectorRegistry registry, ILoggerFactory loggerFactory, CancellationToken cancellationToken) =>
+        StartAsync(bindAddress, port, ready, registry.CollectAndExportAsTextAsync, loggerFactory, cancellationToken);
+
+    /// <summary>Serves /metrics with <paramref name="writeMetrics"/> (Prometheus text format 0.0.4 into the given stream).</summary>
+    public static Task<HealthServer> StartAsync(
+        string bindAddress, int port, Func<bool> ready, Func<Stream, CancellationToken, Task> writeMetrics, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var address = bindAddress is "*" or "+" or "0.0.0.0" or "" ? IPAddress.Any
@@ -46,7 +51,7 @@ public sealed class HealthServer : IAsyncDisposable
             : IPAddress.Parse(bindAddress.Trim('[', ']'));
         var listener = new TcpListener(address, port);
         listener.Start();
-        return Task.FromResult(new HealthServer(listener, ready, registry, loggerFactory.CreateLogger<HealthServer>()));
+        return Task.FromResult(new HealthServer(listener, ready, writeMetrics, loggerFactory.CreateLogger<HealthServer>()));
     }
 
     private async Task AcceptLoopAsync(CancellationToken cancellationToken)
@@ -111,7 +116,7 @@ public sealed class HealthServer : IAsyncDisposable
                 case "/metrics":
                     using (var body = new MemoryStream())
                     {
-                        await _registry.CollectAndExportAsTextAsync(body, timeout.Token).ConfigureAwait(false);
+                        await _writeMetrics(body, timeout.Token).ConfigureAwait(false);
                         await WriteAsync(stream, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body.GetBuffer().AsMemory(0, (int)body.Length), !head, timeout.Token).ConfigureAwait(false);
                     }
 

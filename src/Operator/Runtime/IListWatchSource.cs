@@ -8,6 +8,16 @@ public interface IListWatchSource<T>
     Task<ListResult<T>> ListAsync(CancellationToken cancellationToken);
 
     /// <summary>
+    /// Lists with <paramref name="transform"/> applied to every item as it is read, so that a paged source never
+    /// holds more than one page of untransformed objects. By default: the whole list, then the transform.
+    /// </summary>
+    async Task<ListResult<T>> ListAsync(Func<T, T> transform, CancellationToken cancellationToken)
+    {
+        var result = await ListAsync(cancellationToken).ConfigureAwait(false);
+        return new ListResult<T>([.. result.Items.Select(transform)], result.ResourceVersion);
+    }
+
+    /// <summary>
     /// Streams events after <paramref name="resourceVersion"/>; ends when the server closes the watch.
     /// Throws <see cref="ResourceExpiredException"/> when the version is too old (410 Gone).
     /// </summary>

@@ -144,18 +144,18 @@ public sealed class Informer<T>(
         }
     }
 
-    /// <summary>Replaces the cache with a fresh list, announcing only the differences.</summary>
+    /// <summary>Replaces the cache with a fresh (paged) list, announcing only the differences.</summary>
     public async Task RelistAsync(CancellationToken cancellationToken)
     {
-        var result = await source.ListAsync(cancellationToken).ConfigureAwait(false);
+        // Transformed as each page is read (a paged source), so that the list never holds every full object at once.
+        var result = await source.ListAsync(_transform, cancellationToken).ConfigureAwait(false);
         var events = new List<(InformerEventType, T)>();
         lock (_gate)
         {
             ListCount++;
             var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var raw in result.Items)
+            foreach (var item in result.Items)
             {
-                var item = _transform(raw);
                 var key = KeyOf(item.Metadata.NamespaceProperty, item.Metadata.Name);
                 seen.Add(key);
                 if (_cache.TryGetValue(key, out var old))

@@ -7,17 +7,78 @@ using k8s.Models;
 namespace BiT.Operator.Runtime;
 
 /// <summary>
-/// List and watch over KubernetesClient's generated calls. <paramref name="call"/> makes the list call with
-/// watch=false, or the watch call with watch=true from a resource version (bookmarks requested).
+/// One call of a list or watch: <see cref="Watch"/> false lists (a page of at most <see cref="Limit"/> items,
+/// continuing after <see cref="Continue"/> when given); true watches from <see cref="ResourceVersion"/> (bookmarks
+/// requested).
+/// </summary>
+public sealed record ListWatchCall(bool Watch, string? ResourceVersion, int? Limit = null, string? Continue = null);
+
+/// <summary>One page of a list: its items, the list's resource version, and the token for the next page (null: last page).</summary>
+public sealed record ListPage<T>(IReadOnlyList<T> Items, string ResourceVersion, string? Continue);
+
+/// <summary>
+/// List and watch over KubernetesClient's generated calls. The list is paged like client-go's reflector and pager:
+/// pages of <paramref name="pageSize"/> items (0: one unpaged request), following the server's continue token, so
+/// that a big cluster's first list never materializes every object at once; each page's items go through the
+/// caller's transform before the next page is read. A continue token the server no longer honours (410 Expired,
+/// its snapshot compacted away) restarts the list as one full, unpaged request, as client-go's pager does.
+/// The list's resource version is the last page's (the server gives every page the snapshot's version).
 /// </summary>
 public sealed class KubernetesListWatch<T, TList>(
-    Func<bool, string?, CancellationToken, Task<HttpOperationResponse<TList>>> call,
-    Func<TList, ListResult<T>> unpack) : IListWatchSource<T> where T : IKubernetesObject<V1ObjectMeta>
+    Func<ListWatchCall, CancellationToken, Task<HttpOperationResponse<TList>>> call,
+    Func<TList, ListPage<T>> unpack,
+    int pageSize = KubernetesListWatch<T, TList>.DefaultPageSize) : IListWatchSource<T> where T : IKubernetesObject<V1ObjectMeta>
 {
-    public async Task<ListResult<T>> ListAsync(CancellationToken cancellationToken)
+    /// <summary>client-go's reflector pages its initial list by 500 items.</summary>
+    public const int DefaultPageSize = 500;
+
+    /// <summary>Pages read so far, over all lists (for tests and diagnostics).</summary>
+    public int Pages => Volatile.Read(ref _pages);
+
+    /// <summary>Lists restarted as a full list because a continue token had expired.</summary>
+    public int ExpiredContinues => Volatile.Read(ref _expiredContinues);
+
+    private int _pages;
+    private int _expiredContinues;
+
+    public Task<ListResult<T>> ListAsync(CancellationToken cancellationToken) => ListAsync(static o => o, cancellationToken);
+
+    public async Task<ListResult<T>> ListAsync(Func<T, T> transform, CancellationToken cancellationToken)
     {
-        using var response = await call(false, null, cancellationToken).ConfigureAwait(false);
-        return unpack(response.Body);
+        var items = new List<T>();
+        int? limit = pageSize > 0 ? pageSize : null;
+        string? next = null;
+        while (true)
+        {
+            ListPage<T> page;
+            try
+            {
+                using var response = await call(new ListWatchCall(false, null, limit, next), cancellationToken).ConfigureAwait(false);
+                page = unpack(response.Body);
+            }
+            catch (HttpOperationException ex) when (ex.Response.StatusCode == HttpStatusCode.Gone && next is not null)
+            {
+                // The snapshot behind the continue token is gone: the pages so far are not one consistent list.
+                Interlocked.Increment(ref _expiredContinues);
+                items.Clear();
+                limit = null;
+                next = null;
+                continue;
+            }
+
+            Interlocked.Increment(ref _pages);
+            foreach (var item in page.Items)
+            {
+                items.Add(transform(item));
+            }
+
+            if (string.IsNullOrEmpty(page.Continue))
+            {
+                return new ListResult<T>(items, page.ResourceVersion);
+            }
+
+            next = page.Continue;
+        }
     }
 
     public async IAsyncEnumerable<WatchEvent<T>> WatchAsync(string resourceVersion, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -25,7 +86,7 @@ public sealed class KubernetesListWatch<T, TList>(
         Task<HttpOperationResponse<TList>> responseTask;
         try
         {
-            responseTask = call(true, resourceVersion, cancellationToken);
+            responseTask = call(new ListWatchCall(true, resourceVersion), cancellationToken);
             await responseTask.ConfigureAwait(false);
         }
         catch (HttpOperationException ex) when (ex.Response.StatusCode == HttpStatusCode.Gone)
@@ -65,36 +126,47 @@ public static class ListWatchSources
 {
     public const int WatchTimeoutSeconds = 300;
 
-    public static IListWatchSource<V1Pod> Pods(IKubernetes client, string? ns, string labelSelector) =>
-        new KubernetesListWatch<V1Pod, V1PodList>(
-            (watch, rv, ct) => ns is null
+    public static KubernetesListWatch<V1Pod, V1PodList> Pods(IKubernetes client, string? ns, string labelSelector, int pageSize = KubernetesListWatch<V1Pod, V1PodList>.DefaultPageSize) =>
+        new(
+            (c, ct) => ns is null
                 ? client.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(
-                    allowWatchBookmarks: watch ? true : null, labelSelector: labelSelector, resourceVersion: rv,
-                    timeoutSeconds: watch ? WatchTimeoutSeconds : null, watch: watch, cancellationToken: ct)
+                    allowWatchBookmarks: c.Watch ? true : null, continueParameter: c.Continue, labelSelector: labelSelector, limit: c.Limit,
+                    resourceVersion: c.ResourceVersion, timeoutSeconds: c.Watch ? WatchTimeoutSeconds : null, watch: c.Watch, cancellationToken: ct)
                 : client.CoreV1.ListNamespacedPodWithHttpMessagesAsync(
-                    ns, allowWatchBookmarks: watch ? true : null, labelSelector: labelSelector, resourceVersion: rv,
-                    timeoutSeconds: watch ? WatchTimeoutSeconds : null, watch: watch, cancellationToken: ct),
-            list => new ListResult<V1Pod>(list.Items?.ToList() ?? [], list.Metadata?.ResourceVersion ?? ""));
+                    ns, allowWatchBookmarks: c.Watch ? true : null, continueParameter: c.Continue, labelSelector: labelSelector, limit: c.Limit,
+                    resourceVersion: c.ResourceVersion, timeoutSeconds: c.Watch ? WatchTimeoutSeconds : null, watch: c.Watch, cancellationToken: ct),
+            list => new ListPage<V1Pod>(list.Items is { } items ? [.. items] : [], list.Metadata?.ResourceVersion ?? "", list.Metadata?.ContinueProperty),
+            pageSize);
 
-    public static IListWatchSource<T> Custom<T>(IKubernetes client, string group, string version, string plural, string? ns)
+    public static KubernetesListWatch<T, object> Custom<T>(IKubernetes client, string group, string version, string plural, string? ns, int pageSize = KubernetesListWatch<T, object>.DefaultPageSize)
         where T : IKubernetesObject<V1ObjectMeta> =>
-        new KubernetesListWatch<T, object>(
-            (watch, rv, ct) => ns is null
+        Custom<T>(
+            (c, ct) => ns is null
                 ? client.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync(
-                    group, version, plural, allowWatchBookmarks: watch ? true : null, resourceVersion: rv,
-                    timeoutSeconds: watch ? WatchTimeoutSeconds : null, watch: watch, cancellationToken: ct)
+                    group, version, plural, allowWatchBookmarks: c.Watch ? true : null, continueParameter: c.Continue, limit: c.Limit,
+                    resourceVersion: c.ResourceVersion, timeoutSeconds: c.Watch ? WatchTimeoutSeconds : null, watch: c.Watch, cancellationToken: ct)
                 : client.CustomObjects.ListNamespacedCustomObjectWithHttpMessagesAsync(
-                    group, version, ns, plural, allowWatchBookmarks: watch ? true : null, resourceVersion: rv,
-                    timeoutSeconds: watch ? WatchTimeoutSeconds : null, watch: watch, cancellationToken: ct),
-            body =>
-            {
-                // The client hands the list over parsed as a JsonElement: read the items from it directly, not
-                // through a serialized copy of the whole list (tens of MiB of string with thousands of jobs).
-                var list = body is System.Text.Json.JsonElement element
-                    ? KubernetesJson.Deserialize<CustomList<T>>(element)
-                    : KubernetesJson.Deserialize<CustomList<T>>(KubernetesJson.Serialize(body));
-                return new ListResult<T>(list.Items ?? [], list.Metadata?.ResourceVersion ?? "");
-            });
+                    group, version, ns, plural, allowWatchBookmarks: c.Watch ? true : null, continueParameter: c.Continue, limit: c.Limit,
+                    resourceVersion: c.ResourceVersion, timeoutSeconds: c.Watch ? WatchTimeoutSeconds : null, watch: c.Watch, cancellationToken: ct),
+            pageSize);
+
+    /// <summary>A custom resource's list+watch over any call (tests wrap the client's call to observe or alter pages).</summary>
+    public static KubernetesListWatch<T, object> Custom<T>(Func<ListWatchCall, CancellationToken, Task<HttpOperationResponse<object>>> call, int pageSize = KubernetesListWatch<T, object>.DefaultPageSize)
+        where T : IKubernetesObject<V1ObjectMeta> =>
+        new(call, UnpackCustom<T>, pageSize);
+
+    /// <summary>
+    /// Reads a custom-object list page. The client hands it over parsed as a JsonElement: the items are read from it
+    /// directly (not through a serialized copy of the page), and every JsonElement property of an item (a job's spec
+    /// and status) is parsed into a small document of its own, so that no cached object refers into the page.
+    /// </summary>
+    public static ListPage<T> UnpackCustom<T>(object body)
+    {
+        var list = body is System.Text.Json.JsonElement element
+            ? KubernetesJson.Deserialize<CustomList<T>>(element)
+            : KubernetesJson.Deserialize<CustomList<T>>(KubernetesJson.Serialize(body));
+        return new ListPage<T>(list.Items ?? [], list.Metadata?.ResourceVersion ?? "", list.Metadata?.ContinueProperty);
+    }
 }
 
 /// <summary>The list envelope of a custom resource.</summary>
