@@ -234,12 +234,14 @@ if (memoryJobs > 0)
     }
 
     var heap = await GcHeapAsync(metricsPortTask);
+    var settledGc = await GcDetailAsync(metricsPortTask);
     await Task.Delay(TimeSpan.FromSeconds(settleSeconds));
     var afterScrape = Rss(op.Id);
     Say($"");
     Say($"{memoryJobs} jobs, operator as its own process (bit-operator run):");
     Say(string.Create(inv, $"- apply {apply.TotalSeconds:0.0} s; every job has its pod after {toPods.TotalSeconds:0.0} s ({toPods / apply:0.00}x the apply)"));
     Say(string.Create(inv, $"- resident memory (VmRSS): idle (0 jobs, caches synced) {idle / 1048576.0:0.0} MiB (baseline); with {memoryJobs} jobs and their pods cached {peak / 1048576.0:0.0} MiB ({(double)peak / idle:0.00}x the baseline); of which private (RssAnon) {idleAnon / 1048576.0:0.0} -> {anon / 1048576.0:0.0} MiB; managed heap (the operator's dotnet_total_memory_bytes) {idleHeap / 1048576.0:0.0} -> {heap / 1048576.0:0.0} MiB"));
+    Say($"  - managed heap after the operator's last GC: {settledGc}");
     Say(string.Create(inv, $"- while the jobs were applied and reconciled (sampled every 200 ms): at most {burstPeak / 1048576.0:0.0} MiB; the settled figure above is measured {settleSeconds} s after the last status was written"));
     Say(string.Create(inv, $"- {settleSeconds} s after one /metrics scrape (which adds {memoryJobs} jobs' per-job series): {afterScrape / 1048576.0:0.0} MiB"));
     if (mappings)
@@ -296,7 +298,9 @@ if (memoryJobs > 0)
 
     var restartAnon = Rss(again.Id, "RssAnon:");
     var restartHeap = await GcHeapAsync(againPort);
+    var restartGc = await GcDetailAsync(againPort);
     Say(string.Create(inv, $"- restarted with the {memoryJobs} jobs and pods in place (one list each), {settleSeconds + 10} s later: {restartRss / 1048576.0:0.0} MiB; private (RssAnon) {restartAnon / 1048576.0:0.0} MiB; managed heap {restartHeap / 1048576.0:0.0} MiB"));
+    Say($"  - managed heap after the operator's last GC: {restartGc}");
     await Task.Delay(TimeSpan.FromSeconds(settleSeconds + 10));
     Say(string.Create(inv, $"- and {settleSeconds + 10} s after that: {Rss(again.Id) / 1048576.0:0.0} MiB; private (RssAnon) {Rss(again.Id, "RssAnon:") / 1048576.0:0.0} MiB"));
     again.Kill(entireProcessTree: true);
@@ -328,6 +332,24 @@ static async Task<double> GcHeapAsync(Task<int> port)
     var text = await http.GetStringAsync($"http://127.0.0.1:{await port}/metrics");
     var line = text.Split('\n').FirstOrDefault(l => l.StartsWith("dotnet_total_memory_bytes ", StringComparison.Ordinal));
     return line is null ? -1048576 : double.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture);
+}
+
+// The operator's GC.GetGCMemoryInfo (bit_operator_gc_* series): what the last GC left per generation, free space, committed.
+static async Task<string> GcDetailAsync(Task<int> port)
+{
+    if (await Task.WhenAny(port, Task.Delay(1000)) != port)
+    {
+        return "unavailable";
+    }
+
+    using var http = new HttpClient();
+    var text = await http.GetStringAsync($"http://127.0.0.1:{await port}/metrics");
+    var inv = CultureInfo.InvariantCulture;
+    var parts = text.Split('\n')
+        .Where(l => l.StartsWith("bit_operator_gc_", StringComparison.Ordinal))
+        .Select(l => l.Split(' '))
+        .Select(p => string.Create(inv, $"{p[0].Replace("bit_operator_gc_", "", StringComparison.Ordinal).Replace("heap_bytes{generation=", "", StringComparison.Ordinal).Replace("}", "", StringComparison.Ordinal).Replace("\"", "", StringComparison.Ordinal).Replace("_bytes", "", StringComparison.Ordinal)} {double.Parse(p[1], inv) / 1048576.0:0.0}"));
+    return string.Join(", ", parts) + " MiB";
 }
 
 static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];

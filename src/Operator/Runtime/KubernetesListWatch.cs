@@ -27,11 +27,8 @@ public sealed record ListPage<T>(IReadOnlyList<T> Items, string ResourceVersion,
 public sealed class KubernetesListWatch<T, TList>(
     Func<ListWatchCall, CancellationToken, Task<HttpOperationResponse<TList>>> call,
     Func<TList, ListPage<T>> unpack,
-    int pageSize = KubernetesListWatch<T, TList>.DefaultPageSize) : IListWatchSource<T> where T : IKubernetesObject<V1ObjectMeta>
+    int? pageSize = null) : IListWatchSource<T> where T : IKubernetesObject<V1ObjectMeta>
 {
-    /// <summary>client-go's reflector pages its initial list by 500 items.</summary>
-    public const int DefaultPageSize = 500;
-
     /// <summary>Pages read so far, over all lists (for tests and diagnostics).</summary>
     public int Pages => Volatile.Read(ref _pages);
 
@@ -46,7 +43,8 @@ public sealed class KubernetesListWatch<T, TList>(
     public async Task<ListResult<T>> ListAsync(Func<T, T> transform, CancellationToken cancellationToken)
     {
         var items = new List<T>();
-        int? limit = pageSize > 0 ? pageSize : null;
+        var size = pageSize ?? ListWatchSources.DefaultPageSize;
+        int? limit = size > 0 ? size : null;
         string? next = null;
         while (true)
         {
@@ -126,7 +124,14 @@ public static class ListWatchSources
 {
     public const int WatchTimeoutSeconds = 300;
 
-    public static KubernetesListWatch<V1Pod, V1PodList> Pods(IKubernetes client, string? ns, string labelSelector, int pageSize = KubernetesListWatch<V1Pod, V1PodList>.DefaultPageSize) =>
+    /// <summary>
+    /// 500 items a page, as client-go's reflector; the environment variable BIT_OPERATOR_LIST_PAGE_SIZE overrides it
+    /// (0: unpaged, one request per list; for comparisons in the benchmark).
+    /// </summary>
+    public static int DefaultPageSize { get; } =
+        int.TryParse(Environment.GetEnvironmentVariable("BIT_OPERATOR_LIST_PAGE_SIZE"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var size) ? size : 500;
+
+    public static KubernetesListWatch<V1Pod, V1PodList> Pods(IKubernetes client, string? ns, string labelSelector, int? pageSize = null) =>
         new(
             (c, ct) => ns is null
                 ? client.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(
@@ -138,7 +143,7 @@ public static class ListWatchSources
             list => new ListPage<V1Pod>(list.Items is { } items ? [.. items] : [], list.Metadata?.ResourceVersion ?? "", list.Metadata?.ContinueProperty),
             pageSize);
 
-    public static KubernetesListWatch<T, object> Custom<T>(IKubernetes client, string group, string version, string plural, string? ns, int pageSize = KubernetesListWatch<T, object>.DefaultPageSize)
+    public static KubernetesListWatch<T, object> Custom<T>(IKubernetes client, string group, string version, string plural, string? ns, int? pageSize = null)
         where T : IKubernetesObject<V1ObjectMeta> =>
         Custom<T>(
             (c, ct) => ns is null
@@ -151,7 +156,7 @@ public static class ListWatchSources
             pageSize);
 
     /// <summary>A custom resource's list+watch over any call (tests wrap the client's call to observe or alter pages).</summary>
-    public static KubernetesListWatch<T, object> Custom<T>(Func<ListWatchCall, CancellationToken, Task<HttpOperationResponse<object>>> call, int pageSize = KubernetesListWatch<T, object>.DefaultPageSize)
+    public static KubernetesListWatch<T, object> Custom<T>(Func<ListWatchCall, CancellationToken, Task<HttpOperationResponse<object>>> call, int? pageSize = null)
         where T : IKubernetesObject<V1ObjectMeta> =>
         new(call, UnpackCustom<T>, pageSize);
 
