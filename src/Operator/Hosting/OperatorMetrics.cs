@@ -182,8 +182,15 @@ public sealed class OperatorMetrics
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 await writer.WriteAsync($"# HELP {family.Name} {family.Help}\n# TYPE {family.Name} gauge\n").ConfigureAwait(false);
-                foreach (var row in rows)
+                for (var i = 0; i < rows.Count; i++)
                 {
+                    // Flushed every 100 rows (about 10 KB), so the writer's buffer never fills and flushes synchronously.
+                    if (i % 100 == 99)
+                    {
+                        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    }
+
+                    var row = rows[i];
                     writer.Write(family.Name);
                     writer.Write("{kind=\"");
                     WriteLabelValue(writer, row.Kind);

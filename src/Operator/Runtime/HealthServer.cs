@@ -114,12 +114,7 @@ public sealed class HealthServer : IAsyncDisposable
                         ready ? "ok"u8.ToArray() : "not ready"u8.ToArray(), !head, timeout.Token).ConfigureAwait(false);
                     break;
                 case "/metrics":
-                    using (var body = new MemoryStream())
-                    {
-                        await _writeMetrics(body, timeout.Token).ConfigureAwait(false);
-                        await WriteAsync(stream, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body.GetBuffer().AsMemory(0, (int)body.Length), !head, timeout.Token).ConfigureAwait(false);
-                    }
-
+                    await WriteMetricsAsync(stream, !head, timeout.Token).ConfigureAwait(false);
                     break;
                 default:
                     await WriteAsync(stream, 404, "Not Found", "text/plain; charset=utf-8", "not found\n"u8.ToArray(), !head, timeout.Token).ConfigureAwait(false);
@@ -172,6 +167,88 @@ public sealed class HealthServer : IAsyncDisposable
         return parts.Length == 3 && parts[2].StartsWith("HTTP/1.", StringComparison.Ordinal) && parts[1].StartsWith('/')
             ? (parts[0], parts[1])
             : (null, "");
+    }
+
+    /// <summary>
+    /// Streams the metrics in chunks (Transfer-Encoding: chunked) instead of buffering the whole body: with thousands
+    /// of per-job series it is megabytes, and a buffer that size is a large-object allocation on every scrape. A
+    /// failure part way leaves the body without its last chunk, so the scraper sees an error, not a short page.
+    /// </summary>
+    private async Task WriteMetricsAsync(NetworkStream stream, bool includeBody, CancellationToken cancellationToken)
+    {
+        await stream.WriteAsync(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"u8.ToArray(),
+            cancellationToken).ConfigureAwait(false);
+        if (includeBody)
+        {
+            var buffered = new BufferedStream(new ChunkedStream(stream), 16 * 1024);
+            await using (buffered.ConfigureAwait(false))
+            {
+                await _writeMetrics(buffered, cancellationToken).ConfigureAwait(false);
+                await buffered.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await stream.WriteAsync("0\r\n\r\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+        }
+
+        await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes each write as one HTTP/1.1 chunk to the connection (which it does not close).</summary>
+    private sealed class ChunkedStream(Stream inner) : Stream
+    {
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override void Flush() => inner.Flush();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            if (buffer.IsEmpty)
+            {
+                return;
+            }
+
+            inner.Write(Encoding.ASCII.GetBytes(buffer.Length.ToString("X", System.Globalization.CultureInfo.InvariantCulture) + "\r\n"));
+            inner.Write(buffer);
+            inner.Write("\r\n"u8);
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (buffer.IsEmpty)
+            {
+                return;
+            }
+
+            await inner.WriteAsync(Encoding.ASCII.GetBytes(buffer.Length.ToString("X", System.Globalization.CultureInfo.InvariantCulture) + "\r\n"), cancellationToken).ConfigureAwait(false);
+            await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+            await inner.WriteAsync("\r\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private static async Task WriteAsync(NetworkStream stream, int status, string reason, string contentType, ReadOnlyMemory<byte> body, bool includeBody, CancellationToken cancellationToken)

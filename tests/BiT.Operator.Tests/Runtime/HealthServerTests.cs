@@ -81,4 +81,42 @@ public sealed class HealthServerTests
         using var tcp = new TcpClient();
         await Assert.ThrowsAnyAsync<SocketException>(() => tcp.ConnectAsync(IPAddress.Loopback, port));
     }
+
+    [Fact]
+    public async Task Metrics_are_streamed_in_chunks_and_a_failure_part_way_is_not_a_complete_page()
+    {
+        // About 1 MB of series, written in many small writes as the per-job writer does.
+        var line = Encoding.UTF8.GetBytes("bit_job_progress_ratio{kind=\"BiTFineTuneJob\",namespace=\"ml\",name=\"job-00000\"} 0.25\n");
+        var fail = false;
+        async Task Write(Stream body, CancellationToken ct)
+        {
+            for (var i = 0; i < 12_000; i++)
+            {
+                await body.WriteAsync(line, ct);
+                if (fail && i == 6_000)
+                {
+                    throw new InvalidOperationException("scrape failed");
+                }
+            }
+        }
+
+        await using var server = await HealthServer.StartAsync("127.0.0.1", 0, () => true, Write, NullLoggerFactory.Instance, CancellationToken.None);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.Port}") };
+        using (var response = await http.GetAsync("/metrics"))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.True(response.Headers.TransferEncodingChunked);
+            var body = await response.Content.ReadAsByteArrayAsync();
+            Assert.Equal(12_000 * line.Length, body.Length);
+            Assert.Equal(line, body.AsSpan(body.Length - line.Length).ToArray());
+        }
+
+        // Cut off after half the series: the body lacks its last chunk, so the client fails instead of reading a short page.
+        fail = true;
+        await Assert.ThrowsAnyAsync<HttpRequestException>(async () =>
+        {
+            using var response = await http.GetAsync("/metrics");
+            await response.Content.ReadAsByteArrayAsync();
+        });
+    }
 }
