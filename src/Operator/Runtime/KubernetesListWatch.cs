@@ -54,7 +54,7 @@ public sealed class KubernetesListWatch<T, TList>(
                 using var response = await call(new ListWatchCall(false, null, limit, next), cancellationToken).ConfigureAwait(false);
                 page = unpack(response.Body);
             }
-            catch (HttpOperationException ex) when (ex.Response.StatusCode == HttpStatusCode.Gone && next is not null)
+            catch (HttpOperationException ex) when (ex.Response?.StatusCode == HttpStatusCode.Gone && next is not null)
             {
                 // The snapshot behind the continue token is gone: the pages so far are not one consistent list.
                 Interlocked.Increment(ref _expiredContinues);
