@@ -13,7 +13,8 @@ public static class PodPaths
     public const string Pretrained = "/pretrained";
     /// <summary>
     /// Writable scratch (the root filesystem is read-only); TMPDIR points here. Not /tmp: the test cluster's kubelet
-    /// maps container paths onto host paths that themselves live under /tmp.
+    /// maps every container path under a mount onto the host, and the host paths a test puts into a spec (the
+    /// repository's data, checked out under /tmp in CI) would be mapped onto the scratch volume too.
     /// </summary>
     public const string Tmp = "/scratch";
 }

@@ -268,14 +268,7 @@ public static class OwnedObjects
                 NodeSelector = settings.Resources.NodeSelector.Count > 0 ? new Dictionary<string, string>(settings.Resources.NodeSelector) : null,
                 Tolerations = settings.Resources.Tolerations.Count > 0 ? [.. settings.Resources.Tolerations] : null,
                 PriorityClassName = settings.Resources.PriorityClassName,
-                SecurityContext = new V1PodSecurityContext
-                {
-                    RunAsNonRoot = true,
-                    RunAsUser = options.RunAsUser,
-                    RunAsGroup = options.RunAsUser,
-                    FsGroup = options.RunAsUser,
-                    SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
-                },
+                SecurityContext = PodSecurity(options),
                 Volumes = volumes,
                 Containers =
                 [
@@ -293,15 +286,7 @@ public static class OwnedObjects
                         },
                         VolumeMounts = mounts,
                         TerminationMessagePolicy = "FallbackToLogsOnError",
-                        SecurityContext = new V1SecurityContext
-                        {
-                            RunAsNonRoot = true,
-                            AllowPrivilegeEscalation = false,
-                            ReadOnlyRootFilesystem = true,
-                            Privileged = false,
-                            Capabilities = new V1Capabilities { Drop = ["ALL"] },
-                            SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
-                        },
+                        SecurityContext = ContainerSecurity(),
                     },
                 ],
             },
@@ -326,14 +311,7 @@ public static class OwnedObjects
                 ServiceAccountName = "default",
                 AutomountServiceAccountToken = false,
                 TerminationGracePeriodSeconds = 30,
-                SecurityContext = new V1PodSecurityContext
-                {
-                    RunAsNonRoot = true,
-                    RunAsUser = options.RunAsUser,
-                    RunAsGroup = options.RunAsUser,
-                    FsGroup = options.RunAsUser,
-                    SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
-                },
+                SecurityContext = PodSecurity(options),
                 Volumes = [new V1Volume { Name = "checkpoints", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = claim } }],
                 Containers =
                 [
@@ -345,18 +323,31 @@ public static class OwnedObjects
                         VolumeMounts = [new V1VolumeMount { Name = "checkpoints", MountPath = PodPaths.Checkpoints, SubPath = CheckpointSubPath(job.Metadata.Name, settings) }],
                         Resources = new V1ResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("100m"), ["memory"] = new("128Mi") } },
                         TerminationMessagePolicy = "FallbackToLogsOnError",
-                        SecurityContext = new V1SecurityContext
-                        {
-                            RunAsNonRoot = true,
-                            AllowPrivilegeEscalation = false,
-                            ReadOnlyRootFilesystem = true,
-                            Privileged = false,
-                            Capabilities = new V1Capabilities { Drop = ["ALL"] },
-                            SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
-                        },
+                        SecurityContext = ContainerSecurity(),
                     },
                 ],
             },
         };
     }
+
+    /// <summary>Non-root with the configured UID/GID (also owning mounted volumes), seccomp RuntimeDefault.</summary>
+    private static V1PodSecurityContext PodSecurity(ControllerOptions options) => new()
+    {
+        RunAsNonRoot = true,
+        RunAsUser = options.RunAsUser,
+        RunAsGroup = options.RunAsUser,
+        FsGroup = options.RunAsUser,
+        SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+    };
+
+    /// <summary>The restricted Pod Security Standard for a container: no privilege, read-only root, no capabilities.</summary>
+    private static V1SecurityContext ContainerSecurity() => new()
+    {
+        RunAsNonRoot = true,
+        AllowPrivilegeEscalation = false,
+        ReadOnlyRootFilesystem = true,
+        Privileged = false,
+        Capabilities = new V1Capabilities { Drop = ["ALL"] },
+        SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+    };
 }

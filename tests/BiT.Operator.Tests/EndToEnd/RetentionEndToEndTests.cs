@@ -19,17 +19,6 @@ public sealed class RetentionEndToEndTests(TrainerCluster fixture)
 
     private static string Ns => TestCluster.Namespace;
 
-    private async Task CreateClaimAsync(string name) =>
-        await Cluster.Admin.CoreV1.CreateNamespacedPersistentVolumeClaimAsync(new V1PersistentVolumeClaim
-        {
-            Metadata = new V1ObjectMeta { Name = name },
-            Spec = new V1PersistentVolumeClaimSpec
-            {
-                AccessModes = ["ReadWriteMany"],
-                Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new("1Gi") } },
-            },
-        }, Ns);
-
     private async Task DeleteAndWaitGoneAsync(JobKind kind, string name)
     {
         await Cluster.Admin.CustomObjects.DeleteNamespacedCustomObjectAsync(JobKind.Group, JobKind.Version, Ns, kind.Plural, name);
@@ -48,7 +37,7 @@ public sealed class RetentionEndToEndTests(TrainerCluster fixture)
     public async Task Deleting_a_job_with_on_delete_Delete_empties_its_directory_of_a_shared_claim_and_nothing_else()
     {
         fixture.EnsureOperator();
-        await CreateClaimAsync("scratch");
+        await Cluster.CreateSharedClaimAsync("scratch");
         var claimDir = Cluster.Server.Kubelet.PvcHostPath(Ns, "scratch");
         Directory.CreateDirectory(Path.Combine(claimDir, "neighbour"));
         await File.WriteAllTextAsync(Path.Combine(claimDir, "neighbour", "step-00000004.ckpt"), "another job's checkpoint");

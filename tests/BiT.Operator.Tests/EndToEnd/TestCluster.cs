@@ -86,6 +86,18 @@ internal sealed class TestCluster : IAsyncDisposable
         return running;
     }
 
+    /// <summary>An existing ReadWriteMany claim of 1Gi in the test namespace, as a team's shared checkpoint volume.</summary>
+    public async Task CreateSharedClaimAsync(string name) =>
+        await Admin.CoreV1.CreateNamespacedPersistentVolumeClaimAsync(new V1PersistentVolumeClaim
+        {
+            Metadata = new V1ObjectMeta { Name = name },
+            Spec = new V1PersistentVolumeClaimSpec
+            {
+                AccessModes = ["ReadWriteMany"],
+                Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new("1Gi") } },
+            },
+        }, Namespace);
+
     public async Task<BiTJob> CreateJobAsync(JobKind kind, string name, JsonObject spec)
     {
         var body = new JsonObject

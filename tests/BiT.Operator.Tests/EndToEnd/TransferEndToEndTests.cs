@@ -40,15 +40,7 @@ public sealed class TransferEndToEndTests(TrainerCluster fixture)
     public async Task A_pretrain_job_feeds_a_fine_tune_job_that_waits_for_it_and_trains_from_its_model()
     {
         fixture.EnsureOperator();
-        await Cluster.Admin.CoreV1.CreateNamespacedPersistentVolumeClaimAsync(new V1PersistentVolumeClaim
-        {
-            Metadata = new V1ObjectMeta { Name = SharedClaim },
-            Spec = new V1PersistentVolumeClaimSpec
-            {
-                AccessModes = ["ReadWriteMany"],
-                Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new("1Gi") } },
-            },
-        }, TestCluster.Namespace);
+        await Cluster.CreateSharedClaimAsync(SharedClaim);
         var downstream = Spec([5, 6, 7, 8, 9], new JsonObject { ["batchSize"] = 8, ["totalSteps"] = 12, ["precropSize"] = 36, ["cropSize"] = 32 });
         downstream["model"]!["weights"] = new JsonObject { ["fromPretrainJob"] = new JsonObject { ["name"] = "fm-upstream" } };
         await Cluster.CreateJobAsync(JobKind.FineTune, "fm-downstream", downstream);
