@@ -324,7 +324,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
         }
 
         var outcome = PodOutcome.Classify(cleanup);
-        if (cleanup.Status?.Phase == "Succeeded")
+        if (outcome.Kind == PodEndKind.Succeeded)
         {
             actions.Add(new RecordEvent(RecordEvent.Normal, "CheckpointsDeleted", $"emptied {job.Metadata.Name}/ in claim {claim}"));
             actions.Add(new SetFinalizer(OwnedObjects.CleanupFinalizer, false));
