@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using k8s;
@@ -10,8 +11,16 @@ namespace BiT.Operator.Api;
 /// <see cref="JobSettingsReader"/> and the contracts) and the raw status (read as the contracts' <c>BiTJobStatus</c>).
 /// Kept raw so that fields the operator does not own (the trainer's progress) pass through untouched.
 /// </summary>
+/// <remarks>
+/// Thousands of these live in the informer cache, so the spec and status are held as their compact UTF-8 JSON only
+/// (about half of what a parsed <see cref="JsonDocument"/> keeps: its token table is as large as the text) and parsed
+/// again when read. Each read returns an element of its own; a reconcile reads them a handful of times.
+/// </remarks>
 public sealed class BiTJob : IKubernetesObject<V1ObjectMeta>
 {
+    private byte[]? _spec;
+    private byte[]? _status;
+
     [JsonPropertyName("apiVersion")]
     public string ApiVersion { get; set; } = JobKind.ApiVersion;
 
@@ -22,8 +31,34 @@ public sealed class BiTJob : IKubernetesObject<V1ObjectMeta>
     public V1ObjectMeta Metadata { get; set; } = new();
 
     [JsonPropertyName("spec")]
-    public JsonElement Spec { get; set; }
+    public JsonElement Spec
+    {
+        get => _spec is null ? default : Parse(_spec);
+        set
+        {
+            _spec = Bytes(value);
+            FromPretrainJob = JobSettingsReader.FromPretrainJob(value);
+        }
+    }
 
     [JsonPropertyName("status")]
-    public JsonElement? Status { get; set; }
+    public JsonElement? Status
+    {
+        get => _status is null ? null : Parse(_status);
+        set => _status = value is { } v ? Bytes(v) : null;
+    }
+
+    /// <summary><c>spec.model.weights.fromPretrainJob.name</c>, read once when the spec is set (looked up for every cached
+    /// fine-tune job whenever a pre-train job changes).</summary>
+    [JsonIgnore]
+    public string? FromPretrainJob { get; private set; }
+
+    /// <summary>Bytes the spec and status take as JSON (the benchmark weighs the cache).</summary>
+    [JsonIgnore]
+    internal int RawBytes => (_spec?.Length ?? 0) + (_status?.Length ?? 0);
+
+    private static byte[]? Bytes(JsonElement value) =>
+        value.ValueKind == JsonValueKind.Undefined ? null : JsonMarshal.GetRawUtf8Value(value).ToArray();
+
+    private static JsonElement Parse(byte[] utf8) => JsonElement.Parse(utf8);
 }

@@ -122,7 +122,7 @@ public sealed class JobController : IDisposable
             // Fine-tune jobs waiting for this pre-training job look again.
             foreach (var ft in JobInformer(JobKind.FineTune, ns)?.List() ?? [])
             {
-                if (ft.Metadata.NamespaceProperty == ns && JobSettingsReader.FromPretrainJob(ft.Spec) == job.Metadata.Name)
+                if (ft.Metadata.NamespaceProperty == ns && ft.FromPretrainJob == job.Metadata.Name)
                 {
                     Queue.Add(new ObjectKey(JobKind.FineTune.Kind, ns, ft.Metadata.Name));
                 }
@@ -167,30 +167,94 @@ public sealed class JobController : IDisposable
         }
     }
 
-    /// <summary>A job without the bookkeeping no reconcile reads (managed fields, kubectl's last-applied copy).</summary>
+    /// <summary>
+    /// A job without the bookkeeping no reconcile reads (managed fields, kubectl's last-applied copy), its repeated
+    /// strings shared (docs/benchmarks.md, "Operator at scale").
+    /// </summary>
     internal static BiTJob SlimJob(BiTJob job)
     {
-        job.Metadata.ManagedFields = null;
-        job.Metadata.Annotations?.Remove("kubectl.kubernetes.io/last-applied-configuration");
+        var meta = job.Metadata;
+        meta.ManagedFields = null;
+        meta.Annotations?.Remove("kubectl.kubernetes.io/last-applied-configuration");
+        if (meta.Annotations is { Count: 0 })
+        {
+            meta.Annotations = null;
+        }
+
+        job.ApiVersion = StringPool.Intern(job.ApiVersion)!;
+        job.Kind = StringPool.Intern(job.Kind)!;
+        meta.NamespaceProperty = StringPool.Intern(meta.NamespaceProperty);
+        meta.Finalizers = meta.Finalizers is { Count: > 0 } f ? [.. f.Select(StringPool.Intern)!] : null;
         return job;
     }
 
-    /// <summary>What the reconciler reads of a pod: identity, ownership, deletion, status. The spec stays out of the cache.</summary>
-    internal static V1Pod SlimPod(V1Pod pod) => new()
+    /// <summary>
+    /// What the reconciler reads of a pod: identity, ownership (the controller reference), the cleanup role label,
+    /// deletion, status (without addresses and QoS class). The spec stays out of the cache, and the strings every pod
+    /// repeats are shared.
+    /// </summary>
+    internal static V1Pod SlimPod(V1Pod pod)
     {
-        ApiVersion = pod.ApiVersion,
-        Kind = pod.Kind,
-        Metadata = new V1ObjectMeta
+        var meta = pod.Metadata;
+        var status = pod.Status;
+        var owner = meta.OwnerReferences?.FirstOrDefault(o => o.Controller == true);
+        var role = meta.Labels?.TryGetValue(OwnedObjects.RoleLabel, out var r) == true ? r : null;
+        return new V1Pod
         {
-            Name = pod.Metadata.Name,
-            NamespaceProperty = pod.Metadata.NamespaceProperty,
-            Uid = pod.Metadata.Uid,
-            ResourceVersion = pod.Metadata.ResourceVersion,
-            DeletionTimestamp = pod.Metadata.DeletionTimestamp,
-            Labels = pod.Metadata.Labels,
-            OwnerReferences = pod.Metadata.OwnerReferences,
-        },
-        Status = pod.Status,
+            ApiVersion = StringPool.Intern(pod.ApiVersion),
+            Kind = StringPool.Intern(pod.Kind),
+            Metadata = new V1ObjectMeta
+            {
+                Name = meta.Name,
+                NamespaceProperty = StringPool.Intern(meta.NamespaceProperty),
+                Uid = meta.Uid,
+                ResourceVersion = meta.ResourceVersion,
+                DeletionTimestamp = meta.DeletionTimestamp,
+                Labels = role is null ? null : new Dictionary<string, string>(1) { [OwnedObjects.RoleLabel] = StringPool.Intern(role)! },
+                OwnerReferences = owner is null ? null :
+                [
+                    new V1OwnerReference
+                    {
+                        ApiVersion = StringPool.Intern(owner.ApiVersion),
+                        Kind = StringPool.Intern(owner.Kind),
+                        Name = owner.Name,
+                        Uid = owner.Uid,
+                        Controller = owner.Controller,
+                        BlockOwnerDeletion = owner.BlockOwnerDeletion,
+                    },
+                ],
+            },
+            Status = status is null ? null : new V1PodStatus
+            {
+                Phase = StringPool.Intern(status.Phase),
+                Reason = StringPool.Intern(status.Reason),
+                Message = status.Message,
+                StartTime = status.StartTime,
+                Conditions = status.Conditions is { Count: > 0 } conditions ? [.. conditions.Select(SlimCondition)] : null,
+                ContainerStatuses = status.ContainerStatuses is { Count: > 0 } containers ? [.. containers.Select(SlimContainer)] : null,
+            },
+        };
+    }
+
+    private static V1PodCondition SlimCondition(V1PodCondition c) => new()
+    {
+        Type = StringPool.Intern(c.Type),
+        Status = StringPool.Intern(c.Status),
+        Reason = StringPool.Intern(c.Reason),
+        Message = c.Message,
+        LastTransitionTime = c.LastTransitionTime,
+    };
+
+    private static V1ContainerStatus SlimContainer(V1ContainerStatus c) => new()
+    {
+        Name = StringPool.Intern(c.Name),
+        Ready = c.Ready,
+        Started = c.Started,
+        RestartCount = c.RestartCount,
+        State = c.State,
+        LastState = c.LastState,
+        Image = StringPool.Intern(c.Image),
+        ContainerID = c.ContainerID,
     };
 
     private IReadOnlyList<V1Pod> PodsOf(string? uid)
@@ -216,7 +280,7 @@ public sealed class JobController : IDisposable
         try
         {
             BiTJob? upstream = null;
-            if (kind == JobKind.FineTune && JobSettingsReader.FromPretrainJob(job.Spec) is { } upName)
+            if (kind == JobKind.FineTune && job.FromPretrainJob is { } upName)
             {
                 upstream = JobInformer(JobKind.Pretrain, key.Namespace)?.Get(key.Namespace, upName);
             }
