@@ -45,8 +45,21 @@ public sealed class BiTJob : IKubernetesObject<V1ObjectMeta>
     public JsonElement? Status
     {
         get => _status is null ? null : Parse(_status);
-        set => _status = value is { } v ? Bytes(v) : null;
+        set
+        {
+            _status = value is { } v ? Bytes(v) : null;
+            _summary = null;
+        }
     }
+
+    private JobSummary? _summary;
+
+    /// <summary>
+    /// What the per-job metrics read of the status, parsed once per status (every scrape reads it for every cached
+    /// job; parsing 5,000 statuses per scrape would allocate tens of MiB).
+    /// </summary>
+    [JsonIgnore]
+    public JobSummary Summary => _summary ??= JobSummary.Of(BiT.Contracts.Api.BiTJobStatus.FromJson(Status));
 
     /// <summary><c>spec.model.weights.fromPretrainJob.name</c>, read once when the spec is set (looked up for every cached
     /// fine-tune job whenever a pre-train job changes).</summary>
@@ -61,4 +74,20 @@ public sealed class BiTJob : IKubernetesObject<V1ObjectMeta>
         value.ValueKind == JsonValueKind.Undefined ? null : JsonMarshal.GetRawUtf8Value(value).ToArray();
 
     private static JsonElement Parse(byte[] utf8) => JsonElement.Parse(utf8);
+}
+
+/// <summary>The few status values the per-job metrics report.</summary>
+public sealed record JobSummary(
+    BiT.Contracts.Api.JobPhase Phase,
+    double ProgressRatio,
+    DateTimeOffset? LastProgressTime,
+    double ImagesPerSecond,
+    bool Stalled)
+{
+    public static JobSummary Of(BiT.Contracts.Api.BiTJobStatus status) => new(
+        status.Phase ?? BiT.Contracts.Api.JobPhase.Pending,
+        status.Progress is { TotalSteps: > 0 } p ? (double)p.Step / p.TotalSteps : 0,
+        status.Progress?.LastProgressTime,
+        status.Progress?.ImagesPerSecond ?? 0,
+        status.IsConditionTrue(BiT.Contracts.Api.ConditionTypes.Stalled));
 }

@@ -181,10 +181,10 @@ public sealed class JobController : IDisposable
             meta.Annotations = null;
         }
 
-        job.ApiVersion = StringPool.Intern(job.ApiVersion)!;
-        job.Kind = StringPool.Intern(job.Kind)!;
-        meta.NamespaceProperty = StringPool.Intern(meta.NamespaceProperty);
-        meta.Finalizers = meta.Finalizers is { Count: > 0 } f ? [.. f.Select(StringPool.Intern)!] : null;
+        job.ApiVersion = StringPool.Shared.Intern(job.ApiVersion)!;
+        job.Kind = StringPool.Shared.Intern(job.Kind)!;
+        meta.NamespaceProperty = StringPool.Shared.Intern(meta.NamespaceProperty);
+        meta.Finalizers = meta.Finalizers is { Count: > 0 } f ? [.. f.Select(StringPool.Shared.Intern)!] : null;
         return job;
     }
 
@@ -201,22 +201,22 @@ public sealed class JobController : IDisposable
         var role = meta.Labels?.TryGetValue(OwnedObjects.RoleLabel, out var r) == true ? r : null;
         return new V1Pod
         {
-            ApiVersion = StringPool.Intern(pod.ApiVersion),
-            Kind = StringPool.Intern(pod.Kind),
+            ApiVersion = StringPool.Shared.Intern(pod.ApiVersion),
+            Kind = StringPool.Shared.Intern(pod.Kind),
             Metadata = new V1ObjectMeta
             {
                 Name = meta.Name,
-                NamespaceProperty = StringPool.Intern(meta.NamespaceProperty),
+                NamespaceProperty = StringPool.Shared.Intern(meta.NamespaceProperty),
                 Uid = meta.Uid,
                 ResourceVersion = meta.ResourceVersion,
                 DeletionTimestamp = meta.DeletionTimestamp,
-                Labels = role is null ? null : new Dictionary<string, string>(1) { [OwnedObjects.RoleLabel] = StringPool.Intern(role)! },
+                Labels = role is null ? null : new Dictionary<string, string>(1) { [OwnedObjects.RoleLabel] = StringPool.Shared.Intern(role)! },
                 OwnerReferences = owner is null ? null :
                 [
                     new V1OwnerReference
                     {
-                        ApiVersion = StringPool.Intern(owner.ApiVersion),
-                        Kind = StringPool.Intern(owner.Kind),
+                        ApiVersion = StringPool.Shared.Intern(owner.ApiVersion),
+                        Kind = StringPool.Shared.Intern(owner.Kind),
                         Name = owner.Name,
                         Uid = owner.Uid,
                         Controller = owner.Controller,
@@ -226,8 +226,8 @@ public sealed class JobController : IDisposable
             },
             Status = status is null ? null : new V1PodStatus
             {
-                Phase = StringPool.Intern(status.Phase),
-                Reason = StringPool.Intern(status.Reason),
+                Phase = StringPool.Shared.Intern(status.Phase),
+                Reason = StringPool.Shared.Intern(status.Reason),
                 Message = status.Message,
                 StartTime = status.StartTime,
                 Conditions = status.Conditions is { Count: > 0 } conditions ? [.. conditions.Select(SlimCondition)] : null,
@@ -238,22 +238,22 @@ public sealed class JobController : IDisposable
 
     private static V1PodCondition SlimCondition(V1PodCondition c) => new()
     {
-        Type = StringPool.Intern(c.Type),
-        Status = StringPool.Intern(c.Status),
-        Reason = StringPool.Intern(c.Reason),
+        Type = StringPool.Shared.Intern(c.Type),
+        Status = StringPool.Shared.Intern(c.Status),
+        Reason = StringPool.Shared.Intern(c.Reason),
         Message = c.Message,
         LastTransitionTime = c.LastTransitionTime,
     };
 
     private static V1ContainerStatus SlimContainer(V1ContainerStatus c) => new()
     {
-        Name = StringPool.Intern(c.Name),
+        Name = StringPool.Shared.Intern(c.Name),
         Ready = c.Ready,
         Started = c.Started,
         RestartCount = c.RestartCount,
         State = c.State,
         LastState = c.LastState,
-        Image = StringPool.Intern(c.Image),
+        Image = StringPool.Shared.Intern(c.Image),
         ContainerID = c.ContainerID,
     };
 

@@ -18,7 +18,10 @@ namespace BiT.Operator.Hosting;
 /// </remarks>
 public static class ClientConfig
 {
-    private static readonly IDeserializer KubeConfigYaml = new DeserializerBuilder().IgnoreUnmatchedProperties().Build();
+    private static readonly IDeserializer KubeConfigYaml = new DeserializerBuilder()
+        .IgnoreUnmatchedProperties()
+        .WithAttemptingUnquotedStringTypeDeserialization() // as the library: `true` in preferences or extensions is a bool
+        .Build();
 
     public static KubernetesClientConfiguration Load(string? kubeconfig, string? context)
     {
@@ -34,10 +37,23 @@ public static class ClientConfig
                 return KubernetesClientConfiguration.InClusterConfig();
             }
 
-            if (Environment.GetEnvironmentVariable("KUBECONFIG") is { Length: > 0 } list)
+            return FromKubeConfigVariable(Environment.GetEnvironmentVariable("KUBECONFIG"), context);
+        }
+        catch (KubeConfigException ex)
+        {
+            throw new ConfigurationException($"cannot load the Kubernetes configuration: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>The files a KUBECONFIG value lists (merged), or ~/.kube/config when it is unset or empty.</summary>
+    internal static KubernetesClientConfiguration FromKubeConfigVariable(string? variable, string? context)
+    {
+        try
+        {
+            if (variable is { Length: > 0 })
             {
                 var separator = RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? ';' : ':';
-                var files = list.Split(separator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                var files = variable.Split(separator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                     .Select(f => f.Trim('"')).ToList();
                 return FromFiles(files, context, "KUBECONFIG");
             }

@@ -133,9 +133,9 @@ public sealed class OperatorMetrics
         var live = new HashSet<(string, string, string)>();
         foreach (var (kind, job) in jobs)
         {
-            var status = BiT.Contracts.Api.BiTJobStatus.FromJson(job.Status);
+            var summary = job.Summary;
             var ns = job.Metadata.NamespaceProperty ?? "";
-            var phase = (status.Phase ?? BiT.Contracts.Api.JobPhase.Pending).ToString();
+            var phase = PhaseName(summary.Phase);
             string[] jobLabels = [kind.Kind, ns, phase];
             counts[jobLabels] = counts.GetValueOrDefault(jobLabels) + 1;
             live.Add((kind.Kind, ns, job.Metadata.Name));
@@ -143,10 +143,10 @@ public sealed class OperatorMetrics
                 kind.Kind,
                 ns,
                 job.Metadata.Name,
-                status.Progress is { TotalSteps: > 0 } p ? (double)p.Step / p.TotalSteps : 0,
-                status.Progress?.LastProgressTime is { } t ? Math.Max(0, (now - t).TotalSeconds) : 0,
-                status.Progress?.ImagesPerSecond ?? 0,
-                status.IsConditionTrue(BiT.Contracts.Api.ConditionTypes.Stalled) ? 1 : 0));
+                summary.ProgressRatio,
+                summary.LastProgressTime is { } t ? Math.Max(0, (now - t).TotalSeconds) : 0,
+                summary.ImagesPerSecond,
+                summary.Stalled ? 1 : 0));
         }
 
         lock (_gate)
@@ -172,6 +172,11 @@ public sealed class OperatorMetrics
 
         return rows;
     }
+
+    private static readonly Dictionary<BiT.Contracts.Api.JobPhase, string> PhaseNames =
+        Enum.GetValues<BiT.Contracts.Api.JobPhase>().ToDictionary(p => p, p => p.ToString());
+
+    private static string PhaseName(BiT.Contracts.Api.JobPhase phase) => PhaseNames.GetValueOrDefault(phase) ?? phase.ToString();
 
     private static async Task WritePerJobAsync(Stream stream, IReadOnlyList<JobRow> rows, CancellationToken cancellationToken)
     {

@@ -5,30 +5,33 @@ namespace BiT.Operator.Runtime;
 /// <summary>
 /// One shared instance of each of the few strings that every cached object repeats (namespaces, API versions, kinds,
 /// phases, condition types, label keys): 5,000 jobs and pods otherwise hold 5,000 copies of each. Only for strings
-/// of small, bounded variety; past <see cref="Capacity"/> distinct strings it stops adding and returns its input, so
+/// of small, bounded variety; past its capacity in distinct strings it stops adding and returns its input, so
 /// a mistaken use can cost a few hundred KiB but never grow without bound.
 /// </summary>
-public static class StringPool
+public sealed class StringPool(int capacity)
 {
-    public const int Capacity = 4096;
+    private readonly ConcurrentDictionary<string, string> _pool = new(StringComparer.Ordinal);
 
-    private static readonly ConcurrentDictionary<string, string> Pool = new(StringComparer.Ordinal);
+    /// <summary>The pool of the informers' caches.</summary>
+    public static StringPool Shared { get; } = new(4096);
+
+    public int Capacity => capacity;
 
     /// <summary>Distinct strings held.</summary>
-    public static int Count => Pool.Count;
+    public int Count => _pool.Count;
 
-    public static string? Intern(string? value)
+    public string? Intern(string? value)
     {
         if (value is null)
         {
             return null;
         }
 
-        if (Pool.TryGetValue(value, out var shared))
+        if (_pool.TryGetValue(value, out var shared))
         {
             return shared;
         }
 
-        return Pool.Count < Capacity ? Pool.GetOrAdd(value, value) : value;
+        return _pool.Count < capacity ? _pool.GetOrAdd(value, value) : value;
     }
 }
