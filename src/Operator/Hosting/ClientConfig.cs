@@ -48,22 +48,15 @@ public static class ClientConfig
     /// <summary>The files a KUBECONFIG value lists (merged), or ~/.kube/config when it is unset or empty.</summary>
     internal static KubernetesClientConfiguration FromKubeConfigVariable(string? variable, string? context)
     {
-        try
+        if (variable is { Length: > 0 })
         {
-            if (variable is { Length: > 0 })
-            {
-                var separator = RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? ';' : ':';
-                var files = variable.Split(separator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                    .Select(f => f.Trim('"')).ToList();
-                return FromFiles(files, context, "KUBECONFIG");
-            }
+            var separator = RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? ';' : ':';
+            var files = variable.Split(separator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(f => f.Trim('"')).ToList();
+            return FromFiles(files, context, "KUBECONFIG");
+        }
 
-            return FromFiles([KubernetesClientConfiguration.KubeConfigDefaultLocation], context, "the default kubeconfig");
-        }
-        catch (KubeConfigException ex)
-        {
-            throw new ConfigurationException($"cannot load the Kubernetes configuration: {ex.Message}", ex);
-        }
+        return FromFiles([KubernetesClientConfiguration.KubeConfigDefaultLocation], context, "the default kubeconfig");
     }
 
     private static KubernetesClientConfiguration FromFiles(IReadOnlyList<string> files, string? context, string source)
@@ -90,7 +83,14 @@ public static class ClientConfig
             throw new ConfigurationException($"{source}: none of the files '{string.Join("', '", files)}' exists");
         }
 
-        return KubernetesClientConfiguration.BuildConfigFromConfigObject(Merge(configs), context);
+        try
+        {
+            return KubernetesClientConfiguration.BuildConfigFromConfigObject(Merge(configs), context);
+        }
+        catch (KubeConfigException ex)
+        {
+            throw new ConfigurationException($"cannot load the Kubernetes configuration: {ex.Message}", ex);
+        }
     }
 
     /// <summary>One kubeconfig file as the library's model; relative paths in it resolve against its directory.</summary>
@@ -127,30 +127,21 @@ public static class ClientConfig
             return configs[0];
         }
 
-        var merged = new K8SConfiguration
-        {
-            FileName = configs[0].FileName,
-            CurrentContext = configs.Select(c => c.CurrentContext).FirstOrDefault(c => !string.IsNullOrEmpty(c)),
-            Contexts = [],
-            Clusters = [],
-            Users = [],
-        };
+        var contexts = new List<Context>();
+        var clusters = new List<Cluster>();
+        var users = new List<User>();
         foreach (var config in configs)
         {
             var dir = Path.GetDirectoryName(config.FileName) ?? ".";
             string? Abs(string? path) => string.IsNullOrEmpty(path) || Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(dir, path));
-            merged.Contexts = [.. merged.Contexts, .. config.Contexts.Where(c => merged.Contexts.All(m => m.Name != c.Name))];
-            foreach (var cluster in config.Clusters.Where(c => merged.Clusters.All(m => m.Name != c.Name)))
+            contexts.AddRange(config.Contexts.Where(c => contexts.TrueForAll(m => m.Name != c.Name)).ToList());
+            foreach (var cluster in config.Clusters.Where(c => clusters.TrueForAll(m => m.Name != c.Name)).ToList())
             {
-                if (cluster.ClusterEndpoint is { } endpoint)
-                {
-                    endpoint.CertificateAuthority = Abs(endpoint.CertificateAuthority);
-                }
-
-                merged.Clusters = [.. merged.Clusters, cluster];
+                cluster.ClusterEndpoint?.CertificateAuthority = Abs(cluster.ClusterEndpoint.CertificateAuthority);
+                clusters.Add(cluster);
             }
 
-            foreach (var user in config.Users.Where(u => merged.Users.All(m => m.Name != u.Name)))
+            foreach (var user in config.Users.Where(u => users.TrueForAll(m => m.Name != u.Name)).ToList())
             {
                 if (user.UserCredentials is { } creds)
                 {
@@ -158,10 +149,18 @@ public static class ClientConfig
                     creds.ClientKey = Abs(creds.ClientKey);
                 }
 
-                merged.Users = [.. merged.Users, user];
+                users.Add(user);
             }
         }
 
+        var merged = new K8SConfiguration
+        {
+            FileName = configs[0].FileName,
+            CurrentContext = configs.Select(c => c.CurrentContext).FirstOrDefault(c => !string.IsNullOrEmpty(c)),
+            Contexts = contexts,
+            Clusters = clusters,
+            Users = users,
+        };
         return merged;
     }
 }

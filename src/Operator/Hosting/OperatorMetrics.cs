@@ -135,7 +135,7 @@ public sealed class OperatorMetrics
         {
             var summary = job.Summary;
             var ns = job.Metadata.NamespaceProperty ?? "";
-            var phase = PhaseName(summary.Phase);
+            var phase = summary.Phase.ToString();
             string[] jobLabels = [kind.Kind, ns, phase];
             counts[jobLabels] = counts.GetValueOrDefault(jobLabels) + 1;
             live.Add((kind.Kind, ns, job.Metadata.Name));
@@ -172,11 +172,6 @@ public sealed class OperatorMetrics
 
         return rows;
     }
-
-    private static readonly Dictionary<BiT.Contracts.Api.JobPhase, string> PhaseNames =
-        Enum.GetValues<BiT.Contracts.Api.JobPhase>().ToDictionary(p => p, p => p.ToString());
-
-    private static string PhaseName(BiT.Contracts.Api.JobPhase phase) => PhaseNames.GetValueOrDefault(phase) ?? phase.ToString();
 
     private static async Task WritePerJobAsync(Stream stream, IReadOnlyList<JobRow> rows, CancellationToken cancellationToken)
     {
