@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json.Nodes;
 using BiT.Contracts.Api;
 using BiT.Contracts.Plans;
+using BiT.Contracts.Pods;
 using BiT.Trainer.Checkpoints;
 using BiT.Trainer.Data;
 using BiT.Trainer.Telemetry;
@@ -117,13 +117,16 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
         var outcome = await engine.RunAsync(PlanAdapter.Model(plan, weightsPath), train, test, settings, workDir, reporter, stop, checkpointDirectory: checkpointDir);
         if (outcome.Kind == TrainingOutcomeKind.Completed)
         {
-            var modelPath = Path.Combine(workDir, "final", "model.npz");
+            var modelPath = Path.Combine(workDir, PodPaths.FinalModel);
+            // For people only: nothing parses this sentence.
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"done: top-1 {outcome.Eval!.Top1:P2}, top-5 {outcome.Eval.Top5:P2} after {outcome.Step} steps; model {modelPath}"));
-            // status.result through the status subresource (sent when the reporter is disposed, before exit 0); the
-            // last line, the result as JSON, is the fallback the operator reads from the termination message or log.
-            reporter.Finished(new ResultStatus { Top1 = outcome.Eval.Top1, Top5 = outcome.Eval.Top5, ModelPath = modelPath });
-            resultLine = new JsonObject { ["top1"] = outcome.Eval.Top1, ["top5"] = outcome.Eval.Top5, ["modelPath"] = modelPath, ["steps"] = outcome.Step }.ToJsonString();
+            // The result as data: status.result through the status subresource (sent when the reporter is disposed,
+            // before exit 0), and the same as a JSON line, last on stdout and the termination message, which the
+            // operator reads when the patch did not arrive (TrainerResult).
+            var result = new ResultStatus { Top1 = outcome.Eval.Top1, Top5 = outcome.Eval.Top5, ModelPath = modelPath };
+            reporter.Finished(result);
+            resultLine = TrainerResult.ToMessage(result, outcome.Step);
             await output.WriteLineAsync(resultLine);
             return TrainerExitCodes.Success;
         }
