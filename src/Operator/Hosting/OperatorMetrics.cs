@@ -1,3 +1,4 @@
+using BiT.Contracts;
 using BiT.Operator.Api;
 using BiT.Operator.Controllers;
 using Prometheus;

@@ -64,6 +64,18 @@ public sealed class CommandRegistry : IEnumerable<ICommand>
                 $"{Tool} {command.Name}: error: {e.Message}\nRun '{Tool} {command.Name} --help' for usage.").ConfigureAwait(false);
             return TrainerExitCodes.Usage;
         }
+        catch (Exception e)
+        {
+            // The catch-all: no exception leaves a command as a crash (exit 134 and a stack trace, which the operator
+            // would retry); each gets its documented code and one line naming the cause.
+            var (code, reason) = FailureClassifier.Classify(e, cancellationToken);
+            if (Environment.GetEnvironmentVariable("BIT_DEBUG") is "1" or "true")
+            {
+                await console.Error.WriteLineAsync(e.ToString()).ConfigureAwait(false);
+            }
+            await console.Error.WriteLineAsync($"{Tool} {command.Name}: error: {reason}").ConfigureAwait(false);
+            return code;
+        }
     }
 
     /// <summary>The list of commands, shown by <c>bit-trainer --help</c>.</summary>

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using BiT.Contracts;
 using BiT.Operator.Api;
 using BiT.Operator.Hosting;
 using BiT.Operator.Tests.Controllers;
