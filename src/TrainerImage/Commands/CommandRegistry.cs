@@ -88,7 +88,22 @@ public sealed class CommandRegistry : IEnumerable<ICommand>
             return await UsageErrorAsync(console, command.Name, string.Join($"\n{Tool} {command.Name}: error: ", errors)).ConfigureAwait(false);
         }
 
-        return await command.RunAsync(parsed, console, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await command.RunAsync(parsed, console, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // The catch-all: no exception leaves a command as a crash (exit 134 and a stack trace, which the operator
+            // would retry); each gets its documented code and one line naming the cause.
+            var (code, reason) = FailureClassifier.Classify(e, cancellationToken);
+            if (Environment.GetEnvironmentVariable("BIT_DEBUG") is "1" or "true")
+            {
+                await console.Error.WriteLineAsync(e.ToString()).ConfigureAwait(false);
+            }
+            await console.Error.WriteLineAsync($"{Tool} {command.Name}: error: {reason}").ConfigureAwait(false);
+            return code;
+        }
     }
 
     /// <summary>

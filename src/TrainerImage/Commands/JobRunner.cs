@@ -61,7 +61,7 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
             await using var reporter = new CompositeReporter(console, new TrainerMetrics(registry));
             var evalEvery = EvalEverySteps ?? Math.Max(1, plan.Hyperparameters.TotalSteps / 5);
             return await TrainAsync(plan, workDir, Path.Combine(workDir, "checkpoints"), maxSteps, evalEvery, reporter, console.Log, stop);
-        });
+        }, stop);
     }
 
     /// <summary>Runs an operator-resolved plan (<c>bit-trainer train --plan</c>), as a pod does.</summary>
@@ -104,7 +104,7 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
             await using var reporter = new CompositeReporter([.. reporters]);
             // In a pod the checkpoint volume is the work directory: /checkpoints/step-*.ckpt and /checkpoints/final/.
             return await TrainAsync(plan, checkpointDir, checkpointDir, null, EvalEverySteps ?? 0, reporter, output.WriteLine, stop);
-        }, pod.TerminationLog);
+        }, stop, pod.TerminationLog);
     }
 
     private async Task<int> TrainAsync(TrainingPlan plan, string workDir, string checkpointDir, int? maxSteps, int evalEvery, IProgressReporter reporter, Action<string> log, CancellationToken stop)
@@ -155,7 +155,7 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
         return path;
     }
 
-    private async Task<int> GuardAsync(Func<Task<int>> body, string? terminationLog = null)
+    private async Task<int> GuardAsync(Func<Task<int>> body, CancellationToken stop, string? terminationLog = null)
     {
         try
         {
@@ -166,16 +166,25 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
             }
             return code;
         }
-        catch (Exception e) when (IsPermanent(e))
+        catch (Exception e)
         {
-            // The last line of output says why (docs/api.md): the operator copies it into the Failed condition.
-            var line = $"bit-trainer: error: {OneLine(e.Message)}";
+            // Every failure gets a documented code and one line saying why, the last line of output (docs/api.md):
+            // the operator copies it into the Failed condition, or retries on the transient code.
+            var (code, reason) = FailureClassifier.Classify(e, stop);
+            var line = $"bit-trainer: error: {reason}";
             await output.FlushAsync();
+            if (Debug)
+            {
+                await error.WriteLineAsync(e.ToString());
+            }
             await error.WriteLineAsync(line);
             WriteTerminationMessage(terminationLog, line);
-            return TrainerExitCodes.PermanentFailure;
+            return code;
         }
     }
+
+    /// <summary>Stack traces of failures go to stderr too (BIT_DEBUG=1); otherwise a failure is one line.</summary>
+    public bool Debug { get; init; } = Environment.GetEnvironmentVariable("BIT_DEBUG") is "1" or "true";
 
     private void WriteTerminationMessage(string? path, string message)
     {
@@ -193,12 +202,7 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
         }
     }
 
-    private static bool IsPermanent(Exception e) => e is ManifestException or PlanException or DataException or TrainingFailedException
-        or CorruptCheckpointException or InvalidDataException or FileNotFoundException or ArgumentException or UnauthorizedAccessException;
-
     private void Warn(string message) => error.WriteLine(message);
-
-    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
 
     public static string Describe(TrainingPlan plan, string source, string workDir)
     {

@@ -101,7 +101,7 @@ public sealed class ImageFolderDataset : IImageDataset
         try
         {
             using var codec = SKCodec.Create(file, out var result);
-            return codec is null ? $"not a readable image ({result})" : null;
+            return codec is null ? $"not a readable image ({result})" : BiT.Model.Imaging.ImageDecoder.SizeProblem(codec.Info.Width, codec.Info.Height);
         }
         catch (IOException e)
         {
@@ -118,6 +118,10 @@ public sealed class ImageFolderDataset : IImageDataset
     {
         using var codec = SKCodec.Create(file, out var result)
             ?? throw new CorruptImageException($"not a readable image ({result})");
+        if (BiT.Model.Imaging.ImageDecoder.SizeProblem(codec.Info.Width, codec.Info.Height) is { } problem)
+        {
+            throw new CorruptImageException(problem);
+        }
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         using var bitmap = new SKBitmap(info);
         var decoded = codec.GetPixels(info, bitmap.GetPixels());

@@ -55,8 +55,21 @@ public static class PlanAdapter
         {
             throw new DataException($"dataset path {path}: the train split is empty");
         }
-        var first = train.Load(0);
-        return new DatasetFacts(train.Count, first.Height, first.Width);
+        // The first image that decodes gives the size: a corrupt first file is skipped, as training would skip it.
+        const int Tries = 100;
+        for (var i = 0; i < Math.Min(train.Count, Tries); i++)
+        {
+            try
+            {
+                var first = train.Load(i);
+                return new DatasetFacts(train.Count, first.Height, first.Width);
+            }
+            catch (CorruptImageException e)
+            {
+                warn($"warning: example {i} of {path} cannot be decoded ({e.Message}); measuring the next one");
+            }
+        }
+        throw new DataException($"dataset path {path}: none of the first {Math.Min(train.Count, Tries)} training images can be decoded");
     }
 
     public static BitArchitecture Architecture(PlanModel model) =>
