@@ -211,7 +211,7 @@ public sealed class HostileFileTests
         File.WriteAllBytes(dir.Combine("train", "a", "huge.png"), PngDeclaring(30000, 30000));
         var warnings = new List<string>();
         var tracker = new CorruptImageTracker(1000, 1.0, warnings.Add);
-        var train = DatasetLoader.Open(DataFormat.ImageFolder, dir.Path, DataSplit.Train, 1, tracker);
+        var train = DatasetLoader.Open(BiT.Contracts.Api.DatasetFormat.ImageFolder, dir.Path, DataSplit.Train, 1, tracker);
         Assert.Equal(3, train.Count);
         Assert.Contains(warnings, w => w.Contains("30000x30000", StringComparison.Ordinal));
     }
