@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using BiT.Contracts.Plans;
 
@@ -28,16 +29,30 @@ public sealed class CleanCommand : ICommand
         2 usage error.
         """;
 
+    private readonly Option<string?> _dir = CommandOptions.Text("--dir");
+
     /// <inheritdoc/>
-    public async Task<int> RunAsync(IReadOnlyList<string> args, CommandConsole console, CancellationToken cancellationToken)
+    public Command Define()
     {
-        ArgumentNullException.ThrowIfNull(console);
-        var options = CommandArgs.Parse(args, ["dir"]);
-        var dir = options.Required("dir");
-        if (!Path.IsPathFullyQualified(dir) || Path.GetFullPath(dir) == Path.GetPathRoot(Path.GetFullPath(dir)))
+        var command = new Command(Name, Summary) { _dir };
+        CommandOptions.Require(command, _dir);
+        _dir.Validators.Add(r =>
         {
-            throw new UsageException($"--dir must be an absolute path other than the root, got '{dir}'");
-        }
+            var dir = r.GetValueOrDefault<string?>();
+            if (!string.IsNullOrWhiteSpace(dir) && (!Path.IsPathFullyQualified(dir) || Path.GetFullPath(dir) == Path.GetPathRoot(Path.GetFullPath(dir))))
+            {
+                r.AddError($"--dir must be an absolute path other than the root, got '{dir}'");
+            }
+        });
+        return command;
+    }
+
+    /// <inheritdoc/>
+    public async Task<int> RunAsync(ParseResult parsed, CommandConsole console, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(parsed);
+        ArgumentNullException.ThrowIfNull(console);
+        var dir = parsed.GetValue(_dir)!;
         if (!Directory.Exists(dir))
         {
             await console.Out.WriteLineAsync($"{dir} does not exist: nothing to clean").ConfigureAwait(false);

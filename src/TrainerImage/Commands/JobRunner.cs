@@ -166,7 +166,7 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
             }
             return code;
         }
-        catch (Exception e) when (e is not UsageException)
+        catch (Exception e)
         {
             // Every failure gets a documented code and one line saying why, the last line of output (docs/api.md):
             // the operator copies it into the Failed condition, or retries on the transient code.

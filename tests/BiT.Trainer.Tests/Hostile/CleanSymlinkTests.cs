@@ -22,7 +22,7 @@ public sealed class CleanSymlinkTests
         File.CreateSymbolicLink(Path.Combine(dir, "linked-file"), Path.Combine(outside, "keep.txt"));
 
         var error = new StringWriter();
-        var code = await new CleanCommand().RunAsync(["--dir", dir], new CommandConsole(new StringWriter(), error), CancellationToken.None);
+        var code = await new CommandRegistry { new CleanCommand() }.RunAsync(["clean", "--dir", dir], new CommandConsole(new StringWriter(), error), CancellationToken.None);
 
         Assert.Equal(TrainerExitCodes.Success, code);
         Assert.Empty(Directory.EnumerateFileSystemEntries(dir));

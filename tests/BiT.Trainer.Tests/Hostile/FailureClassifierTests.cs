@@ -80,7 +80,9 @@ public sealed class FailureClassifierTests
 
         public string Help => "throws";
 
-        public Task<int> RunAsync(IReadOnlyList<string> args, CommandConsole console, CancellationToken cancellationToken) => throw e;
+        public System.CommandLine.Command Define() => new(Name, Summary);
+
+        public Task<int> RunAsync(System.CommandLine.ParseResult parsed, CommandConsole console, CancellationToken cancellationToken) => throw e;
     }
 
     [Fact]
