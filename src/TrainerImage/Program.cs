@@ -17,6 +17,11 @@ public static class Program
     /// <summary>Runs the command named by the first argument; Ctrl+C cancels it.</summary>
     public static async Task<int> Main(string[] args)
     {
+        // The child process that tries oneDNN on this CPU before a run trusts it (Model/Native/KernelProbe.cs).
+        if (BiT.Model.Native.KernelProbe.RunIfRequested() is { } probeExit)
+        {
+            return probeExit;
+        }
         using var cancellation = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
