@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using BiT.Contracts;
 using BiT.Operator.Api;
 using k8s;
 using k8s.Models;
@@ -66,13 +67,13 @@ internal sealed class BenchCluster : IAsyncDisposable
             {
                 var body = new JsonObject
                 {
-                    ["apiVersion"] = JobKind.ApiVersion,
+                    ["apiVersion"] = ApiInfo.ApiVersion,
                     ["kind"] = JobKind.FineTune.Kind,
                     ["metadata"] = new JsonObject { ["name"] = $"job-{i:D5}", ["namespace"] = Namespace },
                     ["spec"] = JsonNode.Parse(spec),
                 };
                 await Admin.CustomObjects.CreateNamespacedCustomObjectAsync(
-                    JsonSerializer.Deserialize<JsonElement>(body.ToJsonString()), JobKind.Group, JobKind.Version, Namespace, JobKind.FineTune.Plural);
+                    JsonSerializer.Deserialize<JsonElement>(body.ToJsonString()), ApiInfo.Group, ApiInfo.Version, Namespace, JobKind.FineTune.Plural);
             }
             finally
             {
@@ -85,14 +86,14 @@ internal sealed class BenchCluster : IAsyncDisposable
 
     public async Task<int> JobsWithPodNameAsync()
     {
-        var list = await Admin.CustomObjects.ListNamespacedCustomObjectAsync(JobKind.Group, JobKind.Version, Namespace, JobKind.FineTune.Plural);
+        var list = await Admin.CustomObjects.ListNamespacedCustomObjectAsync(ApiInfo.Group, ApiInfo.Version, Namespace, JobKind.FineTune.Plural);
         var json = JsonSerializer.SerializeToNode(list)!;
         return json["items"]!.AsArray().Count(i => i?["status"]?["podName"] is not null);
     }
 
     public async Task<int> JobsInPhaseAsync(string phase)
     {
-        var list = await Admin.CustomObjects.ListNamespacedCustomObjectAsync(JobKind.Group, JobKind.Version, Namespace, JobKind.FineTune.Plural);
+        var list = await Admin.CustomObjects.ListNamespacedCustomObjectAsync(ApiInfo.Group, ApiInfo.Version, Namespace, JobKind.FineTune.Plural);
         var json = JsonSerializer.SerializeToNode(list)!;
         return json["items"]!.AsArray().Count(i => (string?)i?["status"]?["phase"] == phase);
     }

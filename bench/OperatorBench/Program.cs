@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using BiT.Contracts;
 using BiT.Operator.Api;
 using BiT.Operator.Controllers;
 using BiT.Operator.Hosting;
@@ -255,7 +256,7 @@ if (memoryJobs > 0)
 
     if (cacheCost)
     {
-        var jobJson = (await cluster.Admin.CustomObjects.ListNamespacedCustomObjectAsync(JobKind.Group, JobKind.Version, BenchCluster.Namespace, JobKind.FineTune.Plural)) is JsonElement list
+        var jobJson = (await cluster.Admin.CustomObjects.ListNamespacedCustomObjectAsync(ApiInfo.Group, ApiInfo.Version, BenchCluster.Namespace, JobKind.FineTune.Plural)) is JsonElement list
             ? list.GetProperty("items").EnumerateArray().Select(e => e.GetRawText()).ToList()
             : [];
         var podJson = (await cluster.Admin.CoreV1.ListNamespacedPodAsync(BenchCluster.Namespace)).Items.Select(p => KubernetesJson.Serialize(p)).ToList();

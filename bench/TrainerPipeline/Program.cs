@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using BiT.Bench.TrainerPipeline;
+using BiT.Contracts.Api;
 using BiT.Contracts.Rules;
 using BiT.Model;
 using BiT.Trainer.Checkpoints;
@@ -235,7 +236,7 @@ internal static class NormExperiment
     public static async Task RunAsync(string root, int steps, long[] seeds, string runs)
     {
         var data = Path.Combine(root, "data", "fashion-mnist-subset");
-        var (train, test) = DatasetLoader.OpenSplits(DataFormat.Idx, data, 10, Console.Error.WriteLine);
+        var (train, test) = DatasetLoader.OpenSplits(DatasetFormat.Idx, data, 10, Console.Error.WriteLine);
         Console.WriteLine($"Fashion-MNIST subset: {train.Count} train, {test.Count} test; blocks [1,1,1,1] width 0.5, 32 px crop from 36 px");
         Console.WriteLine("| normalisation | batch | steps | lr | seed | top-1 % | final loss |");
         Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- |");

@@ -4,7 +4,25 @@ using Microsoft.Extensions.Logging;
 
 try
 {
-    var commandLine = CommandLine.Parse(args, Environment.GetEnvironmentVariable);
+    var parse = CommandLine.Parse(args, Environment.GetEnvironmentVariable);
+    if (parse.Errors.Count > 0)
+    {
+        var command = parse.Result.CommandResult.Command.Name;
+        foreach (var error in parse.Errors)
+        {
+            await Console.Error.WriteLineAsync("bit-operator: " + error);
+        }
+
+        await Console.Error.WriteLineAsync(command is "run" or "crds" ? $"Run 'bit-operator {command} --help' for usage." : "Run 'bit-operator --help' for usage.");
+        return 2;
+    }
+
+    if (parse.CommandLine is not { } commandLine)
+    {
+        // --help or --version.
+        return await parse.Result.InvokeAsync();
+    }
+
     if (commandLine.Command == "crds")
     {
         return CrdCommand.Run(commandLine.Output!, Console.Out, Console.Error);
@@ -30,12 +48,6 @@ try
     });
     var host = new OperatorHost(client, commandLine.Settings, new BiT.Operator.Controllers.ContractsJobPlanner(), TimeProvider.System, loggerFactory);
     return await host.RunAsync(shutdown.Token);
-}
-catch (UsageException ex)
-{
-    await Console.Error.WriteLineAsync("bit-operator: " + ex.Message);
-    await Console.Error.WriteLineAsync(CommandLine.Usage);
-    return 2;
 }
 catch (ConfigurationException ex)
 {

@@ -22,6 +22,20 @@ public static class Program
         {
             return probeExit;
         }
+        // A failure on a thread no command awaits would otherwise end the process with 134 and a stack trace, which
+        // the operator reads as a retryable crash: classify it like any other failure.
+        AppDomain.CurrentDomain.UnhandledException += (_, e) =>
+        {
+            var exception = e.ExceptionObject as Exception ?? new InvalidOperationException(e.ExceptionObject?.ToString());
+            var (code, reason) = FailureClassifier.Classify(exception);
+            if (Environment.GetEnvironmentVariable("BIT_DEBUG") is "1" or "true")
+            {
+                Console.Error.WriteLine(exception);
+            }
+            Console.Error.WriteLine($"bit-trainer: error: {reason}");
+            Console.Error.Flush();
+            Environment.Exit(code);
+        };
         using var cancellation = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {

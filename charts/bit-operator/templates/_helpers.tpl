@@ -30,3 +30,18 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- default "default" .Values.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
+
+{{- /* The scrape job the operator's series carry: the metrics Service's name, as a ServiceMonitor names its job. */ -}}
+{{- define "bit-operator.operatorSelector" -}}
+{{- default (printf "job=\"%s-metrics\"" (include "bit-operator.fullname" .)) .Values.prometheusRule.operatorSelector -}}
+{{- end -}}
+
+{{- define "bit-operator.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
+{{- end -}}
+
+{{- /* Not the operator's selector labels plus one: the operator's Deployment, Service and PDB must not select these pods. */ -}}
+{{- define "bit-operator.tensorboardSelectorLabels" -}}
+app.kubernetes.io/name: bit-tensorboard
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}

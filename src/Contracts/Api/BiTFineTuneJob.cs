@@ -3,7 +3,7 @@ using BiT.Contracts.Crds;
 namespace BiT.Contracts.Api;
 
 /// <summary>Fine-tunes a (usually pre-trained) BiT network on a downstream task with the BiT-HyperRule.</summary>
-[CustomResource(ApiInfo.FineTuneKind, "bitfinetunejobs", "bitfinetunejob", "bitft", Categories = ["bit"])]
+[CustomResource(ApiInfo.FineTuneKind, ApiInfo.FineTunePlural, ApiInfo.FineTuneSingular, ApiInfo.FineTuneShortName, Categories = ["bit"])]
 [Field("Fine-tunes a BiT network on a downstream task with the BiT-HyperRule.")]
 [PrinterColumn(0, "Phase", "string", ".status.phase")]
 [PrinterColumn(1, "Progress", "string", ".status.progress.display", Description = "step/totalSteps")]

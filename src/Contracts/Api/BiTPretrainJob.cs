@@ -3,7 +3,7 @@ using BiT.Contracts.Crds;
 namespace BiT.Contracts.Api;
 
 /// <summary>Pre-trains a BiT network upstream with the BiT upstream recipe; a fine-tune job consumes its output.</summary>
-[CustomResource(ApiInfo.PretrainKind, "bitpretrainjobs", "bitpretrainjob", "bitpt", Categories = ["bit"])]
+[CustomResource(ApiInfo.PretrainKind, ApiInfo.PretrainPlural, ApiInfo.PretrainSingular, ApiInfo.PretrainShortName, Categories = ["bit"])]
 [Field("Pre-trains a BiT network upstream (SGD, 0.03 x batch/256, weight decay, 90 epochs with decays at 30/60/80).")]
 [PrinterColumn(0, "Phase", "string", ".status.phase")]
 [PrinterColumn(1, "Progress", "string", ".status.progress.display", Description = "step/totalSteps")]

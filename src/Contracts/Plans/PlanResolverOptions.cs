@@ -15,6 +15,12 @@ public sealed record PlanResolverOptions
     /// </summary>
     public bool DeferUnmeasuredFacts { get; init; }
 
+    /// <summary>
+    /// The caller has validated the job with <see cref="Api.SpecValidator.Validate"/> already (the operator's job view),
+    /// so <see cref="PlanResolver.Resolve"/> does not validate it again.
+    /// </summary>
+    public bool Validated { get; init; }
+
     /// <summary>Checkpoint folder as the trainer sees it (null = the trainer's work directory).</summary>
     public string? CheckpointDirectory { get; init; }
 }

@@ -8,6 +8,18 @@ namespace BiT.Model.Imaging;
 /// </summary>
 public static class ImageDecoder
 {
+    /// <summary>
+    /// The most pixels an image may declare (8192 x 8192, 256 MiB as RGBA): a header is checked against it before the
+    /// pixels are allocated, so a few-byte file declaring 30000 x 30000 is refused instead of exhausting memory.
+    /// </summary>
+    public const long MaxPixels = 1L << 26;
+
+    /// <summary>Why an image of this declared size cannot be decoded, or null when it can.</summary>
+    public static string? SizeProblem(int width, int height) =>
+        width <= 0 || height <= 0 ? $"declares an empty size {width}x{height}"
+        : (long)width * height > MaxPixels ? $"declares {width}x{height} pixels, more than the {MaxPixels / 1048576} megapixel limit"
+        : null;
+
     private static readonly SKSamplingOptions Bilinear = new(SKFilterMode.Linear, SKMipmapMode.Linear);
 
     /// <summary>Decodes an image file.</summary>
@@ -85,6 +97,11 @@ public static class ImageDecoder
         ArgumentNullException.ThrowIfNull(stream);
         using var codec = SKCodec.Create(stream, out var result)
             ?? throw new InvalidDataException($"{what}: not a readable image ({result})");
+        if (SizeProblem(codec.Info.Width, codec.Info.Height) is { } problem)
+        {
+            throw new InvalidDataException($"{what}: {problem}");
+        }
+
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         var bitmap = new SKBitmap(info);
         var decoded = codec.GetPixels(info, bitmap.GetPixels());

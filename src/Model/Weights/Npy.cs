@@ -124,6 +124,13 @@ public static partial class Npy
                 $"{what}: dtype '{header.Descr}' is not supported; expected float32 '{Float32}' or int64 '{Int64}'"),
         };
         RequireCOrder(header, what);
+        long bytes = PayloadBytes(header, type == ScalarType.Float32 ? 4 : 8, what);
+        if (stream.CanSeek && stream.Length - stream.Position < bytes)
+        {
+            // Sized from the file, never from the header alone: a header claiming a huge shape is refused here.
+            throw new InvalidDataException(
+                $"{what}: the header's shape {header.ShapeText} needs {bytes} bytes of data, the file holds {stream.Length - stream.Position} (truncated or not this array)");
+        }
         var tensor = empty([.. header.Shape], type);
         try
         {
@@ -135,6 +142,23 @@ public static partial class Npy
             tensor.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The payload size a header declares, or an error when it overflows what one tensor can hold.</summary>
+    internal static long PayloadBytes(NpyHeader header, int elementSize, string what)
+    {
+        long bytes = elementSize;
+        foreach (long d in header.Shape)
+        {
+            if (d < 0 || (d > 0 && bytes > int.MaxValue * 64L / d))
+            {
+                throw new InvalidDataException($"{what}: the .npy shape {header.ShapeText} is too large for one array");
+            }
+
+            bytes *= d;
+        }
+
+        return bytes;
     }
 
     /// <summary>Writes a float32 or int64 tensor as a .npy file (through a temporary file, then a rename).</summary>

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using BiT.Contracts;
 using k8s;
 using k8s.Models;
 
@@ -22,7 +23,7 @@ public sealed class BiTJob : IKubernetesObject<V1ObjectMeta>
     private byte[]? _status;
 
     [JsonPropertyName("apiVersion")]
-    public string ApiVersion { get; set; } = JobKind.ApiVersion;
+    public string ApiVersion { get; set; } = ApiInfo.ApiVersion;
 
     [JsonPropertyName("kind")]
     public string Kind { get; set; } = JobKind.FineTune.Kind;
@@ -65,6 +66,10 @@ public sealed class BiTJob : IKubernetesObject<V1ObjectMeta>
     /// fine-tune job whenever a pre-train job changes).</summary>
     [JsonIgnore]
     public string? FromPretrainJob { get; private set; }
+
+    /// <summary>The spec as the API sent it (compact UTF-8 JSON), for reading it without an intermediate document.</summary>
+    [JsonIgnore]
+    internal ReadOnlyMemory<byte> SpecUtf8 => _spec;
 
     /// <summary>Bytes the spec and status take as JSON (the benchmark weighs the cache).</summary>
     [JsonIgnore]

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
+using BiT.Contracts;
 using BiT.Contracts.Api;
 using k8s.Models;
 using ContractsJob = BiT.Contracts.Api.BiTJob;
@@ -7,64 +7,69 @@ using ContractsJob = BiT.Contracts.Api.BiTJob;
 namespace BiT.Operator.Api;
 
 /// <summary>
-/// Reads a job as the API server holds it through the contracts (<see cref="BiTJson.DeserializeJob"/>, strict:
-/// a wrong type is a <see cref="FieldError"/> naming the field, then <see cref="SpecValidator.ValidateSpec"/>, the
-/// rules the CRD's schema states), and takes from it the part of the spec the operator itself acts on, with the
-/// contracts' defaults applied.
+/// Reads a job as the API server holds it through the contracts: its spec's UTF-8 JSON straight into
+/// <see cref="BiTJobSpec"/> (strict: a wrong type is a <see cref="FieldError"/> naming the field), then
+/// <see cref="SpecValidator.Validate"/>, the rules the CRD's schema states, plus the operator's own; and takes from it
+/// the part of the spec the operator itself acts on, with the contracts' defaults applied. <see cref="JobView.Of"/>
+/// calls it once per reconcile.
 /// </summary>
 public static class JobSettingsReader
 {
+    private static readonly byte[] EnvelopeStart = "{\"spec\":"u8.ToArray();
+
     /// <summary>The job as the contracts' type, or the errors that keep it from being one.</summary>
-    public static (ContractsJob? Job, IReadOnlyList<FieldError> Errors) Parse(BiTJob job)
+    public static (ContractsJob? Job, IReadOnlyList<FieldError> Errors) Parse(JobKind kind, BiTJob job)
     {
+        ArgumentNullException.ThrowIfNull(kind);
         ArgumentNullException.ThrowIfNull(job);
-        if (job.Spec.ValueKind != JsonValueKind.Object)
+        var spec = job.SpecUtf8;
+        if (spec.IsEmpty || spec.Span[0] != (byte)'{')
         {
             return (null, [new FieldError("spec", "required: an object")]);
         }
 
-        var json = new JsonObject
-        {
-            ["apiVersion"] = job.ApiVersion,
-            ["kind"] = job.Kind,
-            ["metadata"] = new JsonObject
-            {
-                ["name"] = job.Metadata.Name,
-                ["namespace"] = job.Metadata.NamespaceProperty,
-                ["uid"] = job.Metadata.Uid,
-                ["generation"] = job.Metadata.Generation,
-            },
-            ["spec"] = JsonNode.Parse(job.Spec.GetRawText()),
-        };
+        // Read as {"spec": ...} so that a wrong type is reported with its path from the object's root (spec.x.y).
+        var envelope = new byte[EnvelopeStart.Length + spec.Length + 1];
+        EnvelopeStart.CopyTo(envelope, 0);
+        spec.Span.CopyTo(envelope.AsSpan(EnvelopeStart.Length));
+        envelope[^1] = (byte)'}';
+        BiTJobSpec parsed;
         try
         {
-            return (BiTJson.DeserializeJob(json.ToJsonString()), []);
+            parsed = JsonSerializer.Deserialize<SpecEnvelope>(envelope, BiTJson.Options)?.Spec ?? new BiTJobSpec();
         }
-        catch (ManifestException ex)
+        catch (JsonException e)
         {
-            return (null, ex.Errors);
+            var path = string.IsNullOrEmpty(e.Path) ? "(json)" : e.Path.TrimStart('$', '.');
+            return (null, [new FieldError(path, e.Message)]);
         }
+
+        var metadata = new ObjectMeta
+        {
+            Name = job.Metadata.Name,
+            Namespace = job.Metadata.NamespaceProperty,
+            Uid = job.Metadata.Uid,
+            Generation = job.Metadata.Generation,
+        };
+        ContractsJob contractsJob = kind == JobKind.Pretrain
+            ? new BiTPretrainJob { ApiVersion = job.ApiVersion, Metadata = metadata, Spec = parsed }
+            : new BiTFineTuneJob { ApiVersion = job.ApiVersion, Metadata = metadata, Spec = parsed };
+        return (contractsJob, []);
     }
 
-    /// <summary>The operator's settings, or every error of the spec (field paths start with <c>spec.</c>).</summary>
-    public static (JobSettings? Settings, IReadOnlyList<FieldError> Errors) Read(BiTJob job)
+    /// <summary>Every error of a parsed job: the contracts' rules, then the operator's own.</summary>
+    public static IReadOnlyList<FieldError> Validate(ContractsJob job)
     {
-        var (parsed, parseErrors) = Parse(job);
-        if (parsed is null)
-        {
-            return (null, parseErrors);
-        }
-
-        var spec = parsed.Spec;
-        var errors = SpecValidator.ValidateSpec(parsed.Kind, spec).ToList();
+        ArgumentNullException.ThrowIfNull(job);
+        var errors = SpecValidator.Validate(job).ToList();
 
         // Operator-only: a dataset claim is mounted at spec.dataset.path.
-        if (spec.Dataset is { Volume: not null } dataset && !dataset.Path.StartsWith('/'))
+        if (job.Spec.Dataset is { Volume: not null } dataset && !dataset.Path.StartsWith('/'))
         {
             errors.Add(new("spec.dataset.path", "must be an absolute path when spec.dataset.volume is given (the claim is mounted there)"));
         }
 
-        return errors.Count > 0 ? (null, errors) : (Settings(spec), errors);
+        return errors;
     }
 
     /// <summary>
@@ -80,7 +85,8 @@ public static class JobSettingsReader
             ? name.GetString()
             : null;
 
-    private static JobSettings Settings(BiTJobSpec spec)
+    /// <summary>The operator's settings of a valid spec, with the contracts' defaults applied.</summary>
+    public static JobSettings Settings(BiTJobSpec spec)
     {
         var r = spec.Resources;
         var resources = new ResourceSettings(
@@ -120,5 +126,11 @@ public static class JobSettingsReader
             spec.Dataset?.Volume?.ClaimName,
             weights?.FromPretrainJob?.Name,
             weights?.Path);
+    }
+
+    private sealed record SpecEnvelope
+    {
+        [System.Text.Json.Serialization.JsonPropertyName("spec")]
+        public BiTJobSpec? Spec { get; init; }
     }
 }

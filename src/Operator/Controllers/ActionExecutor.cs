@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
+using BiT.Contracts;
 using BiT.Operator.Api;
 using k8s;
 using k8s.Autorest;
@@ -37,7 +38,7 @@ public sealed class ActionExecutor(IKubernetes client, TimeProvider time, string
                 break;
             case DeleteJob:
                 await IgnoreAsync(HttpStatusCode.NotFound, () => client.CustomObjects.DeleteNamespacedCustomObjectAsync(
-                    JobKind.Group, JobKind.Version, ns, kind.Plural, job.Metadata.Name, propagationPolicy: "Background", cancellationToken: cancellationToken)).ConfigureAwait(false);
+                    ApiInfo.Group, ApiInfo.Version, ns, kind.Plural, job.Metadata.Name, propagationPolicy: "Background", cancellationToken: cancellationToken)).ConfigureAwait(false);
                 break;
             case RecordEvent e:
                 await RecordAsync(job, e, cancellationToken).ConfigureAwait(false);
@@ -60,7 +61,7 @@ public sealed class ActionExecutor(IKubernetes client, TimeProvider time, string
         };
         var result = await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
             new V1Patch(body.ToJsonString(), V1Patch.PatchType.MergePatch),
-            JobKind.Group, JobKind.Version, job.Metadata.NamespaceProperty, kind.Plural, job.Metadata.Name,
+            ApiInfo.Group, ApiInfo.Version, job.Metadata.NamespaceProperty, kind.Plural, job.Metadata.Name,
             cancellationToken: cancellationToken).ConfigureAwait(false);
         return KubernetesJson.Deserialize<BiTJob>(KubernetesJson.Serialize(result));
     }
@@ -88,7 +89,7 @@ public sealed class ActionExecutor(IKubernetes client, TimeProvider time, string
         };
         await IgnoreAsync(HttpStatusCode.NotFound, () => client.CustomObjects.PatchNamespacedCustomObjectAsync(
             new V1Patch(body.ToJsonString(), V1Patch.PatchType.MergePatch),
-            JobKind.Group, JobKind.Version, job.Metadata.NamespaceProperty, kind.Plural, job.Metadata.Name,
+            ApiInfo.Group, ApiInfo.Version, job.Metadata.NamespaceProperty, kind.Plural, job.Metadata.Name,
             cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 

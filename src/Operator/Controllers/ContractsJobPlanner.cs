@@ -1,23 +1,22 @@
 using BiT.Contracts.Api;
 using BiT.Contracts.Plans;
 using BiT.Operator.Api;
-using OperatorJob = BiT.Operator.Api.BiTJob;
 
 namespace BiT.Operator.Controllers;
 
 /// <summary>
-/// The contracts' validation and plan resolver (HyperRule or upstream recipe, then overrides), applied to a job as
-/// read from the API. The operator cannot read the data: a spec without trainExamples (or, to fine-tune, imageSize)
+/// The contracts' plan resolver (HyperRule or upstream recipe, then overrides), applied to a job's view (parsed and
+/// validated once). The operator cannot read the data: a spec without trainExamples (or, to fine-tune, imageSize)
 /// gets a deferred plan that the trainer completes after measuring the data in the pod.
 /// </summary>
 public sealed class ContractsJobPlanner : IJobPlanner
 {
-    public (PlannedJob? Plan, IReadOnlyList<FieldError> Errors) Plan(OperatorJob job, PlanContext context)
+    public (PlannedJob? Plan, IReadOnlyList<FieldError> Errors) Plan(JobView job, PlanContext context)
     {
-        var (contractJob, parseErrors) = JobSettingsReader.Parse(job);
-        if (contractJob is null)
+        ArgumentNullException.ThrowIfNull(job);
+        if (job.Job is not { } contractJob || job.Errors.Count > 0)
         {
-            return (null, parseErrors);
+            return (null, job.Errors);
         }
 
         try
@@ -27,6 +26,8 @@ public sealed class ContractsJobPlanner : IJobPlanner
                 CheckpointDirectory = context.CheckpointDirectory,
                 PretrainModelPath = context.PretrainedWeightsPath is { } p ? _ => p : null,
                 DeferUnmeasuredFacts = true,
+                // The view validated the spec already.
+                Validated = true,
             });
             // A deferred plan's hyperparameters are placeholders until the trainer has measured the data.
             var planned = plan.Deferred is { } deferred

@@ -1,23 +1,9 @@
+using BiT.Contracts;
 using BiT.Contracts.Api;
+using BiT.Contracts.Pods;
 using BiT.Operator.Api;
-using BiTJob = BiT.Operator.Api.BiTJob;
 
 namespace BiT.Operator.Controllers;
-
-/// <summary>Where the pod puts things, so that the plan names paths as the trainer will see them.</summary>
-public static class PodPaths
-{
-    public const string PlanDirectory = "/etc/bit";
-    public const string PlanFile = PlanDirectory + "/plan.json";
-    public const string Checkpoints = "/checkpoints";
-    public const string Pretrained = "/pretrained";
-    /// <summary>
-    /// Writable scratch (the root filesystem is read-only); TMPDIR points here. Not /tmp: the test cluster's kubelet
-    /// maps every container path under a mount onto the host, and the host paths a test puts into a spec (the
-    /// repository's data, checked out under /tmp in CI) would be mapped onto the scratch volume too.
-    /// </summary>
-    public const string Tmp = "/scratch";
-}
 
 /// <summary>The job's identity and where its inputs are, for the plan.</summary>
 public sealed record PlanContext(
@@ -44,10 +30,11 @@ public sealed record PlannedJob(string PlanJson, ResolvedHyperparameters? Hyperp
 }
 
 /// <summary>
-/// Validates a spec and resolves it into a plan (HyperRule or upstream recipe, then overrides). The real one is
-/// the contracts' <c>Validate</c> + <c>PlanResolver</c>; tests substitute their own.
+/// Resolves a validated job into a plan (HyperRule or upstream recipe, then overrides). The real one is the
+/// contracts' <c>PlanResolver</c>; tests substitute their own.
 /// </summary>
 public interface IJobPlanner
 {
-    (PlannedJob? Plan, IReadOnlyList<FieldError> Errors) Plan(BiTJob job, PlanContext context);
+    /// <summary>Resolves the plan of a job whose view is valid (<see cref="JobView.Settings"/> set).</summary>
+    (PlannedJob? Plan, IReadOnlyList<FieldError> Errors) Plan(JobView job, PlanContext context);
 }

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using BiT.Contracts;
+using BiT.Contracts.Pods;
 using BiT.Operator.Api;
 using BiT.Operator.Hosting;
 using BiT.Operator.Runtime;
@@ -48,7 +50,7 @@ public sealed class JobController : IDisposable
             {
                 var informer = new Informer<BiTJob>(
                     $"{kind.Plural}@{(ns ?? "*")}",
-                    ListWatchSources.Custom<BiTJob>(client, JobKind.Group, JobKind.Version, kind.Plural, ns),
+                    ListWatchSources.Custom<BiTJob>(client, ApiInfo.Group, ApiInfo.Version, kind.Plural, ns),
                     time, settings.ResyncPeriod, informerLogger, SlimJob);
                 informer.Changed += (type, job) => OnJob(kind, type, job);
                 _jobs[(kind, scope)] = informer;
@@ -279,14 +281,17 @@ public sealed class JobController : IDisposable
         var result = "success";
         try
         {
-            BiTJob? upstream = null;
-            if (kind == JobKind.FineTune && job.FromPretrainJob is { } upName)
+            // The job (and its upstream) parsed and validated once; everything below reads these views.
+            var view = JobView.Of(kind, job);
+            JobView? upstream = null;
+            if (kind == JobKind.FineTune && job.FromPretrainJob is { } upName
+                && JobInformer(JobKind.Pretrain, key.Namespace)?.Get(key.Namespace, upName) is { } up)
             {
-                upstream = JobInformer(JobKind.Pretrain, key.Namespace)?.Get(key.Namespace, upName);
+                upstream = JobView.Of(JobKind.Pretrain, up);
             }
 
-            var pods = await WithLastWordsAsync(job, PodsOf(job.Metadata.Uid), cancellationToken).ConfigureAwait(false);
-            var decision = _reconciler.Reconcile(new ReconcileInput(kind, job, pods, upstream, _time.GetUtcNow()));
+            var pods = await WithLastWordsAsync(view, PodsOf(job.Metadata.Uid), cancellationToken).ConfigureAwait(false);
+            var decision = _reconciler.Reconcile(new ReconcileInput(view, pods, upstream, _time.GetUtcNow()));
 
             foreach (var action in decision.Actions.Where(a => a is not RecordEvent))
             {
@@ -318,7 +323,7 @@ public sealed class JobController : IDisposable
                     return ReconcileResult.After(TimeSpan.FromMilliseconds(200));
                 }
 
-                var old = BiT.Contracts.Api.BiTJobStatus.FromJson(job.Status);
+                var old = view.Status;
                 var history = decision.Status.RestartHistory ?? [];
                 var oldHistory = old.RestartHistory ?? [];
                 if (history.Count > 0
@@ -361,9 +366,9 @@ public sealed class JobController : IDisposable
     /// once per pod and only while the job is unfinished, so the reconciler itself stays a pure function. Not for a
     /// pod that succeeded after its trainer patched status.result itself: the reconciler uses that.
     /// </summary>
-    private async Task<IReadOnlyList<V1Pod>> WithLastWordsAsync(BiTJob job, IReadOnlyList<V1Pod> pods, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<V1Pod>> WithLastWordsAsync(JobView job, IReadOnlyList<V1Pod> pods, CancellationToken cancellationToken)
     {
-        var status = BiT.Contracts.Api.BiTJobStatus.FromJson(job.Status);
+        var status = job.Status;
         if (status.Phase is BiT.Contracts.Api.JobPhase.Succeeded or BiT.Contracts.Api.JobPhase.Failed)
         {
             return pods;
@@ -414,7 +419,7 @@ public sealed class JobController : IDisposable
         try
         {
             using var stream = await _client.CoreV1.ReadNamespacedPodLogAsync(
-                pod.Metadata.Name, pod.Metadata.NamespaceProperty, container: pod.Status?.ContainerStatuses?.FirstOrDefault()?.Name ?? "trainer", tailLines: 20, cancellationToken: cancellationToken).ConfigureAwait(false);
+                pod.Metadata.Name, pod.Metadata.NamespaceProperty, container: pod.Status?.ContainerStatuses?.FirstOrDefault()?.Name ?? PodPaths.TrainerContainer, tailLines: 20, cancellationToken: cancellationToken).ConfigureAwait(false);
             using var reader = new StreamReader(stream);
             var text = await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
             return text.Length > 4096 ? text[^4096..] : text;

@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using BiT.Contracts;
 using BiT.Contracts.Api;
+using BiT.Contracts.Pods;
 using BiT.Operator.Api;
 using k8s.Models;
 using BiTJob = BiT.Operator.Api.BiTJob;
@@ -14,14 +16,14 @@ namespace BiT.Operator.Controllers;
 /// operator may stop at any point and start again without duplicating anything. The status is the contracts'
 /// <see cref="BiTJobStatus"/>; the decision's patch holds only <see cref="BiTJobStatus.OperatorFields"/> that changed.
 /// </summary>
-public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner planner)
+public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner)
 {
     public const string InvalidSpecReason = "InvalidSpec";
 
     public ReconcileDecision Reconcile(ReconcileInput input)
     {
         var job = input.Job;
-        var old = BiTJobStatus.FromJson(job.Status);
+        var old = job.Status;
         if (job.Metadata.DeletionTimestamp is not null)
         {
             return Deleting(input, old);
@@ -89,7 +91,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
     private void Decide(Context c)
     {
         var s = c.Status;
-        var (settings, errors) = JobSettingsReader.Read(c.Input.Job);
+        var settings = c.Input.Job.Settings;
         if (settings is not null)
         {
             Retention(c, settings);
@@ -101,7 +103,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
             return;
         }
 
-        var allErrors = errors.ToList();
+        var allErrors = c.Input.Job.Errors.ToList();
         var image = settings?.Image ?? options.TrainerImage;
         if (settings is not null && !options.IsImageAllowed(image))
         {
@@ -140,7 +142,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
         if (settings is not null)
         {
             var (p, planErrors) = planner.Plan(c.Input.Job, new PlanContext(
-                c.Input.Kind, c.Input.Job.Metadata.NamespaceProperty, c.JobName, c.Input.Job.Metadata.Uid ?? "",
+                c.Input.Kind, c.Input.Job.Namespace, c.JobName, c.Input.Job.Metadata.Uid ?? "",
                 PodPaths.Checkpoints, pretrainedWeights));
             allErrors.AddRange(planErrors);
             plan = p;
@@ -148,8 +150,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
 
         if (allErrors.Count > 0 || settings is null || plan is null)
         {
-            // The operator's reader and the contracts' validator may both name a field: say it once.
-            var message = string.Join("; ", allErrors.DistinctBy(e => e.Path).Select(e => e.ToString()));
+            var message = string.Join("; ", allErrors.Select(e => e.ToString()));
             c.Condition(ConditionTypes.Validated, false, InvalidSpecReason, message);
             c.Condition(ConditionTypes.Failed, true, InvalidSpecReason, message);
             c.Status = c.Status with { Phase = JobPhase.Failed };
@@ -264,7 +265,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
     private static void Retention(Context c, JobSettings settings)
     {
         var want = OwnedObjects.NeedsCleanupFinalizer(settings);
-        if (want != OwnedObjects.HasCleanupFinalizer(c.Input.Job))
+        if (want != OwnedObjects.HasCleanupFinalizer(c.Input.Job.Object))
         {
             c.Actions.Add(new SetFinalizer(OwnedObjects.CleanupFinalizer, want));
         }
@@ -282,14 +283,14 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
     /// </summary>
     private ReconcileDecision Deleting(ReconcileInput input, BiTJobStatus old)
     {
-        var job = input.Job;
+        var job = input.Job.Object;
         if (!OwnedObjects.HasCleanupFinalizer(job))
         {
             return new ReconcileDecision([], old, null, null);
         }
 
         var actions = new List<JobAction>();
-        var (settings, _) = JobSettingsReader.Read(job);
+        var settings = input.Job.Settings;
         if (settings is null || !OwnedObjects.NeedsCleanupFinalizer(settings))
         {
             if (settings is null)
@@ -430,7 +431,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
             return UpstreamState.Waiting;
         }
 
-        var (upSettings, _) = JobSettingsReader.Read(up);
+        var upSettings = up.Settings;
         var claim = upSettings is null ? null : OwnedObjects.ClaimFor(up.Metadata.Name, upSettings);
         if (upSettings is not null && claim is null)
         {
@@ -439,7 +440,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
             return null;
         }
 
-        var upStatus = BiTJobStatus.FromJson(up.Status);
+        var upStatus = up.Status;
         if (upStatus.Phase == JobPhase.Failed)
         {
             return UpstreamState.Failed;
@@ -455,7 +456,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
         var modelPath = upStatus.Result?.ModelPath;
         var relative = modelPath is not null && modelPath.StartsWith(PodPaths.Checkpoints + "/", StringComparison.Ordinal)
             ? modelPath[PodPaths.Checkpoints.Length..]
-            : "/final/model.npz";
+            : "/" + PodPaths.FinalModel;
         return new Ready(new OwnedObjects.PretrainedMount(claim, OwnedObjects.CheckpointSubPath(up.Metadata.Name, upSettings!)), PodPaths.Pretrained + relative);
     }
 
@@ -498,7 +499,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
 
     private void StartPod(Context c, JobSettings settings, PlannedJob plan, string image, OwnedObjects.PretrainedMount? pretrained, int attempt, List<V1Pod> pods)
     {
-        var job = c.Input.Job;
+        var job = c.Input.Job.Object;
         var first = attempt == 1;
         if (first)
         {
@@ -622,7 +623,7 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
         if (outcome.Kind == PodEndKind.Succeeded)
         {
             // The trainer patches status.result before it exits; its last words are the fallback.
-            var result = s.Result ?? ResultFrom(outcome.Message);
+            var result = s.Result ?? TrainerResult.FromMessage(outcome.Message);
             c.Status = c.Status with { Phase = JobPhase.Succeeded, CompletionTime = c.Stamp, Result = result };
             c.Condition(ConditionTypes.Succeeded, true, "TrainerSucceeded", ResultMessage(result));
             c.Condition(ConditionTypes.Running, false, "Completed");
@@ -684,49 +685,6 @@ public sealed partial class JobReconciler(ControllerOptions options, IJobPlanner
             $"{message}; resuming from step {resumed.ToString(CultureInfo.InvariantCulture)} in {GoDuration.WholeSeconds(delay)}");
         c.Requeue(delay);
     }
-
-    /// <summary>
-    /// The result from the trainer's last words when it did not patch status.result: a JSON line
-    /// (<c>{"top1":…}</c>) or its summary line (<c>done: top-1 91.20 %, top-5 99.50 % after 500 steps; model PATH</c>).
-    /// </summary>
-    private static ResultStatus? ResultFrom(string message)
-    {
-        foreach (var line in message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Reverse())
-        {
-            if (line.StartsWith('{'))
-            {
-                try
-                {
-                    if (JsonNode.Parse(line) is JsonObject o && (o.ContainsKey("top1") || o.ContainsKey("modelPath")))
-                    {
-                        return o.Deserialize<ResultStatus>(BiTJson.Options);
-                    }
-                }
-                catch (JsonException)
-                {
-                    // Not the result line.
-                }
-
-                continue;
-            }
-
-            var m = DoneLine().Match(line);
-            if (m.Success)
-            {
-                return new ResultStatus
-                {
-                    Top1 = Math.Round(double.Parse(m.Groups["top1"].Value, CultureInfo.InvariantCulture) / 100, 6),
-                    Top5 = Math.Round(double.Parse(m.Groups["top5"].Value, CultureInfo.InvariantCulture) / 100, 6),
-                    ModelPath = m.Groups["model"].Value.Trim(),
-                };
-            }
-        }
-
-        return null;
-    }
-
-    [System.Text.RegularExpressions.GeneratedRegex(@"^done: top-1 (?<top1>[0-9.]+) ?%, top-5 (?<top5>[0-9.]+) ?%.*?; model (?<model>.+)$")]
-    private static partial System.Text.RegularExpressions.Regex DoneLine();
 
     private static string ResultMessage(ResultStatus? result) =>
         result?.Top1 is { } top1

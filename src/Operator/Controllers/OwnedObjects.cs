@@ -1,4 +1,6 @@
 using System.Globalization;
+using BiT.Contracts;
+using BiT.Contracts.Pods;
 using BiT.Operator.Api;
 using k8s.Models;
 
@@ -107,7 +109,7 @@ public static class OwnedObjects
             ApiVersion = "v1",
             Kind = "ConfigMap",
             Metadata = meta,
-            Data = new Dictionary<string, string> { ["plan.json"] = plan.PlanJson },
+            Data = new Dictionary<string, string> { [PodPaths.PlanFileName] = plan.PlanJson },
         };
     }
 
@@ -145,14 +147,14 @@ public static class OwnedObjects
         [
             new V1PolicyRule
             {
-                ApiGroups = [JobKind.Group],
+                ApiGroups = [ApiInfo.Group],
                 Resources = [kind.Plural + "/status"],
                 ResourceNames = [job.Metadata.Name],
                 Verbs = ["get", "patch", "update"],
             },
             new V1PolicyRule
             {
-                ApiGroups = [JobKind.Group],
+                ApiGroups = [ApiInfo.Group],
                 Resources = [kind.Plural],
                 ResourceNames = [job.Metadata.Name],
                 Verbs = ["get"],
@@ -242,16 +244,16 @@ public static class OwnedObjects
 
         var env = new List<V1EnvVar>
         {
-            new() { Name = "BIT_JOB_NAMESPACE", Value = job.Metadata.NamespaceProperty },
-            new() { Name = "BIT_JOB_NAME", Value = job.Metadata.Name },
-            new() { Name = "BIT_JOB_KIND", Value = kind.Kind },
-            new() { Name = "BIT_JOB_UID", Value = job.Metadata.Uid },
-            new() { Name = "BIT_PLAN", Value = PodPaths.PlanFile },
-            new() { Name = "BIT_CHECKPOINT_DIR", Value = PodPaths.Checkpoints },
-            new() { Name = "BIT_ATTEMPT", Value = attempt.ToString(CultureInfo.InvariantCulture) },
-            new() { Name = "BIT_METRICS_PORT", Value = options.TrainerMetricsPort.ToString(CultureInfo.InvariantCulture) },
-            new() { Name = "POD_NAME", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.name" } } },
-            new() { Name = "TMPDIR", Value = PodPaths.Tmp },
+            new() { Name = TrainerEnv.JobNamespace, Value = job.Metadata.NamespaceProperty },
+            new() { Name = TrainerEnv.JobName, Value = job.Metadata.Name },
+            new() { Name = TrainerEnv.JobKind, Value = kind.Kind },
+            new() { Name = TrainerEnv.JobUid, Value = job.Metadata.Uid },
+            new() { Name = TrainerEnv.Plan, Value = PodPaths.PlanFile },
+            new() { Name = TrainerEnv.CheckpointDirectory, Value = PodPaths.Checkpoints },
+            new() { Name = TrainerEnv.Attempt, Value = attempt.ToString(CultureInfo.InvariantCulture) },
+            new() { Name = TrainerEnv.MetricsPort, Value = options.TrainerMetricsPort.ToString(CultureInfo.InvariantCulture) },
+            new() { Name = TrainerEnv.PodName, ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.name" } } },
+            new() { Name = TrainerEnv.TempDirectory, Value = PodPaths.Tmp },
         };
 
         return new V1Pod
@@ -274,7 +276,7 @@ public static class OwnedObjects
                 [
                     new V1Container
                     {
-                        Name = "trainer",
+                        Name = PodPaths.TrainerContainer,
                         Image = image,
                         Args = ["train", "--plan", PodPaths.PlanFile],
                         Env = env,

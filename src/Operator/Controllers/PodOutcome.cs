@@ -22,6 +22,7 @@ public sealed record PodOutcome(PodEndKind Kind, string Reason, int? ExitCode, s
     private const int ExitUsage = TrainerExitCodes.Usage;
     private const int ExitCheckpointed = TrainerExitCodes.CheckpointedStop;
     private const int ExitPermanent = TrainerExitCodes.PermanentFailure;
+    private const int ExitTransient = TrainerExitCodes.TransientFailure;
 
     public static PodOutcome Classify(V1Pod pod)
     {
@@ -67,6 +68,7 @@ public sealed record PodOutcome(PodEndKind Kind, string Reason, int? ExitCode, s
             null => new(PodEndKind.Retryable, "PodFailed", null, Describe(status?.Reason, status?.Message)),
             ExitCheckpointed => new(PodEndKind.Retryable, "Checkpointed", exitCode, message),
             ExitPermanent => new(PodEndKind.Permanent, "TrainerFailed", exitCode, LastLine(message)),
+            ExitTransient => new(PodEndKind.Retryable, "TrainerTransientFailure", exitCode, LastLine(message)),
             ExitUsage => new(PodEndKind.Permanent, "TrainerUsageError", exitCode, LastLine(message)),
             137 => new(PodEndKind.Retryable, "Killed", exitCode, message),
             143 => new(PodEndKind.Retryable, "Terminated", exitCode, message),

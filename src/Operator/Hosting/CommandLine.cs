@@ -1,192 +1,199 @@
+using System.CommandLine;
+using System.CommandLine.Help;
 using System.Globalization;
-using BiT.Operator.Api;
+using BiT.Contracts.Api;
 using BiT.Operator.Controllers;
 using BiT.Operator.Runtime;
 
 namespace BiT.Operator.Hosting;
 
-/// <summary>A parsed command line: the command and its settings, or a usage error naming the flag.</summary>
+/// <summary>
+/// A parsed command line: the command and its settings. <see cref="Parse"/> reads it with System.CommandLine
+/// (<c>run</c>, <c>crds</c>, <c>--help</c>, <c>--version</c>); defaults come from the environment.
+/// </summary>
 public sealed record CommandLine(string Command, OperatorSettings Settings, string? KubeConfig, string? Context, string? Output)
 {
-    public const string Usage = """
-        usage:
-          bit-operator run [--kubeconfig FILE] [--context NAME] [--trainer-image IMAGE] [--allowed-image IMAGE|PREFIX*]...
-                           [--metrics-port PORT] [--metrics-bind-address ADDR] [--namespace NS]...
-                           [--leader-elect true|false] [--leader-election-namespace NS] [--leader-election-id NAME]
-                           [--parallelism N] [--resync-period DURATION] [--termination-grace-period SECONDS]
-          bit-operator crds --output DIR
-        environment: KUBECONFIG, BIT_TRAINER_IMAGE, BIT_ALLOWED_IMAGES (comma-separated), WATCH_NAMESPACES
-        (comma-separated), POD_NAMESPACE (lease namespace), POD_NAME (replica identity).
-        """;
-
-    public static CommandLine Parse(IReadOnlyList<string> args, Func<string, string?> env)
+    /// <summary>Parses <paramref name="args"/>: a command line, or the errors (each naming its flag), or help/version to print.</summary>
+    public static CommandLineParse Parse(IReadOnlyList<string> args, Func<string, string?> env)
     {
-        if (args.Count == 0)
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(env);
+        var o = new Flags();
+        var root = o.Define();
+        var parsed = root.Parse(args);
+        var errors = parsed.Errors.Select(e => e.Message).Distinct(StringComparer.Ordinal).ToList();
+        var command = parsed.CommandResult.Command;
+        if (parsed.Action is HelpAction || (errors.Count == 0 && command == root && parsed.GetResult(root.Options.OfType<VersionOption>().Single()) is not null))
         {
-            throw new UsageException("a command is required: run or crds");
+            return new CommandLineParse(null, [], parsed);
         }
 
-        var command = args[0];
-        if (command is not ("run" or "crds"))
+        if (errors.Count == 0 && command == root)
         {
-            throw new UsageException($"unknown command '{command}': expected run or crds");
+            errors.Add("a command is required: run or crds");
         }
 
-        string? kubeconfig = null, context = null, output = null;
-        var trainerImage = env("BIT_TRAINER_IMAGE");
-        var allowed = Split(env("BIT_ALLOWED_IMAGES"));
-        var namespaces = Split(env("WATCH_NAMESPACES"));
-        var namespacesFromFlags = new List<string>();
-        int? metricsPort = 8080;
-        var bind = "0.0.0.0";
-        var leaderElect = true;
-        var leaseNamespace = env("POD_NAMESPACE");
-        var leaseName = "bit-operator-leader";
-        var parallelism = 4;
-        var resync = TimeSpan.FromMinutes(10);
-        var grace = 300;
-
-        for (var i = 1; i < args.Count; i++)
+        if (errors.Count == 0 && command.Name == "crds" && parsed.GetValue(o.Output) is null)
         {
-            var arg = args[i];
-            string? inline = null;
-            var eq = arg.IndexOf('=', StringComparison.Ordinal);
-            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)
-            {
-                inline = arg[(eq + 1)..];
-                arg = arg[..eq];
-            }
-
-            string Value()
-            {
-                if (inline is not null)
-                {
-                    return inline;
-                }
-
-                if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
-                {
-                    throw new UsageException($"{arg} needs a value");
-                }
-
-                return args[++i];
-            }
-
-            switch (command, arg)
-            {
-                case ("run", "--kubeconfig"):
-                    kubeconfig = Value();
-                    break;
-                case ("run", "--context"):
-                    context = Value();
-                    break;
-                case ("run", "--trainer-image"):
-                    trainerImage = Value();
-                    break;
-                case ("run", "--allowed-image"):
-                    allowed.Add(Value());
-                    break;
-                case ("run", "--namespace"):
-                    namespacesFromFlags.Add(Value());
-                    break;
-                case ("run", "--metrics-port"):
-                    var p = Int(arg, Value(), 0, 65535);
-                    metricsPort = p;
-                    break;
-                case ("run", "--metrics-bind-address"):
-                    bind = Value();
-                    break;
-                case ("run", "--leader-elect"):
-                    leaderElect = Value() switch
-                    {
-                        "true" => true,
-                        "false" => false,
-                        var v => throw new UsageException($"--leader-elect must be true or false (got '{v}')"),
-                    };
-                    break;
-                case ("run", "--leader-election-namespace"):
-                    leaseNamespace = Value();
-                    break;
-                case ("run", "--leader-election-id"):
-                    leaseName = Value();
-                    break;
-                case ("run", "--parallelism"):
-                    parallelism = Int(arg, Value(), 1, 256);
-                    break;
-                case ("run", "--resync-period"):
-                    var text = Value();
-                    if (!BiT.Contracts.Api.GoDuration.TryParse(text, out var period, out _))
-                    {
-                        throw new UsageException($"--resync-period must be a duration such as 10m (got '{text}')");
-                    }
-
-                    resync = period.Value;
-
-                    break;
-                case ("run", "--termination-grace-period"):
-                    grace = Int(arg, Value(), 1, 86_400);
-                    break;
-                case ("crds", "--output"):
-                    output = Value();
-                    break;
-                default:
-                    throw new UsageException($"unknown option '{arg}' for {command}");
-            }
+            errors.Add("crds needs --output DIR");
         }
 
-        if (command == "crds" && output is null)
+        if (errors.Count > 0)
         {
-            throw new UsageException("crds needs --output DIR");
+            return new CommandLineParse(null, errors, parsed);
         }
 
-        if (namespacesFromFlags.Count > 0)
-        {
-            namespaces = namespacesFromFlags;
-        }
-
+        var namespacesFromFlags = parsed.GetValue(o.Namespaces) ?? [];
+        var leaseNamespace = parsed.GetValue(o.LeaseNamespace) ?? env("POD_NAMESPACE");
+        var trainerImage = parsed.GetValue(o.TrainerImage) ?? env("BIT_TRAINER_IMAGE");
         var controller = new ControllerOptions
         {
             TrainerImage = string.IsNullOrWhiteSpace(trainerImage) ? new ControllerOptions().TrainerImage : trainerImage,
-            AllowedImages = allowed,
-            TerminationGracePeriodSeconds = grace,
+            AllowedImages = [.. Split(env("BIT_ALLOWED_IMAGES")), .. parsed.GetValue(o.AllowedImages) ?? []],
+            TerminationGracePeriodSeconds = parsed.GetValue(o.Grace),
         };
         var settings = new OperatorSettings
         {
-            Namespaces = namespaces,
+            Namespaces = namespacesFromFlags.Length > 0 ? namespacesFromFlags : Split(env("WATCH_NAMESPACES")),
             Controller = controller,
-            Parallelism = parallelism,
-            ResyncPeriod = resync,
-            MetricsPort = metricsPort,
-            MetricsBindAddress = bind,
+            Parallelism = parsed.GetValue(o.Parallelism),
+            ResyncPeriod = parsed.GetValue(o.Resync),
+            MetricsPort = parsed.GetValue(o.MetricsPort),
+            MetricsBindAddress = parsed.GetValue(o.Bind)!,
             Identity = env("POD_NAME") ?? (Environment.MachineName + "-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture)),
-            LeaderElection = leaderElect
-                ? LeaderElectionSettings.Default(leaseNamespace ?? "default") with { LeaseName = leaseName }
+            LeaderElection = parsed.GetValue(o.LeaderElect)
+                ? LeaderElectionSettings.Default(leaseNamespace ?? "default") with { LeaseName = parsed.GetValue(o.LeaseName)! }
                 : null,
         };
-        return new CommandLine(command, settings, kubeconfig, context, output);
+        return new CommandLineParse(
+            new CommandLine(command.Name, settings, parsed.GetValue(o.KubeConfig), parsed.GetValue(o.Context), parsed.GetValue(o.Output)),
+            [],
+            parsed);
+    }
+
+    /// <summary>The flags <c>bit-operator</c> takes, by command (for the test that compares them with docs/operator.md).</summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<string>> FlagNames()
+    {
+        var root = new Flags().Define();
+        return root.Subcommands.ToDictionary(c => c.Name, c => (IReadOnlyList<string>)[.. c.Options.Select(o => o.Name)]);
     }
 
     private static List<string> Split(string? s) =>
         s is null ? [] : [.. s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
 
-    private static int Int(string flag, string value, int min, int max) =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
-            ? n
-            : throw new UsageException($"{flag} must be an integer from {min} to {max} (got '{value}')");
+    /// <summary>The options of both commands, with their checks.</summary>
+    private sealed class Flags
+    {
+        public Option<string?> KubeConfig { get; } = Text("--kubeconfig", "kubeconfig file (default: KUBECONFIG, ~/.kube/config, or the in-cluster service account)");
+
+        public Option<string?> Context { get; } = Text("--context", "kubeconfig context (default: its current context)");
+
+        public Option<string?> TrainerImage { get; } = Text("--trainer-image", "the image of jobs that name none (default: BIT_TRAINER_IMAGE)");
+
+        public Option<string[]> AllowedImages { get; } = new("--allowed-image")
+        {
+            Description = "an image, or a prefix ending in '*', that jobs may name; repeatable (also BIT_ALLOWED_IMAGES, comma-separated)",
+            Arity = ArgumentArity.OneOrMore,
+        };
+
+        public Option<int?> MetricsPort { get; } = Integer("--metrics-port", 0, 65535, 8080, "port of /metrics, /healthz and /readyz (0: any free port)");
+
+        public Option<string?> Bind { get; } = Text("--metrics-bind-address", "address the metrics port listens on", "0.0.0.0");
+
+        public Option<string[]> Namespaces { get; } = new("--namespace")
+        {
+            Description = "a namespace to watch; repeatable (default: WATCH_NAMESPACES, comma-separated, else all)",
+            Arity = ArgumentArity.OneOrMore,
+        };
+
+        public Option<bool> LeaderElect { get; } = new("--leader-elect")
+        {
+            Description = "true|false: elect a leader among replicas through a Lease",
+            Arity = ArgumentArity.ExactlyOne,
+            DefaultValueFactory = _ => true,
+            CustomParser = r => r.Tokens[0].Value switch
+            {
+                "true" => true,
+                "false" => false,
+                var v => Error(r, $"--leader-elect must be true or false (got '{v}')", false),
+            },
+        };
+
+        public Option<string?> LeaseNamespace { get; } = Text("--leader-election-namespace", "namespace of the Lease (default: POD_NAMESPACE, else default)");
+
+        public Option<string?> LeaseName { get; } = Text("--leader-election-id", "name of the Lease", "bit-operator-leader");
+
+        public Option<int> Parallelism { get; } = NonNull(Integer("--parallelism", 1, 256, 4, "concurrent reconciles"));
+
+        public Option<TimeSpan> Resync { get; } = new("--resync-period")
+        {
+            Description = "how often every cached job is reconciled again, a duration such as 10m",
+            Arity = ArgumentArity.ExactlyOne,
+            DefaultValueFactory = _ => TimeSpan.FromMinutes(10),
+            CustomParser = r => GoDuration.TryParse(r.Tokens[0].Value, out var period, out _)
+                ? period.Value
+                : Error(r, $"--resync-period must be a duration such as 10m (got '{r.Tokens[0].Value}')", TimeSpan.Zero),
+        };
+
+        public Option<int> Grace { get; } = NonNull(Integer("--termination-grace-period", 1, 86_400, 300, "seconds a trainer gets after SIGTERM to write its checkpoint"));
+
+        public Option<string?> Output { get; } = Text("--output", "directory to write the CRDs into");
+
+        public RootCommand Define()
+        {
+            var run = new Command("run", "run the operator")
+            {
+                KubeConfig, Context, TrainerImage, AllowedImages, MetricsPort, Bind, Namespaces, LeaderElect, LeaseNamespace, LeaseName,
+                Parallelism, Resync, Grace,
+            };
+            var crds = new Command("crds", "write the CustomResourceDefinitions generated from the C# types") { Output };
+            var root = new RootCommand("bit-operator: runs BiTFineTuneJob and BiTPretrainJob as trainer pods") { run, crds };
+
+            // Without a command Parse says one is required; an action here keeps the parser from saying so too.
+            root.SetAction(_ => 2);
+            return root;
+        }
+
+        private static Option<string?> Text(string name, string description, string? value = null) => new(name)
+        {
+            Description = description,
+            Arity = ArgumentArity.ExactlyOne,
+            DefaultValueFactory = value is null ? null : _ => value,
+        };
+
+        private static Option<int?> Integer(string name, int min, int max, int value, string description) => new(name)
+        {
+            Description = description,
+            Arity = ArgumentArity.ExactlyOne,
+            DefaultValueFactory = _ => value,
+            CustomParser = r => int.TryParse(r.Tokens[0].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
+                ? n
+                : Error<int?>(r, $"{name} must be an integer from {min} to {max} (got '{r.Tokens[0].Value}')", null),
+        };
+
+        private static Option<int> NonNull(Option<int?> option)
+        {
+            var parse = option.CustomParser!;
+            var value = option.DefaultValueFactory!;
+            return new Option<int>(option.Name)
+            {
+                Description = option.Description,
+                Arity = ArgumentArity.ExactlyOne,
+                DefaultValueFactory = r => value(r) ?? 0,
+                CustomParser = r => parse(r) ?? 0,
+            };
+        }
+
+        private static T Error<T>(System.CommandLine.Parsing.ArgumentResult result, string message, T value)
+        {
+            result.AddError(message);
+            return value;
+        }
+    }
 }
 
-/// <summary>A bad command line: the message names the flag; the process exits 2.</summary>
-public sealed class UsageException : Exception
-{
-    public UsageException()
-    {
-    }
-
-    public UsageException(string message) : base(message)
-    {
-    }
-
-    public UsageException(string message, Exception inner) : base(message, inner)
-    {
-    }
-}
+/// <summary>
+/// What <see cref="CommandLine.Parse"/> made of the arguments: a command line to run, or errors (exit code 2), or
+/// neither: <c>--help</c> or <c>--version</c>, which <see cref="Result"/> prints when invoked.
+/// </summary>
+public sealed record CommandLineParse(CommandLine? CommandLine, IReadOnlyList<string> Errors, ParseResult Result);

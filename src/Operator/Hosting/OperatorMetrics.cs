@@ -1,3 +1,4 @@
+using BiT.Contracts;
 using BiT.Operator.Api;
 using BiT.Operator.Controllers;
 using Prometheus;
@@ -6,7 +7,7 @@ namespace BiT.Operator.Hosting;
 
 /// <summary>
 /// The operator's Prometheus series, on a registry of its own (so that two operators in one test process do not
-/// share counters). The per-job gauges (progress, seconds since progress, images per second, stalled) are not kept
+/// share counters). The per-job gauges (progress, seconds since progress, images per second, stalled, phase) are not kept
 /// as prometheus-net children: <see cref="WriteAsync"/> writes them at scrape time straight from the jobs cached
 /// then (<see cref="ReportJobs"/>), after the registry's series, so 5,000 jobs cost no resident series and a deleted
 /// job's series are simply not written again. The jobs-by-phase gauge is recomputed at each scrape the same way.
@@ -146,7 +147,8 @@ public sealed class OperatorMetrics
                 summary.ProgressRatio,
                 summary.LastProgressTime is { } t ? Math.Max(0, (now - t).TotalSeconds) : 0,
                 summary.ImagesPerSecond,
-                summary.Stalled ? 1 : 0));
+                summary.Stalled ? 1 : 0,
+                phase));
         }
 
         lock (_gate)
@@ -204,6 +206,28 @@ public sealed class OperatorMetrics
                 }
             }
 
+            // One series per job with its phase as a label (kube-state-metrics' kube_pod_status_phase shape, current
+            // phase only): what alerts on one job's phase (Failed, Pending too long, stalled while Running) select on.
+            await writer.WriteAsync("# HELP bit_job_phase 1 for the job's current phase.\n# TYPE bit_job_phase gauge\n").ConfigureAwait(false);
+            for (var i = 0; i < rows.Count; i++)
+            {
+                if (i % 100 == 99)
+                {
+                    await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                var row = rows[i];
+                writer.Write("bit_job_phase{kind=\"");
+                WriteLabelValue(writer, row.Kind);
+                writer.Write("\",namespace=\"");
+                WriteLabelValue(writer, row.Namespace);
+                writer.Write("\",name=\"");
+                WriteLabelValue(writer, row.Name);
+                writer.Write("\",phase=\"");
+                WriteLabelValue(writer, row.Phase);
+                writer.Write("\"} 1\n");
+            }
+
             await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
     }
@@ -253,7 +277,7 @@ public sealed class OperatorMetrics
     }
 
     /// <summary>One job's per-job values at a scrape.</summary>
-    public readonly record struct JobRow(string Kind, string Namespace, string Name, double Progress, double SinceProgress, double ImagesPerSecond, double Stalled);
+    public readonly record struct JobRow(string Kind, string Namespace, string Name, double Progress, double SinceProgress, double ImagesPerSecond, double Stalled, string Phase);
 
     private sealed record PerJobFamily(string Name, string Help, Func<JobRow, double> Value);
 

@@ -50,7 +50,17 @@ public sealed class HealthServer : IAsyncDisposable
             : bindAddress is "localhost" ? IPAddress.Loopback
             : IPAddress.Parse(bindAddress.Trim('[', ']'));
         var listener = new TcpListener(address, port);
-        listener.Start();
+        try
+        {
+            listener.Start();
+        }
+        catch (SocketException ex)
+        {
+            listener.Dispose();
+            // A port in use is a configuration error with a sentence, not a crash with a stack trace.
+            throw new BiT.Operator.Hosting.ConfigurationException(
+                $"cannot listen on {bindAddress}:{port} for /metrics and health probes: {ex.Message} (choose another --metrics-port)", ex);
+        }
         return Task.FromResult(new HealthServer(listener, ready, writeMetrics, loggerFactory.CreateLogger<HealthServer>()));
     }
 

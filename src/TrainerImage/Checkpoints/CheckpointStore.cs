@@ -22,21 +22,65 @@ public sealed partial class CheckpointStore(string directory, int keep, Action<s
         System.IO.Directory.CreateDirectory(Directory);
         var path = Path.Combine(Directory, FileName(state.Step));
         var temp = path + ".tmp";
-        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        try
         {
-            CheckpointFile.Write(file, state);
-            file.Flush(flushToDisk: true);
+            using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+            {
+                CheckpointFile.Write(file, state);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temp, path, overwrite: true);
         }
-        File.Move(temp, path, overwrite: true);
+        catch
+        {
+            // A partial file (disk full, a write error) must not stay behind to fill the disk for the next attempt.
+            TryDelete(temp);
+            throw;
+        }
         SyncDirectory(Directory);
         Prune(state.PlanHash, path);
         return path;
     }
 
+    /// <summary>
+    /// Deletes the temporary files an interrupted write left (<c>step-*.ckpt.tmp</c>), before a run starts: they are
+    /// never read, and on a nearly full volume they would make the next checkpoint fail at once.
+    /// </summary>
+    public int RemoveStaleTemporaryFiles()
+    {
+        if (!System.IO.Directory.Exists(Directory))
+        {
+            return 0;
+        }
+        var removed = 0;
+        foreach (var stale in System.IO.Directory.GetFiles(Directory, Prefix + "*" + Extension + ".tmp"))
+        {
+            if (TryDelete(stale))
+            {
+                warn($"removed the partial checkpoint {stale} an interrupted write left behind");
+                removed++;
+            }
+        }
+        return removed;
+    }
+
+    private static bool TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The newest checkpoint that verifies and has this plan hash; corrupt and foreign ones are skipped with a warning.</summary>
     public CheckpointState? LoadLatest(string planHash)
     {
-        foreach (var (_, path) in List().OrderByDescending(c => c.Step))
+        foreach (var (step, path) in List().OrderByDescending(c => c.Step))
         {
             try
             {
@@ -46,9 +90,15 @@ public sealed partial class CheckpointStore(string directory, int keep, Action<s
                     warn($"warning: not resuming {path}: it belongs to another plan (planHash {hash}, this plan {planHash})");
                     continue;
                 }
-                return CheckpointFile.Read(path);
+                var state = CheckpointFile.Read(path);
+                if (state.Step != step)
+                {
+                    // An authentic file under another step's name (renamed or copied): its step is not this name's.
+                    throw new CorruptCheckpointException($"{path}: holds step {state.Step}, not the step its name says");
+                }
+                return state;
             }
-            catch (Exception e) when (e is CorruptCheckpointException or IOException or EndOfStreamException)
+            catch (Exception e) when (e is CorruptCheckpointException or IOException or EndOfStreamException or UnauthorizedAccessException)
             {
                 warn($"warning: skipping corrupt checkpoint {path}: {e.Message}");
             }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using BiT.Contracts.Plans;
 
@@ -28,16 +29,30 @@ public sealed class CleanCommand : ICommand
         2 usage error.
         """;
 
+    private readonly Option<string?> _dir = CommandOptions.Text("--dir");
+
     /// <inheritdoc/>
-    public async Task<int> RunAsync(IReadOnlyList<string> args, CommandConsole console, CancellationToken cancellationToken)
+    public Command Define()
     {
-        ArgumentNullException.ThrowIfNull(console);
-        var options = CommandArgs.Parse(args, ["dir"]);
-        var dir = options.Required("dir");
-        if (!Path.IsPathFullyQualified(dir) || Path.GetFullPath(dir) == Path.GetPathRoot(Path.GetFullPath(dir)))
+        var command = new Command(Name, Summary) { _dir };
+        CommandOptions.Require(command, _dir);
+        _dir.Validators.Add(r =>
         {
-            throw new UsageException($"--dir must be an absolute path other than the root, got '{dir}'");
-        }
+            var dir = r.GetValueOrDefault<string?>();
+            if (!string.IsNullOrWhiteSpace(dir) && (!Path.IsPathFullyQualified(dir) || Path.GetFullPath(dir) == Path.GetPathRoot(Path.GetFullPath(dir))))
+            {
+                r.AddError($"--dir must be an absolute path other than the root, got '{dir}'");
+            }
+        });
+        return command;
+    }
+
+    /// <inheritdoc/>
+    public async Task<int> RunAsync(ParseResult parsed, CommandConsole console, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(parsed);
+        ArgumentNullException.ThrowIfNull(console);
+        var dir = parsed.GetValue(_dir)!;
         if (!Directory.Exists(dir))
         {
             await console.Out.WriteLineAsync($"{dir} does not exist: nothing to clean").ConfigureAwait(false);
@@ -46,17 +61,7 @@ public sealed class CleanCommand : ICommand
         long files = 0, bytes = 0;
         try
         {
-            foreach (var file in Directory.EnumerateFiles(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                bytes += new FileInfo(file).Length;
-                File.Delete(file);
-                files++;
-            }
-            foreach (var sub in Directory.GetDirectories(dir))
-            {
-                Directory.Delete(sub, recursive: true);
-            }
+            (files, bytes) = Empty(new DirectoryInfo(dir), cancellationToken);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -66,5 +71,38 @@ public sealed class CleanCommand : ICommand
         await console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"removed {files} files ({bytes / 1048576.0:F1} MiB) from {dir}")).ConfigureAwait(false);
         return TrainerExitCodes.Success;
+    }
+
+    /// <summary>
+    /// Deletes what is inside <paramref name="directory"/> without ever following a link: a symbolic link (to a file
+    /// or a directory, even one outside) is removed as a link, so nothing outside the directory is touched.
+    /// </summary>
+    private static (long Files, long Bytes) Empty(DirectoryInfo directory, CancellationToken cancellationToken)
+    {
+        long files = 0, bytes = 0;
+        foreach (var entry in directory.EnumerateFileSystemInfos("*", new EnumerationOptions { RecurseSubdirectories = false, AttributesToSkip = 0 }))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (entry.LinkTarget is not null || (entry.Attributes & FileAttributes.ReparsePoint) != 0)
+            {
+                // unlink(2) removes the link itself, whatever it points to.
+                File.Delete(entry.FullName);
+                files++;
+            }
+            else if (entry is DirectoryInfo sub)
+            {
+                var (f, b) = Empty(sub, cancellationToken);
+                files += f;
+                bytes += b;
+                sub.Delete(recursive: false);
+            }
+            else
+            {
+                bytes += ((FileInfo)entry).Length;
+                entry.Delete();
+                files++;
+            }
+        }
+        return (files, bytes);
     }
 }

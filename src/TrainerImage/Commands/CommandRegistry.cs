@@ -1,12 +1,15 @@
 using System.Collections;
+using System.CommandLine;
+using System.CommandLine.Help;
 using System.Text;
 using BiT.Contracts.Plans;
 
 namespace BiT.Trainer.Commands;
 
 /// <summary>
-/// The <c>bit-trainer</c> subcommands by name. Program.cs registers each command with one line; this class answers
-/// <c>--help</c> for every command, and maps usage errors to exit code 2 with what was wrong.
+/// The <c>bit-trainer</c> subcommands by name, parsed with System.CommandLine. Program.cs registers each command with
+/// one line; this class answers <c>--help</c> for every command and <c>--version</c>, and maps usage errors to exit
+/// code 2 with what was wrong.
 /// </summary>
 public sealed class CommandRegistry : IEnumerable<ICommand>
 {
@@ -24,52 +27,100 @@ public sealed class CommandRegistry : IEnumerable<ICommand>
         }
     }
 
-    /// <summary>Runs the command named by <c>args[0]</c> with the rest of the arguments.</summary>
+    /// <summary>The root command with every registered command's definition.</summary>
+    public RootCommand Define()
+    {
+        var root = new RootCommand("Big Transfer (BiT) trainer") { TreatUnmatchedTokensAsErrors = false };
+
+        // Without a command RunAsync answers "no command given"; an action here keeps the parser from saying so too.
+        root.SetAction(_ => TrainerExitCodes.Usage);
+        foreach (var command in _commands.Values)
+        {
+            var definition = command.Define();
+            definition.TreatUnmatchedTokensAsErrors = false;
+            root.Add(definition);
+        }
+
+        return root;
+    }
+
+    /// <summary>Parses <paramref name="args"/> and runs the command they name.</summary>
     public async Task<int> RunAsync(IReadOnlyList<string> args, CommandConsole console, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(console);
-        if (args.Count == 0)
+        var root = Define();
+        var parsed = root.Parse(args);
+        var named = parsed.CommandResult.Command;
+        _commands.TryGetValue(named.Name, out var command);
+        if (parsed.Action is HelpAction)
         {
-            await console.Error.WriteLineAsync($"{Tool}: error: no command given\n\n{Overview()}").ConfigureAwait(false);
-            return TrainerExitCodes.Usage;
-        }
-
-        if (args[0] is "--help" or "-h" or "help")
-        {
-            await console.Out.WriteLineAsync(Overview()).ConfigureAwait(false);
+            await console.Out.WriteLineAsync(command?.Help ?? Overview()).ConfigureAwait(false);
             return TrainerExitCodes.Success;
         }
 
-        if (!_commands.TryGetValue(args[0], out var command))
+        // Unmatched words are reported here, in the tool's words, with the parser's own errors after them.
+        var errors = parsed.UnmatchedTokens
+            .Select(t => t.StartsWith('-') ? $"unknown option '{t}'" : command is null ? $"unknown command '{t}'" : $"unexpected argument '{t}'")
+            .Concat(parsed.Errors.Select(e => e.Message))
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        if (errors.Count == 0)
         {
-            await console.Error.WriteLineAsync($"{Tool}: error: unknown command '{args[0]}'\n\n{Overview()}").ConfigureAwait(false);
+            errors.AddRange(CommandOptions.Missing(parsed));
+        }
+
+        if (command is null)
+        {
+            if (errors.Count == 0 && parsed.GetResult(root.Options.OfType<VersionOption>().Single()) is not null)
+            {
+                // --version.
+                return await parsed.InvokeAsync(new InvocationConfiguration { Output = console.Out, Error = console.Error }, cancellationToken).ConfigureAwait(false);
+            }
+
+            var why = errors.Count == 0 ? "no command given" : string.Join($"\n{Tool}: error: ", errors);
+            await console.Error.WriteLineAsync($"{Tool}: error: {why}\n\n{Overview()}").ConfigureAwait(false);
             return TrainerExitCodes.Usage;
         }
 
-        var rest = args.Skip(1).ToList();
-        if (rest.Any(a => a is "--help" or "-h"))
+        if (errors.Count > 0)
         {
-            await console.Out.WriteLineAsync(command.Help).ConfigureAwait(false);
-            return TrainerExitCodes.Success;
+            return await UsageErrorAsync(console, command.Name, string.Join($"\n{Tool} {command.Name}: error: ", errors)).ConfigureAwait(false);
         }
 
         try
         {
-            return await command.RunAsync(rest, console, cancellationToken).ConfigureAwait(false);
+            return await command.RunAsync(parsed, console, cancellationToken).ConfigureAwait(false);
         }
-        catch (UsageException e)
+        catch (Exception e)
         {
-            await console.Error.WriteLineAsync(
-                $"{Tool} {command.Name}: error: {e.Message}\nRun '{Tool} {command.Name} --help' for usage.").ConfigureAwait(false);
-            return TrainerExitCodes.Usage;
+            // The catch-all: no exception leaves a command as a crash (exit 134 and a stack trace, which the operator
+            // would retry); each gets its documented code and one line naming the cause.
+            var (code, reason) = FailureClassifier.Classify(e, cancellationToken);
+            if (Environment.GetEnvironmentVariable("BIT_DEBUG") is "1" or "true")
+            {
+                await console.Error.WriteLineAsync(e.ToString()).ConfigureAwait(false);
+            }
+            await console.Error.WriteLineAsync($"{Tool} {command.Name}: error: {reason}").ConfigureAwait(false);
+            return code;
         }
+    }
+
+    /// <summary>
+    /// A usage error found while a command runs (a value only checkable then): the same message and exit code 2 as a
+    /// parse error.
+    /// </summary>
+    public static async Task<int> UsageErrorAsync(CommandConsole console, string command, string message)
+    {
+        ArgumentNullException.ThrowIfNull(console);
+        await console.Error.WriteLineAsync($"{Tool} {command}: error: {message}\nRun '{Tool} {command} --help' for usage.").ConfigureAwait(false);
+        return TrainerExitCodes.Usage;
     }
 
     /// <summary>The list of commands, shown by <c>bit-trainer --help</c>.</summary>
     public string Overview()
     {
-        var text = new StringBuilder($"usage: {Tool} <command> [options]   ({Tool} <command> --help for each)\n\ncommands:\n");
+        var text = new StringBuilder($"usage: {Tool} <command> [options]   ({Tool} <command> --help for each; {Tool} --version)\n\ncommands:\n");
         int width = _commands.Keys.Select(k => k.Length).DefaultIfEmpty(0).Max();
         foreach (var command in _commands.Values)
         {

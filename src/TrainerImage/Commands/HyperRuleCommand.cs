@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using BiT.Contracts.Plans;
@@ -29,15 +30,28 @@ public sealed class HyperRuleCommand : ICommand
         example: bit-trainer hyperrule --train-examples 50000 --image-size 32x32
         """;
 
+    private readonly Option<long?> _trainExamples = CommandOptions.Integer("--train-examples", min: 1);
+    private readonly Option<(int Height, int Width)> _imageSize = ImageSizeOption.Create("--image-size");
+    private readonly Option<long?> _batchSize = CommandOptions.Integer("--batch-size", min: 1, max: int.MaxValue);
+    private readonly Option<ResolutionRule> _resolution = ResolutionOption.Create();
+
     /// <inheritdoc/>
-    public async Task<int> RunAsync(IReadOnlyList<string> args, CommandConsole console, CancellationToken cancellationToken)
+    public Command Define()
     {
+        var command = new Command(Name, Summary) { _trainExamples, _imageSize, _batchSize, _resolution };
+        CommandOptions.Require(command, _trainExamples, _imageSize);
+        return command;
+    }
+
+    /// <inheritdoc/>
+    public async Task<int> RunAsync(ParseResult parsed, CommandConsole console, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(parsed);
         ArgumentNullException.ThrowIfNull(console);
-        var options = CommandArgs.Parse(args, ["train-examples", "image-size", "batch-size", "resolution"]);
-        long examples = options.Integer("train-examples", min: 1) ?? throw new UsageException("missing required option '--train-examples'");
-        var (height, width) = ImageSizeOption.Parse("image-size", options.Required("image-size"));
-        int batch = (int)(options.Integer("batch-size", min: 1, max: int.MaxValue) ?? HyperRule.ReferenceBatchSize);
-        var resolution = ResolutionOption.Parse(options.Optional("resolution"));
+        long examples = parsed.GetValue(_trainExamples)!.Value;
+        var (height, width) = parsed.GetValue(_imageSize);
+        int batch = (int)(parsed.GetValue(_batchSize) ?? HyperRule.ReferenceBatchSize);
+        var resolution = parsed.GetValue(_resolution);
 
         var settings = HyperRule.Resolve(examples, height, width, batch, resolution);
         await console.Out.WriteLineAsync(ToJson(settings)).ConfigureAwait(false);

@@ -1,8 +1,11 @@
+using System.CommandLine;
+
 namespace BiT.Trainer.Commands;
 
 /// <summary>
-/// One <c>bit-trainer</c> subcommand. <see cref="CommandRegistry"/> answers <c>--help</c> with <see cref="Help"/>
-/// and turns a <see cref="UsageException"/> into exit code 2, so a command only parses and runs.
+/// One <c>bit-trainer</c> subcommand. It declares its options on System.CommandLine (<see cref="Define"/>: values
+/// parsed and checked there, so that every usage error names its flag); <see cref="CommandRegistry"/> parses, answers
+/// <c>--help</c> with <see cref="Help"/>, turns parse errors into exit code 2, and runs the command with the result.
 /// </summary>
 public interface ICommand
 {
@@ -15,7 +18,9 @@ public interface ICommand
     /// <summary>The full <c>--help</c> text: usage line, options, examples.</summary>
     string Help { get; }
 
-    /// <summary>Runs the command; returns the process exit code (see docs/api.md, "Trainer exit codes").</summary>
-    /// <exception cref="UsageException">The arguments are wrong (exit code 2).</exception>
-    Task<int> RunAsync(IReadOnlyList<string> args, CommandConsole console, CancellationToken cancellationToken);
+    /// <summary>The command's arguments, options and validators.</summary>
+    Command Define();
+
+    /// <summary>Runs the command on a command line that parsed without errors; returns the process exit code (docs/api.md, "Trainer exit codes").</summary>
+    Task<int> RunAsync(ParseResult parsed, CommandConsole console, CancellationToken cancellationToken);
 }

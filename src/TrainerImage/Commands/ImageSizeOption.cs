@@ -1,12 +1,16 @@
+using System.CommandLine;
 using System.Globalization;
 
 namespace BiT.Trainer.Commands;
 
-/// <summary>Parses an image size written <c>HxW</c> (for example <c>32x32</c> or <c>500x375</c>).</summary>
+/// <summary>An image size option written <c>HxW</c> (for example <c>32x32</c> or <c>500x375</c>).</summary>
 public static class ImageSizeOption
 {
+    /// <summary>The option; its value is (height, width).</summary>
+    public static Option<(int Height, int Width)> Create(string name) => CommandOptions.Parsed(name, text => Parse(name, text));
+
     /// <summary>Returns (height, width).</summary>
-    /// <exception cref="UsageException">Not two positive whole numbers separated by 'x'.</exception>
+    /// <exception cref="FormatException">Not two positive whole numbers separated by 'x'.</exception>
     public static (int Height, int Width) Parse(string option, string text)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -19,6 +23,6 @@ public static class ImageSizeOption
             return (height, width);
         }
 
-        throw new UsageException($"option '--{option}' must be HEIGHTxWIDTH in pixels, such as 32x32; got '{text}'");
+        throw new FormatException($"option '{option}' must be HEIGHTxWIDTH in pixels, such as 32x32; got '{text}'");
     }
 }

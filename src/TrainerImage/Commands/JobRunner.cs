@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json.Nodes;
 using BiT.Contracts.Api;
 using BiT.Contracts.Plans;
+using BiT.Contracts.Pods;
 using BiT.Trainer.Checkpoints;
 using BiT.Trainer.Data;
 using BiT.Trainer.Telemetry;
@@ -61,7 +61,7 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
             await using var reporter = new CompositeReporter(console, new TrainerMetrics(registry));
             var evalEvery = EvalEverySteps ?? Math.Max(1, plan.Hyperparameters.TotalSteps / 5);
             return await TrainAsync(plan, workDir, Path.Combine(workDir, "checkpoints"), maxSteps, evalEvery, reporter, console.Log, stop);
-        });
+        }, stop);
     }
 
     /// <summary>Runs an operator-resolved plan (<c>bit-trainer train --plan</c>), as a pod does.</summary>
@@ -104,7 +104,7 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
             await using var reporter = new CompositeReporter([.. reporters]);
             // In a pod the checkpoint volume is the work directory: /checkpoints/step-*.ckpt and /checkpoints/final/.
             return await TrainAsync(plan, checkpointDir, checkpointDir, null, EvalEverySteps ?? 0, reporter, output.WriteLine, stop);
-        }, pod.TerminationLog);
+        }, stop, pod.TerminationLog);
     }
 
     private async Task<int> TrainAsync(TrainingPlan plan, string workDir, string checkpointDir, int? maxSteps, int evalEvery, IProgressReporter reporter, Action<string> log, CancellationToken stop)
@@ -117,13 +117,16 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
         var outcome = await engine.RunAsync(PlanAdapter.Model(plan, weightsPath), train, test, settings, workDir, reporter, stop, checkpointDirectory: checkpointDir);
         if (outcome.Kind == TrainingOutcomeKind.Completed)
         {
-            var modelPath = Path.Combine(workDir, "final", "model.npz");
+            var modelPath = Path.Combine(workDir, PodPaths.FinalModel);
+            // For people only: nothing parses this sentence.
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"done: top-1 {outcome.Eval!.Top1:P2}, top-5 {outcome.Eval.Top5:P2} after {outcome.Step} steps; model {modelPath}"));
-            // status.result through the status subresource (sent when the reporter is disposed, before exit 0); the
-            // last line, the result as JSON, is the fallback the operator reads from the termination message or log.
-            reporter.Finished(new ResultStatus { Top1 = outcome.Eval.Top1, Top5 = outcome.Eval.Top5, ModelPath = modelPath });
-            resultLine = new JsonObject { ["top1"] = outcome.Eval.Top1, ["top5"] = outcome.Eval.Top5, ["modelPath"] = modelPath, ["steps"] = outcome.Step }.ToJsonString();
+            // The result as data: status.result through the status subresource (sent when the reporter is disposed,
+            // before exit 0), and the same as a JSON line, last on stdout and the termination message, which the
+            // operator reads when the patch did not arrive (TrainerResult).
+            var result = new ResultStatus { Top1 = outcome.Eval.Top1, Top5 = outcome.Eval.Top5, ModelPath = modelPath };
+            reporter.Finished(result);
+            resultLine = TrainerResult.ToMessage(result, outcome.Step);
             await output.WriteLineAsync(resultLine);
             return TrainerExitCodes.Success;
         }
@@ -152,7 +155,7 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
         return path;
     }
 
-    private async Task<int> GuardAsync(Func<Task<int>> body, string? terminationLog = null)
+    private async Task<int> GuardAsync(Func<Task<int>> body, CancellationToken stop, string? terminationLog = null)
     {
         try
         {
@@ -163,16 +166,25 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
             }
             return code;
         }
-        catch (Exception e) when (IsPermanent(e))
+        catch (Exception e)
         {
-            // The last line of output says why (docs/api.md): the operator copies it into the Failed condition.
-            var line = $"bit-trainer: error: {OneLine(e.Message)}";
+            // Every failure gets a documented code and one line saying why, the last line of output (docs/api.md):
+            // the operator copies it into the Failed condition, or retries on the transient code.
+            var (code, reason) = FailureClassifier.Classify(e, stop);
+            var line = $"bit-trainer: error: {reason}";
             await output.FlushAsync();
+            if (Debug)
+            {
+                await error.WriteLineAsync(e.ToString());
+            }
             await error.WriteLineAsync(line);
             WriteTerminationMessage(terminationLog, line);
-            return TrainerExitCodes.PermanentFailure;
+            return code;
         }
     }
+
+    /// <summary>Stack traces of failures go to stderr too (BIT_DEBUG=1); otherwise a failure is one line.</summary>
+    public bool Debug { get; init; } = Environment.GetEnvironmentVariable("BIT_DEBUG") is "1" or "true";
 
     private void WriteTerminationMessage(string? path, string message)
     {
@@ -190,12 +202,7 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
         }
     }
 
-    private static bool IsPermanent(Exception e) => e is ManifestException or PlanException or DataException or TrainingFailedException
-        or CorruptCheckpointException or InvalidDataException or FileNotFoundException or ArgumentException or UnauthorizedAccessException;
-
     private void Warn(string message) => error.WriteLine(message);
-
-    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
 
     public static string Describe(TrainingPlan plan, string source, string workDir)
     {

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using BiT.Contracts.Plans;
 using BiT.Contracts.Rules;
@@ -49,40 +50,94 @@ public sealed class PredictCommand : ICommand
           bit-trainer predict --model BiT-M-R50x1 --weights pets.npz --input photos/ --output top5.csv --labels pets.txt
         """;
 
+    private readonly Option<BitArchitecture?> _model = CommandOptions.Parsed<BitArchitecture?>("--model", ParseModel);
+    private readonly Option<string?> _weights = CommandOptions.Text("--weights");
+    private readonly Option<string?> _weightsSha256 = CommandOptions.Text("--weights-sha256");
+    private readonly Option<string?> _cacheDir = CommandOptions.Text("--cache-dir");
+    private readonly Option<long?> _headSize = CommandOptions.Integer("--head-size", min: 1, max: int.MaxValue);
+    private readonly Option<string?> _input = CommandOptions.Text("--input");
+    private readonly Option<string?> _output = CommandOptions.Text("--output");
+    private readonly Option<long?> _imageSize = CommandOptions.Integer("--image-size", min: 32, max: 4096);
+    private readonly Option<ResolutionRule> _resolution = ResolutionOption.Create();
+    private readonly Option<string?> _labels = CommandOptions.Text("--labels");
+    private readonly Option<long?> _batchSize = CommandOptions.Integer("--batch-size", min: 1, max: 4096);
+    private readonly Option<long?> _threads = CommandOptions.Integer("--threads", min: 1, max: 1024);
+
     /// <inheritdoc/>
-    public async Task<int> RunAsync(IReadOnlyList<string> args, CommandConsole console, CancellationToken cancellationToken)
+    public Command Define()
     {
+        var command = new Command(Name, Summary)
+        {
+            _model, _weights, _weightsSha256, _cacheDir, _headSize, _input, _output, _imageSize, _resolution, _labels, _batchSize, _threads,
+        };
+        CommandOptions.Require(command, _model, _weights, _input, _output);
+        command.Validators.Add(r =>
+        {
+            if (r.GetValue(_input) is { Length: > 0 } input && !Directory.Exists(input) && !File.Exists(input))
+            {
+                r.AddError($"--input '{input}' is neither a .npy file nor a directory of images");
+            }
+
+            if (r.GetValue(_labels) is { } labels && !File.Exists(labels))
+            {
+                r.AddError($"--labels '{labels}': no such file");
+            }
+
+            if (r.GetValue(_weights) is { Length: > 0 } weights)
+            {
+                if (IsUrl(weights))
+                {
+                    if (r.GetValue(_weightsSha256) is null)
+                    {
+                        r.AddError("--weights is a URL, so --weights-sha256 is required to verify the download");
+                    }
+                }
+                else if (!File.Exists(weights))
+                {
+                    r.AddError($"--weights '{weights}': no such file");
+                }
+            }
+        });
+        return command;
+    }
+
+    /// <inheritdoc/>
+    public async Task<int> RunAsync(ParseResult parsed, CommandConsole console, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(parsed);
         ArgumentNullException.ThrowIfNull(console);
-        var options = CommandArgs.Parse(args,
-            ["model", "weights", "weights-sha256", "cache-dir", "head-size", "input", "output", "image-size", "resolution", "labels", "batch-size", "threads"]);
-        var arch = ParseModel(options.Required("model"));
-        string weights = options.Required("weights");
-        string input = options.Required("input");
-        string output = options.Required("output");
-        int? headSize = (int?)options.Integer("head-size", min: 1, max: int.MaxValue);
-        int batchSize = (int)(options.Integer("batch-size", min: 1, max: 4096) ?? 16);
-        int? imageSize = (int?)options.Integer("image-size", min: 32, max: 4096);
-        var resolution = ResolutionOption.Parse(options.Optional("resolution"));
-        string? labels = options.Optional("labels");
-        if (options.Integer("threads", min: 1, max: 1024) is long threads)
+        var arch = parsed.GetValue(_model)!;
+        string weights = parsed.GetValue(_weights)!;
+        string input = parsed.GetValue(_input)!;
+        string output = parsed.GetValue(_output)!;
+        int? headSize = (int?)parsed.GetValue(_headSize);
+        int batchSize = (int)(parsed.GetValue(_batchSize) ?? 16);
+        int? imageSize = (int?)parsed.GetValue(_imageSize);
+        var resolution = parsed.GetValue(_resolution);
+        string? labels = parsed.GetValue(_labels);
+        if (parsed.GetValue(_threads) is long threads)
         {
             set_num_threads((int)threads);
         }
 
         bool imageMode = Directory.Exists(input);
-        if (!imageMode && !File.Exists(input))
+        string weightsPath;
+        try
         {
-            throw new UsageException($"--input '{input}' is neither a .npy file nor a directory of images");
+            weightsPath = await ResolveWeightsAsync(weights, parsed.GetValue(_weightsSha256), parsed.GetValue(_cacheDir), cancellationToken).ConfigureAwait(false);
         }
-
-        if (labels is not null && !File.Exists(labels))
+        catch (Exception e) when (e is ArgumentException or UriFormatException)
         {
-            throw new UsageException($"--labels '{labels}': no such file");
+            return await CommandRegistry.UsageErrorAsync(console, Name, $"--weights: {e.Message}").ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or HttpRequestException or UnauthorizedAccessException)
+        {
+            await console.Error.WriteLineAsync($"bit-trainer predict: error: {e.Message}").ConfigureAwait(false);
+            return TrainerExitCodes.PermanentFailure;
         }
 
         try
         {
-            string weightsPath = await ResolveWeightsAsync(weights, options, cancellationToken).ConfigureAwait(false);
             int classes = headSize ?? NpzWeights.ReadHeadSize(weightsPath);
             // Prediction runs no backward pass, where oneDNN's fault lies, so it needs no probe.
             BiT.Model.Native.CpuKernels.Configure(probe: null);
@@ -119,30 +174,25 @@ public sealed class PredictCommand : ICommand
         }
         catch (ArgumentException e)
         {
-            throw new UsageException($"--model: {e.Message}", e);
+            throw new FormatException($"--model: {e.Message}", e);
         }
     }
 
-    private static async Task<string> ResolveWeightsAsync(string weights, CommandArgs options, CancellationToken cancellationToken)
+    private static bool IsUrl(string weights) =>
+        weights.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || weights.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A local file as it is; a URL downloaded (verified against its SHA-256) into the cache.</summary>
+    private static async Task<string> ResolveWeightsAsync(string weights, string? sha256, string? cacheDir, CancellationToken cancellationToken)
     {
-        if (weights.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || weights.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+        if (!IsUrl(weights))
         {
-            string sha = options.Optional("weights-sha256")
-                ?? throw new UsageException("--weights is a URL, so --weights-sha256 is required to verify the download");
-            string cache = options.Optional("cache-dir")
-                ?? Environment.GetEnvironmentVariable("BIT_CACHE_DIR")
-                ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "bit-trainer");
-            try
-            {
-                return await WeightsCache.FetchAsync(new Uri(weights), sha, cache, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is ArgumentException or UriFormatException)
-            {
-                throw new UsageException($"--weights: {e.Message}", e);
-            }
+            return weights;
         }
 
-        return File.Exists(weights) ? weights : throw new UsageException($"--weights '{weights}': no such file");
+        string cache = cacheDir
+            ?? Environment.GetEnvironmentVariable("BIT_CACHE_DIR")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "bit-trainer");
+        return await WeightsCache.FetchAsync(new Uri(weights), sha256!, cache, cancellationToken).ConfigureAwait(false);
     }
 
     private static void CreateParent(string output)

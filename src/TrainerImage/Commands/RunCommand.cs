@@ -1,3 +1,5 @@
+using System.CommandLine;
+
 namespace BiT.Trainer.Commands;
 
 /// <summary><c>bit-trainer run MANIFEST.yaml</c>: runs a job manifest on this machine, resuming when run again.</summary>
@@ -29,22 +31,38 @@ public sealed class RunCommand : ICommand
         example: bit-trainer run examples/finetune-fashion-mnist.yaml --workdir runs/fashion-mnist
         """;
 
-    public async Task<int> RunAsync(IReadOnlyList<string> args, CommandConsole console, CancellationToken cancellationToken)
+    private readonly Argument<string?> _manifest = new("MANIFEST.yaml") { Arity = ArgumentArity.ZeroOrOne };
+    private readonly Option<string?> _workdir = CommandOptions.Text("--workdir");
+    private readonly Option<long?> _maxSteps = CommandOptions.Integer("--max-steps", min: 1, max: int.MaxValue);
+    private readonly Option<long?> _metricsPort = CommandOptions.Integer("--metrics-port", min: 1, max: 65535);
+    private readonly Option<long?> _workers = CommandOptions.Integer("--workers", min: 1, max: 256);
+    private readonly Option<long?> _evalEvery = CommandOptions.Integer("--eval-every", min: 0, max: int.MaxValue);
+
+    public Command Define()
     {
-        ArgumentNullException.ThrowIfNull(args);
-        ArgumentNullException.ThrowIfNull(console);
-        if (args.Count == 0 || args[0].StartsWith("--", StringComparison.Ordinal))
+        var command = new Command(Name, Summary) { _manifest, _workdir, _maxSteps, _metricsPort, _workers, _evalEvery };
+        command.Validators.Add(r =>
         {
-            throw new UsageException("missing MANIFEST.yaml");
-        }
-        var options = CommandArgs.Parse([.. args.Skip(1)], ["workdir", "max-steps", "metrics-port", "workers", "eval-every"]);
-        var maxSteps = (int?)options.Integer("max-steps", min: 1, max: int.MaxValue);
-        var port = (int?)options.Integer("metrics-port", min: 1, max: 65535);
-        var workers = (int?)options.Integer("workers", min: 1, max: 256);
-        var evalEvery = (int?)options.Integer("eval-every", min: 0, max: int.MaxValue);
+            if (string.IsNullOrEmpty(r.GetValue(_manifest)))
+            {
+                r.AddError("missing MANIFEST.yaml");
+            }
+        });
+        return command;
+    }
+
+    public async Task<int> RunAsync(ParseResult parsed, CommandConsole console, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(parsed);
+        ArgumentNullException.ThrowIfNull(console);
         using var stop = new StopSignal(cancellationToken);
-        var runner = new JobRunner(console.Out, console.Error, TimeProvider.System) { Workers = workers, EvalEverySteps = evalEvery };
+        var runner = new JobRunner(console.Out, console.Error, TimeProvider.System)
+        {
+            Workers = (int?)parsed.GetValue(_workers),
+            EvalEverySteps = (int?)parsed.GetValue(_evalEvery),
+        };
         var interactive = ReferenceEquals(console.Out, Console.Out) && !Console.IsOutputRedirected;
-        return await runner.RunManifestAsync(args[0], options.Optional("workdir"), maxSteps, port, interactive, stop.Token);
+        return await runner.RunManifestAsync(
+            parsed.GetValue(_manifest)!, parsed.GetValue(_workdir), (int?)parsed.GetValue(_maxSteps), (int?)parsed.GetValue(_metricsPort), interactive, stop.Token);
     }
 }

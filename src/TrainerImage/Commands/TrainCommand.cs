@@ -1,3 +1,4 @@
+using System.CommandLine;
 using BiT.Trainer.Telemetry;
 
 namespace BiT.Trainer.Commands;
@@ -22,15 +23,24 @@ public sealed class TrainCommand : ICommand
         why), 2 usage error.
         """;
 
-    public async Task<int> RunAsync(IReadOnlyList<string> args, CommandConsole console, CancellationToken cancellationToken)
+    private readonly Option<string?> _plan = CommandOptions.Text("--plan");
+    private readonly Option<string?> _workdir = CommandOptions.Text("--workdir");
+    private readonly Option<long?> _metricsPort = CommandOptions.Integer("--metrics-port", min: 1, max: 65535);
+    private readonly Option<long?> _workers = CommandOptions.Integer("--workers", min: 1, max: 256);
+
+    public Command Define()
     {
+        var command = new Command(Name, Summary) { _plan, _workdir, _metricsPort, _workers };
+        CommandOptions.Require(command, _plan);
+        return command;
+    }
+
+    public async Task<int> RunAsync(ParseResult parsed, CommandConsole console, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(parsed);
         ArgumentNullException.ThrowIfNull(console);
-        var options = CommandArgs.Parse(args, ["plan", "workdir", "metrics-port", "workers"]);
-        var plan = options.Required("plan");
-        var port = (int?)options.Integer("metrics-port", min: 1, max: 65535);
-        var workers = (int?)options.Integer("workers", min: 1, max: 256);
         using var stop = new StopSignal(cancellationToken);
-        var runner = new JobRunner(console.Out, console.Error, TimeProvider.System) { Workers = workers };
-        return await runner.RunPlanAsync(plan, options.Optional("workdir"), port, PodEnvironment.FromProcess(), stop.Token);
+        var runner = new JobRunner(console.Out, console.Error, TimeProvider.System) { Workers = (int?)parsed.GetValue(_workers) };
+        return await runner.RunPlanAsync(parsed.GetValue(_plan)!, parsed.GetValue(_workdir), (int?)parsed.GetValue(_metricsPort), PodEnvironment.FromProcess(), stop.Token);
     }
 }

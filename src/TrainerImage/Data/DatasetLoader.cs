@@ -1,9 +1,11 @@
+using BiT.Contracts.Api;
+
 namespace BiT.Trainer.Data;
 
 /// <summary>Opens the train and test splits of a dataset in any supported format and checks them.</summary>
 public static class DatasetLoader
 {
-    public static IImageDataset Open(DataFormat format, string path, DataSplit split, int numClasses, CorruptImageTracker? tracker = null, IReadOnlyList<string>? classNames = null)
+    public static IImageDataset Open(DatasetFormat format, string path, DataSplit split, int numClasses, CorruptImageTracker? tracker = null, IReadOnlyList<string>? classNames = null)
     {
         if (numClasses < 1)
         {
@@ -16,7 +18,7 @@ public static class DatasetLoader
     /// Opens a split and keeps only <paramref name="classes"/> (relabelled 0..k-1 in that order), or all classes
     /// when it is null; labels outside the subset are allowed and dropped.
     /// </summary>
-    public static IImageDataset OpenClasses(DataFormat format, string path, DataSplit split, int numClasses, IReadOnlyList<int>? classes, CorruptImageTracker? tracker = null, IReadOnlyList<string>? classNames = null)
+    public static IImageDataset OpenClasses(DatasetFormat format, string path, DataSplit split, int numClasses, IReadOnlyList<int>? classes, CorruptImageTracker? tracker = null, IReadOnlyList<string>? classNames = null)
     {
         if (classes is null)
         {
@@ -27,7 +29,7 @@ public static class DatasetLoader
             throw new DataException($"dataset.classes lists {classes.Count} labels but numClasses is {numClasses}");
         }
         // Labels of IDX and CIFAR files are single bytes; image folders are taken as they are.
-        var raw = OpenRaw(format, path, split, format == DataFormat.ImageFolder ? 0 : 256, tracker, classNames);
+        var raw = OpenRaw(format, path, split, format == DatasetFormat.ImageFolder ? 0 : 256, tracker, classNames);
         var outside = classes.FirstOrDefault(c => c < 0 || c >= raw.NumClasses, -1);
         if (outside >= 0 || classes.Distinct().Count() != classes.Count)
         {
@@ -36,19 +38,19 @@ public static class DatasetLoader
         return SubsetDataset.OfClasses(raw, classes);
     }
 
-    private static IImageDataset OpenRaw(DataFormat format, string path, DataSplit split, int numClasses, CorruptImageTracker? tracker, IReadOnlyList<string>? classNames)
+    private static IImageDataset OpenRaw(DatasetFormat format, string path, DataSplit split, int numClasses, CorruptImageTracker? tracker, IReadOnlyList<string>? classNames)
     {
         return format switch
         {
-            DataFormat.Idx => IdxDataset.Open(path, split, numClasses),
-            DataFormat.CifarBinary => CifarBinaryDataset.Open(path, split, numClasses),
-            DataFormat.ImageFolder => ImageFolderDataset.Open(path, split, numClasses, tracker, classNames),
+            DatasetFormat.Idx => IdxDataset.Open(path, split, numClasses),
+            DatasetFormat.CifarBinary => CifarBinaryDataset.Open(path, split, numClasses),
+            DatasetFormat.ImageFolder => ImageFolderDataset.Open(path, split, numClasses, tracker, classNames),
             _ => throw new DataException($"dataset format {format} is not supported"),
         };
     }
 
     /// <summary>Both splits; the train split must have an example of every class.</summary>
-    public static (IImageDataset Train, IImageDataset Test) OpenSplits(DataFormat format, string path, int numClasses, Action<string> warn, double corruptThreshold = CorruptImageTracker.DefaultThreshold, IReadOnlyList<int>? classes = null)
+    public static (IImageDataset Train, IImageDataset Test) OpenSplits(DatasetFormat format, string path, int numClasses, Action<string> warn, double corruptThreshold = CorruptImageTracker.DefaultThreshold, IReadOnlyList<int>? classes = null)
     {
         var train = OpenClasses(format, path, DataSplit.Train, numClasses, classes, Tracker(format, path, DataSplit.Train, corruptThreshold, warn));
         var classNames = ((train as SubsetDataset)?.Inner ?? train) is ImageFolderDataset folder ? folder.ClassNames : null;
@@ -75,9 +77,9 @@ public static class DatasetLoader
         }
     }
 
-    private static CorruptImageTracker? Tracker(DataFormat format, string path, DataSplit split, double threshold, Action<string> warn)
+    private static CorruptImageTracker? Tracker(DatasetFormat format, string path, DataSplit split, double threshold, Action<string> warn)
     {
-        if (format != DataFormat.ImageFolder)
+        if (format != DatasetFormat.ImageFolder)
         {
             return null;
         }

@@ -66,21 +66,49 @@ public sealed record IdxFile(int[] Dimensions, byte[] Data)
         return new IdxFile(dims, payload.ToArray());
     }
 
+    /// <summary>
+    /// Reads the file, decompressing gzip, but never more than the IDX header declares (plus one byte to detect
+    /// excess): a small gzip bomb ends at the declared size instead of filling memory. Growth follows the bytes
+    /// actually read, so a header that over-declares costs nothing either.
+    /// </summary>
     private static byte[] ReadAllMaybeGzip(string path)
     {
         using var file = File.OpenRead(path);
         var b0 = file.ReadByte();
         var b1 = file.ReadByte();
         file.Position = 0;
+        using Stream input = b0 == 0x1f && b1 == 0x8b ? new GZipStream(file, CompressionMode.Decompress) : file;
         using var output = new MemoryStream();
-        if (b0 == 0x1f && b1 == 0x8b)
+        var head = new byte[4 + (4 * 4)];
+        var got = input.ReadAtLeast(head.AsSpan(0, 4), 4, throwOnEndOfStream: false);
+        output.Write(head, 0, got);
+        if (got < 4 || head[3] is < 1 or > 4)
         {
-            using var gzip = new GZipStream(file, CompressionMode.Decompress);
-            gzip.CopyTo(output);
+            return output.ToArray(); // Parse names the defect
         }
-        else
+        var dimBytes = 4 * head[3];
+        var more = input.ReadAtLeast(head.AsSpan(4, dimBytes), dimBytes, throwOnEndOfStream: false);
+        output.Write(head, 4, more);
+        if (more < dimBytes)
         {
-            file.CopyTo(output);
+            return output.ToArray();
+        }
+        long declared = 1;
+        for (var i = 0; i < head[3]; i++)
+        {
+            declared = Math.Min(declared * BinaryPrimitives.ReadUInt32BigEndian(head.AsSpan(4 + (4 * i), 4)), Array.MaxLength);
+        }
+        var limit = Math.Min(declared + 1, Array.MaxLength - output.Length);
+        var buffer = new byte[1 << 16];
+        while (limit > 0)
+        {
+            var n = input.Read(buffer, 0, (int)Math.Min(buffer.Length, limit));
+            if (n == 0)
+            {
+                break;
+            }
+            output.Write(buffer, 0, n);
+            limit -= n;
         }
         return output.ToArray();
     }

@@ -102,7 +102,7 @@ public sealed class ImageFolderDataset : IImageDataset
         try
         {
             using var codec = SKCodec.Create(file, out var result);
-            return codec is null ? $"not a readable image ({result})" : null;
+            return codec is null ? $"not a readable image ({result})" : BiT.Model.Imaging.ImageDecoder.SizeProblem(codec.Info.Width, codec.Info.Height);
         }
         catch (IOException e)
         {
@@ -143,13 +143,14 @@ public sealed class ImageFolderDataset : IImageDataset
             // PNG, BMP, GIF, WebP, and JPEG variants libjpeg-turbo cannot read (its answer decides nothing here).
             return DecodeWithSkia(file);
         }
+        // The declared size is checked before any pixel buffer is sized by it (a few bytes can declare 65535 x 65535).
+        if (BiT.Model.Imaging.ImageDecoder.SizeProblem(width, height) is { } problem)
+        {
+            throw new CorruptImageException(problem);
+        }
         var (_, w, h) = TurboJpeg.ShrinkFor(width, height, minWidth, minHeight);
         var channels = gray ? 1 : 3;
         var length = (long)w * h * channels;
-        if (length > Array.MaxLength)
-        {
-            throw new CorruptImageException($"declared size {width}x{height} is too large to decode");
-        }
         byte[] pixels;
         if (pooled)
         {
@@ -217,6 +218,10 @@ public sealed class ImageFolderDataset : IImageDataset
     {
         using var codec = SKCodec.Create(file, out var result)
             ?? throw new CorruptImageException($"not a readable image ({result})");
+        if (BiT.Model.Imaging.ImageDecoder.SizeProblem(codec.Info.Width, codec.Info.Height) is { } problem)
+        {
+            throw new CorruptImageException(problem);
+        }
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         using var bitmap = new SKBitmap(info);
         var decoded = codec.GetPixels(info, bitmap.GetPixels());

@@ -1,26 +1,28 @@
-using System.Net.Http.Headers;
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using BiT.Contracts;
 using BiT.Contracts.Api;
 using BiT.Trainer.Training;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
 
 namespace BiT.Trainer.Telemetry;
 
 /// <summary>
 /// Writes the trainer's fields of the job's status (<see cref="BiTJobStatus.TrainerFields"/>: <c>progress</c>,
 /// <c>checkpoint</c>, and <c>result</c> when the run finished) through the status subresource with JSON merge
-/// patches, at most once per <c>interval</c>: events in between are coalesced, the latest wins, and the last one is
+/// patches through KubernetesClient (in-cluster configuration, or <c>BIT_KUBE_API</c> with its token and CA), at
+/// most once per <c>interval</c>: events in between are coalesced, the latest wins, and the last one is
 /// sent on dispose (before the process exits). A failed patch is logged and retried with the next one; it never
 /// stops training.
 /// </summary>
 public sealed class KubernetesStatusReporter : IProgressReporter
 {
-    private readonly HttpClient http;
-    private readonly Uri statusUri;
-    private readonly string tokenFile;
+    private readonly Kubernetes client;
+    private readonly JobKind kind;
+    private readonly string ns;
+    private readonly string name;
     private readonly TimeProvider time;
     private readonly TimeSpan interval;
     private readonly Action<string> warn;
@@ -33,8 +35,9 @@ public sealed class KubernetesStatusReporter : IProgressReporter
     private ResultStatus? pendingResult;
     private int failures;
 
-    public KubernetesStatusReporter(PodEnvironment pod, TimeProvider time, TimeSpan interval, Action<string> warn, HttpMessageHandler? handler = null)
+    public KubernetesStatusReporter(PodEnvironment pod, TimeProvider time, TimeSpan interval, Action<string> warn)
     {
+        ArgumentNullException.ThrowIfNull(pod);
         if (!pod.CanReportStatus)
         {
             throw new ArgumentException("the pod environment lacks the API server, namespace, job name or kind", nameof(pod));
@@ -42,19 +45,17 @@ public sealed class KubernetesStatusReporter : IProgressReporter
         this.time = time;
         this.interval = interval;
         this.warn = warn;
-        tokenFile = pod.TokenFile;
-        var plural = pod.JobKind switch
-        {
-            ApiInfo.FineTuneKind => "bitfinetunejobs",
-            ApiInfo.PretrainKind => "bitpretrainjobs",
-            _ => throw new ArgumentException($"BIT_JOB_KIND must be {ApiInfo.FineTuneKind} or {ApiInfo.PretrainKind}, got '{pod.JobKind}'", nameof(pod)),
-        };
-        statusUri = new Uri(pod.ApiServer!, $"/apis/{ApiInfo.Group}/{ApiInfo.Version}/namespaces/{Uri.EscapeDataString(pod.Namespace!)}/{plural}/{Uri.EscapeDataString(pod.JobName!)}/status");
-        http = new HttpClient(handler ?? CreateHandler(pod.CaFile), disposeHandler: true) { Timeout = TimeSpan.FromSeconds(10) };
+        kind = JobKind.FromKind(pod.JobKind)
+            ?? throw new ArgumentException($"BIT_JOB_KIND must be {ApiInfo.FineTuneKind} or {ApiInfo.PretrainKind}, got '{pod.JobKind}'", nameof(pod));
+        ns = pod.Namespace!;
+        name = pod.JobName!;
+        client = new Kubernetes(Configuration(pod));
+        StatusUri = new Uri(pod.ApiServer!, $"/apis/{ApiInfo.Group}/{ApiInfo.Version}/namespaces/{Uri.EscapeDataString(ns)}/{kind.Plural}/{Uri.EscapeDataString(name)}/status");
         loop = Task.Run(() => RunAsync(stop.Token));
     }
 
-    public Uri StatusUri => statusUri;
+    /// <summary>The status subresource written (for messages).</summary>
+    public Uri StatusUri { get; }
 
     public int Failures => Volatile.Read(ref failures);
 
@@ -125,7 +126,7 @@ public sealed class KubernetesStatusReporter : IProgressReporter
         {
             // The API server did not answer in time; the operator still sees the pod's exit.
         }
-        http.Dispose();
+        client.Dispose();
         stop.Dispose();
         wake.Dispose();
     }
@@ -157,21 +158,9 @@ public sealed class KubernetesStatusReporter : IProgressReporter
         var body = new JsonObject { ["status"] = status }.ToJsonString();
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Patch, statusUri)
-            {
-                Content = new StringContent(body, Encoding.UTF8, "application/merge-patch+json"),
-            };
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/merge-patch+json");
-            if (File.Exists(tokenFile))
-            {
-                // Projected tokens rotate: read the file every time.
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(tokenFile, cancellationToken)).Trim());
-            }
-            using var response = await http.SendAsync(request, cancellationToken);
-            if (!response.IsSuccessStatusCode)
-            {
-                Fail($"status patch of {statusUri} failed: HTTP {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}", pending);
-            }
+            await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
+                new V1Patch(body, V1Patch.PatchType.MergePatch), ApiInfo.Group, ApiInfo.Version, ns, kind.Plural, name,
+                cancellationToken: cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -179,9 +168,13 @@ public sealed class KubernetesStatusReporter : IProgressReporter
             Requeue(pending);
             throw;
         }
-        catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException)
+        catch (HttpOperationException e)
         {
-            Fail($"status patch of {statusUri} failed: {e.Message}", pending);
+            Fail($"status patch of {StatusUri} failed: HTTP {(int)e.Response.StatusCode} {e.Response.Content}", pending);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException or UnauthorizedAccessException)
+        {
+            Fail($"status patch of {StatusUri} failed: {e.Message}", pending);
         }
     }
 
@@ -203,25 +196,21 @@ public sealed class KubernetesStatusReporter : IProgressReporter
         }
     }
 
-    private static HttpMessageHandler CreateHandler(string? caFile)
+    /// <summary>
+    /// In a pod the client's in-cluster configuration (the service account's rotating token and CA); with
+    /// <c>BIT_KUBE_API</c> that server, the token file if it exists and the CA if given.
+    /// </summary>
+    private static KubernetesClientConfiguration Configuration(PodEnvironment pod)
     {
-        var handler = new SocketsHttpHandler();
-        if (caFile is not null && File.Exists(caFile))
-        {
-            var ca = X509CertificateLoader.LoadCertificateFromFile(caFile);
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+        var config = pod.InCluster && KubernetesClientConfiguration.IsInCluster()
+            ? KubernetesClientConfiguration.InClusterConfig()
+            : new KubernetesClientConfiguration
             {
-                if (certificate is null)
-                {
-                    return false;
-                }
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.Add(ca);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return chain.Build(new X509Certificate2(certificate));
+                Host = pod.ApiServer!.ToString(),
+                TokenProvider = File.Exists(pod.TokenFile) ? new k8s.Authentication.TokenFileAuth(pod.TokenFile) : null,
+                SslCaCerts = pod.CaFile is { } ca && File.Exists(ca) ? [X509CertificateLoader.LoadCertificateFromFile(ca)] : null,
             };
-        }
-        return handler;
+        config.HttpClientTimeout = TimeSpan.FromSeconds(10);
+        return config;
     }
 }

@@ -1,8 +1,11 @@
+using BiT.Contracts.Pods;
+
 namespace BiT.Trainer.Telemetry;
 
 /// <summary>
-/// What a trainer pod learns from its environment (docs/api.md, "Pod environment"). The API server defaults to the
-/// in-cluster service (<c>KUBERNETES_SERVICE_HOST</c>/<c>_PORT</c>) and the service account's token and CA.
+/// What a trainer pod learns from its environment (<see cref="TrainerEnv"/>; docs/api.md, "Pod environment"). The API
+/// server is <see cref="TrainerEnv.KubeApi"/> when set (tests, local runs), else the in-cluster service
+/// (<c>KUBERNETES_SERVICE_HOST</c>/<c>_PORT</c>) with the service account's token and CA.
 /// </summary>
 public sealed record PodEnvironment(
     Uri? ApiServer,
@@ -16,16 +19,20 @@ public sealed record PodEnvironment(
     int? MetricsPort,
     string? TerminationLog = null)
 {
-    public const string ServiceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount";
+    public const string ServiceAccountDirectory = PodPaths.ServiceAccountDirectory;
 
-    public const string DefaultTerminationLog = "/dev/termination-log";
+    public const string DefaultTerminationLog = PodPaths.TerminationLog;
+
+    /// <summary>True when the API server comes from the in-cluster service, not from <see cref="TrainerEnv.KubeApi"/>.</summary>
+    public bool InCluster { get; init; }
 
     public bool CanReportStatus => ApiServer is not null && !string.IsNullOrEmpty(Namespace) && !string.IsNullOrEmpty(JobName) && !string.IsNullOrEmpty(JobKind);
 
     public static PodEnvironment From(Func<string, string?> env)
     {
         Uri? api = null;
-        if (Value(env, "BIT_KUBE_API") is { } explicitApi)
+        var inCluster = false;
+        if (Value(env, TrainerEnv.KubeApi) is { } explicitApi)
         {
             api = new Uri(explicitApi);
         }
@@ -33,20 +40,24 @@ public sealed record PodEnvironment(
         {
             var port = Value(env, "KUBERNETES_SERVICE_PORT") ?? "443";
             api = new Uri($"https://{(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host)}:{port}");
+            inCluster = true;
         }
         var defaultCa = Path.Combine(ServiceAccountDirectory, "ca.crt");
         return new PodEnvironment(
             api,
-            Value(env, "BIT_KUBE_TOKEN_FILE") ?? Path.Combine(ServiceAccountDirectory, "token"),
-            Value(env, "BIT_KUBE_CA_FILE") ?? (File.Exists(defaultCa) ? defaultCa : null),
-            Value(env, "BIT_JOB_NAMESPACE"),
-            Value(env, "BIT_JOB_NAME"),
-            Value(env, "BIT_JOB_KIND"),
-            Value(env, "BIT_PLAN"),
-            Value(env, "BIT_WORKDIR") ?? Value(env, "BIT_CHECKPOINT_DIR"),
-            int.TryParse(Value(env, "BIT_METRICS_PORT"), out var p) && p > 0 ? p : null,
+            Value(env, TrainerEnv.KubeTokenFile) ?? Path.Combine(ServiceAccountDirectory, "token"),
+            Value(env, TrainerEnv.KubeCaFile) ?? (File.Exists(defaultCa) ? defaultCa : null),
+            Value(env, TrainerEnv.JobNamespace),
+            Value(env, TrainerEnv.JobName),
+            Value(env, TrainerEnv.JobKind),
+            Value(env, TrainerEnv.Plan),
+            Value(env, TrainerEnv.WorkDirectory) ?? Value(env, TrainerEnv.CheckpointDirectory),
+            int.TryParse(Value(env, TrainerEnv.MetricsPort), out var p) && p > 0 ? p : null,
             // Kubernetes' default terminationMessagePath; present only inside a container.
-            Value(env, "BIT_TERMINATION_LOG") ?? (File.Exists(DefaultTerminationLog) ? DefaultTerminationLog : null));
+            Value(env, TrainerEnv.TerminationLog) ?? (File.Exists(DefaultTerminationLog) ? DefaultTerminationLog : null))
+        {
+            InCluster = inCluster,
+        };
     }
 
     public static PodEnvironment FromProcess() => From(Environment.GetEnvironmentVariable);

@@ -9,14 +9,6 @@ namespace BiT.Trainer.Training;
 /// <summary>Turns the contracts' resolved <see cref="TrainingPlan"/> into the engine's inputs: settings, data and network.</summary>
 public static class PlanAdapter
 {
-    public static DataFormat Format(DatasetFormat format) => format switch
-    {
-        DatasetFormat.ImageFolder => DataFormat.ImageFolder,
-        DatasetFormat.Idx => DataFormat.Idx,
-        DatasetFormat.CifarBinary => DataFormat.CifarBinary,
-        _ => throw new DataException($"dataset format {format} is not supported"),
-    };
-
     public static TrainingSettings Settings(TrainingPlan plan, string planHash, int? stopAtStep = null, int? workers = null)
     {
         var h = plan.Hyperparameters;
@@ -46,7 +38,7 @@ public static class PlanAdapter
     /// <summary>Train (few-shot subset applied) and test splits of the plan's dataset.</summary>
     public static (IImageDataset Train, IImageDataset Test) OpenData(PlanDataset dataset, Action<string> warn)
     {
-        var (train, test) = DatasetLoader.OpenSplits(Format(dataset.Format), dataset.Path, dataset.NumClasses, warn, classes: dataset.Classes);
+        var (train, test) = DatasetLoader.OpenSplits(dataset.Format, dataset.Path, dataset.NumClasses, warn, classes: dataset.Classes);
         if (dataset.FewShotExamplesPerClass is { } k)
         {
             train = FewShotSampler.Select(train, k, dataset.FewShotSeed);
@@ -57,14 +49,27 @@ public static class PlanAdapter
     /// <summary>Measures what the HyperRule needs when the spec leaves it out: training examples and the original image size.</summary>
     public static DatasetFacts Measure(DatasetFormat format, string path, int numClasses, IReadOnlyList<int>? classes, Action<string> warn)
     {
-        var train = DatasetLoader.OpenClasses(Format(format), path, DataSplit.Train, numClasses, classes,
+        var train = DatasetLoader.OpenClasses(format, path, DataSplit.Train, numClasses, classes,
             new CorruptImageTracker(int.MaxValue, 1.0, warn));
         if (train.Count == 0)
         {
             throw new DataException($"dataset path {path}: the train split is empty");
         }
-        var first = train.Load(0);
-        return new DatasetFacts(train.Count, first.Height, first.Width);
+        // The first image that decodes gives the size: a corrupt first file is skipped, as training would skip it.
+        const int Tries = 100;
+        for (var i = 0; i < Math.Min(train.Count, Tries); i++)
+        {
+            try
+            {
+                var first = train.Load(i);
+                return new DatasetFacts(train.Count, first.Height, first.Width);
+            }
+            catch (CorruptImageException e)
+            {
+                warn($"warning: example {i} of {path} cannot be decoded ({e.Message}); measuring the next one");
+            }
+        }
+        throw new DataException($"dataset path {path}: none of the first {Math.Min(train.Count, Tries)} training images can be decoded");
     }
 
     public static BitArchitecture Architecture(PlanModel model) =>

@@ -55,6 +55,8 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
         var parameters = model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
         using var optimizer = new SgdMomentum(parameters, settings.Momentum, settings.WeightDecay);
 
+        store.RemoveStaleTemporaryFiles();
+        RemoveStaleTemporaryFiles(Path.Combine(workDirectory, "final"), log);
         var step = 0;
         if (store.LoadLatest(settings.PlanHash) is { } checkpoint)
         {
@@ -224,4 +226,25 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
     }
 
     private static Tensor Flatten(Tensor logits) => logits.dim() == 2 ? logits : logits.flatten(1);
+
+    /// <summary>The hidden temporary files of an interrupted final-model write (<c>final/.model.npz.tmp-*</c>).</summary>
+    private static void RemoveStaleTemporaryFiles(string finalDirectory, Action<string> log)
+    {
+        if (!Directory.Exists(finalDirectory))
+        {
+            return;
+        }
+        foreach (var stale in Directory.GetFiles(finalDirectory, ".*.tmp-*"))
+        {
+            try
+            {
+                File.Delete(stale);
+                log($"removed {stale}, left by an interrupted write");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                log($"warning: cannot remove {stale}: {e.Message}");
+            }
+        }
+    }
 }

@@ -52,7 +52,7 @@ public sealed class HyperRuleCommandTests
     [InlineData(new[] { "--train-examples", "10", "--image-size", "32" }, "HEIGHTxWIDTH")]
     [InlineData(new[] { "--train-examples", "10", "--image-size", "32x32", "--resolution", "huge" }, "'reference'")]
     [InlineData(new[] { "--train-examples", "10", "--image-size", "32x32", "--epochs", "3" }, "unknown option '--epochs'")]
-    [InlineData(new[] { "--train-examples" }, "'--train-examples' needs a value")]
+    [InlineData(new[] { "--train-examples" }, "Required argument missing for option: '--train-examples'")]
     public async Task Usage_errors_say_what_was_wrong_and_exit_2(string[] args, string message)
     {
         var result = await TestSupport.Cli.RunAsync(["hyperrule", .. args]);

@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
+using BiT.Contracts;
 using BiT.Contracts.Plans;
+using BiT.Contracts.Pods;
 using BiT.Operator.Api;
 using BiT.Operator.Controllers;
 
@@ -22,13 +24,15 @@ public sealed class ContractsJobPlannerTests
         ["checkpoint"] = new JsonObject { ["everySteps"] = 5 },
     };
 
+    private static JobView View(BiT.Operator.Api.BiTJob job) => JobView.Of(JobKind.FineTune, job);
+
     private static PlanContext Context(string? weights = null) =>
         new(JobKind.FineTune, "ml", "pets", "uid-1", PodPaths.Checkpoints, weights);
 
     [Fact]
     public void A_valid_spec_resolves_into_a_plan_with_the_jobs_identity_and_checkpoint_directory()
     {
-        var (plan, errors) = new ContractsJobPlanner().Plan(JobFixtures.Job(RealSpec()), Context());
+        var (plan, errors) = new ContractsJobPlanner().Plan(View(JobFixtures.Job(RealSpec())), Context());
         Assert.Empty(errors);
         Assert.NotNull(plan);
         Assert.Equal(20, plan.Hyperparameters!.TotalSteps);
@@ -45,7 +49,7 @@ public sealed class ContractsJobPlannerTests
     {
         var spec = RealSpec();
         spec["model"]!["weights"] = new JsonObject { ["fromPretrainJob"] = new JsonObject { ["name"] = "up" } };
-        var (plan, errors) = new ContractsJobPlanner().Plan(JobFixtures.Job(spec), Context("/pretrained/final/model.npz"));
+        var (plan, errors) = new ContractsJobPlanner().Plan(View(JobFixtures.Job(spec)), Context("/pretrained/final/model.npz"));
         Assert.Empty(errors);
         Assert.Equal("/pretrained/final/model.npz", TrainingPlan.FromJson(plan!.PlanJson).Model.Weights!.Path);
     }
@@ -57,7 +61,7 @@ public sealed class ContractsJobPlannerTests
     {
         var spec = RealSpec();
         spec["dataset"]!.AsObject().Remove(remove);
-        var (plan, errors) = new ContractsJobPlanner().Plan(JobFixtures.Job(spec), Context());
+        var (plan, errors) = new ContractsJobPlanner().Plan(View(JobFixtures.Job(spec)), Context());
         Assert.Null(plan);
         Assert.Contains(errors, e => e.Path == field);
     }
@@ -68,7 +72,7 @@ public sealed class ContractsJobPlannerTests
         var spec = RealSpec();
         spec["dataset"]!.AsObject().Remove("trainExamples");
         spec["dataset"]!.AsObject().Remove("imageSize");
-        var (plan, errors) = new ContractsJobPlanner().Plan(JobFixtures.Job(spec), Context());
+        var (plan, errors) = new ContractsJobPlanner().Plan(View(JobFixtures.Job(spec)), Context());
         Assert.Empty(errors);
         Assert.NotNull(plan);
         var parsed = TrainingPlan.FromJson(plan.PlanJson);

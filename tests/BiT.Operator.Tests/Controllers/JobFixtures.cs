@@ -116,10 +116,10 @@ internal sealed class FakePlanner : IJobPlanner
 {
     public List<PlanContext> Contexts { get; } = [];
 
-    public (PlannedJob? Plan, IReadOnlyList<FieldError> Errors) Plan(BiTJob job, PlanContext context)
+    public (PlannedJob? Plan, IReadOnlyList<FieldError> Errors) Plan(JobView job, PlanContext context)
     {
         Contexts.Add(context);
-        var numClasses = job.Spec.GetProperty("dataset").GetProperty("numClasses").GetInt32();
+        var numClasses = job.Job!.Spec.Dataset!.NumClasses;
         if (numClasses < 2)
         {
             return (null, [new FieldError("spec.dataset.numClasses", "must be at least 2")]);

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
+using BiT.Contracts;
 using BiT.Contracts.Api;
 using BiT.Contracts.Plans;
+using BiT.Contracts.Pods;
 using BiT.Operator.Api;
 using BiT.Operator.Controllers;
 using k8s.Models;
@@ -140,7 +142,7 @@ public sealed class JobReconcilerTests
     {
         var spec = Spec();
         spec["dataset"]!["volume"] = new JsonObject { ["claimName"] = "pets-data" };
-        Assert.Empty(JobSettingsReader.Read(Job(spec)).Errors);
+        Assert.Empty(JobView.Of(JobKind.FineTune, Job(spec)).Errors);
         spec["dataset"]!["path"] = "pets";
         var d = Run(Job(spec), [], T0);
         Assert.Equal(JobPhase.Failed, d.Status.Phase);
@@ -154,7 +156,8 @@ public sealed class JobReconcilerTests
         Assert.Null(JobSettingsReader.FromPretrainJob(Job(spec).Spec));
         spec["model"]!["weights"] = new JsonObject { ["fromPretrainJob"] = new JsonObject { ["name"] = "upstream" } };
         Assert.Equal("upstream", JobSettingsReader.FromPretrainJob(Job(spec).Spec));
-        var (settings, errors) = JobSettingsReader.Read(Job(spec));
+        var view = JobView.Of(JobKind.FineTune, Job(spec));
+        var (settings, errors) = (view.Settings, view.Errors);
         Assert.Empty(errors);
         Assert.Equal("upstream", settings!.FromPretrainJob);
     }
@@ -164,7 +167,8 @@ public sealed class JobReconcilerTests
     {
         var spec = Spec();
         spec.Remove("runPolicy");
-        var (settings, errors) = JobSettingsReader.Read(Job(spec));
+        var view = JobView.Of(JobKind.FineTune, Job(spec));
+        var (settings, errors) = (view.Settings, view.Errors);
         Assert.Empty(errors);
         Assert.Equal(RunPolicy.Default, settings!.RunPolicy);
         Assert.Equal(
@@ -478,10 +482,24 @@ public sealed class JobReconcilerTests
         var (job, _) = Step(Job(), [], T0);
         var spec = Spec();
         spec["suspend"] = true;
-        var d = Run(WithSpec(job, spec), [Ended("pets-run-1", 0, "done: top-1 12.00 %, top-5 79.80 % after 20 steps; model /checkpoints/final/model.npz")], T0.AddMinutes(1));
+        var d = Run(WithSpec(job, spec), [Ended("pets-run-1", 0, LastWords)], T0.AddMinutes(1));
         Assert.Equal(JobPhase.Succeeded, d.Status.Phase);
         Assert.Equal(0.12, d.Status.Result!.Top1!.Value, 6);
         Assert.Equal("/checkpoints/final/model.npz", d.Status.Result!.ModelPath);
+    }
+
+    /// <summary>The tail of a trainer's output: the sentence for people, then its result as data.</summary>
+    private static readonly string LastWords =
+        "done: top-1 12.00 %, top-5 79.80 % after 20 steps; model /checkpoints/final/model.npz\n"
+        + TrainerResult.ToMessage(new ResultStatus { Top1 = 0.12, Top5 = 0.798, ModelPath = "/checkpoints/final/model.npz" }, 20);
+
+    [Fact]
+    public void The_human_summary_line_alone_is_not_read_as_a_result()
+    {
+        var (job, _) = Step(Job(), [], T0);
+        var d = Run(job, [Ended("pets-run-1", 0, "done: top-1 12.00 %, top-5 79.80 % after 20 steps; model /checkpoints/final/model.npz")], T0.AddMinutes(1));
+        Assert.Equal(JobPhase.Succeeded, d.Status.Phase);
+        Assert.Null(d.Status.Result);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using BiT.Contracts;
 using BiT.Operator.Api;
 using BiT.Operator.Controllers;
 using BiT.Operator.Runtime;
@@ -30,7 +31,7 @@ public sealed class SlimCacheTests
         pod.Metadata.OwnerReferences =
         [
             new V1OwnerReference { ApiVersion = "v1", Kind = "Node", Name = "n", Uid = "node-uid" },
-            new V1OwnerReference { ApiVersion = JobKind.ApiVersion, Kind = JobKind.FineTune.Kind, Name = "pets", Uid = "job-uid", Controller = true, BlockOwnerDeletion = true },
+            new V1OwnerReference { ApiVersion = ApiInfo.ApiVersion, Kind = JobKind.FineTune.Kind, Name = "pets", Uid = "job-uid", Controller = true, BlockOwnerDeletion = true },
         ];
         pod.Status.QosClass = "Burstable";
         pod.Status.PodIP = "10.0.0.7";

@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using BiT.Contracts;
+using BiT.Contracts.Pods;
 using BiT.Operator.Api;
 using BiT.Operator.Controllers;
 using static BiT.Operator.Tests.Controllers.JobFixtures;

@@ -1,4 +1,5 @@
 using System.Net;
+using BiT.Contracts;
 using BiT.Contracts.Api;
 using BiT.Operator.Api;
 using BiT.Operator.Hosting;
@@ -109,12 +110,12 @@ public sealed class ChartRbacTests
 
         using var trainer = cluster.Server.CreateClient(cluster.Server.IssueServiceAccountToken(TestCluster.Namespace, "mine-trainer"));
         var progress = new V1Patch("""{"status":{"progress":{"step":3,"totalSteps":20}}}""", V1Patch.PatchType.MergePatch);
-        await trainer.CustomObjects.PatchNamespacedCustomObjectStatusAsync(progress, JobKind.Group, JobKind.Version, TestCluster.Namespace, JobKind.FineTune.Plural, "mine");
+        await trainer.CustomObjects.PatchNamespacedCustomObjectStatusAsync(progress, ApiInfo.Group, ApiInfo.Version, TestCluster.Namespace, JobKind.FineTune.Plural, "mine");
         var denied = await Assert.ThrowsAsync<HttpOperationException>(() =>
-            trainer.CustomObjects.PatchNamespacedCustomObjectStatusAsync(progress, JobKind.Group, JobKind.Version, TestCluster.Namespace, JobKind.FineTune.Plural, "other"));
+            trainer.CustomObjects.PatchNamespacedCustomObjectStatusAsync(progress, ApiInfo.Group, ApiInfo.Version, TestCluster.Namespace, JobKind.FineTune.Plural, "other"));
         Assert.Equal(HttpStatusCode.Forbidden, denied.Response.StatusCode);
         var specDenied = await Assert.ThrowsAsync<HttpOperationException>(() =>
-            trainer.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch("""{"spec":{"suspend":true}}""", V1Patch.PatchType.MergePatch), JobKind.Group, JobKind.Version, TestCluster.Namespace, JobKind.FineTune.Plural, "mine"));
+            trainer.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch("""{"spec":{"suspend":true}}""", V1Patch.PatchType.MergePatch), ApiInfo.Group, ApiInfo.Version, TestCluster.Namespace, JobKind.FineTune.Plural, "mine"));
         Assert.Equal(HttpStatusCode.Forbidden, specDenied.Response.StatusCode);
         var status = BiTJobStatus.FromJson((await cluster.GetJobAsync(JobKind.FineTune, "mine"))!.Status);
         Assert.Equal(3, status.Progress?.Step);

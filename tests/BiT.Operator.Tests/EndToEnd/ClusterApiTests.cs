@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using BiT.Contracts;
 using BiT.Contracts.Api;
 using BiT.Operator.Api;
 using BiT.Operator.Controllers;
@@ -105,7 +106,7 @@ public sealed class ClusterApiTests
         // Lose the status write as a crash between creating the pod and writing the status would.
         await cluster.Admin.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
             new V1Patch("{\"status\":{\"podName\":null,\"phase\":null}}", V1Patch.PatchType.MergePatch),
-            JobKind.Group, JobKind.Version, TestCluster.Namespace, JobKind.FineTune.Plural, "pets");
+            ApiInfo.Group, ApiInfo.Version, TestCluster.Namespace, JobKind.FineTune.Plural, "pets");
         var podCreatesBefore = cluster.Server.Requests.Count("create", "pods");
 
         await using var second = cluster.StartOperator(TestCluster.Settings("op-1"));
@@ -186,7 +187,7 @@ public sealed class ClusterApiTests
         await using var op = cluster.StartOperator();
         await cluster.CreateJobAsync(JobKind.FineTune, "pets", Spec());
         await WaitForPodAsync(cluster, "pets-run-1");
-        await cluster.Admin.CustomObjects.DeleteNamespacedCustomObjectAsync(JobKind.Group, JobKind.Version, TestCluster.Namespace, JobKind.FineTune.Plural, "pets");
+        await cluster.Admin.CustomObjects.DeleteNamespacedCustomObjectAsync(ApiInfo.Group, ApiInfo.Version, TestCluster.Namespace, JobKind.FineTune.Plural, "pets");
         await TestCluster.WaitUntilAsync(async () =>
             (await cluster.PodsAsync()).Count == 0
             && (await cluster.Admin.CoreV1.ListNamespacedConfigMapAsync(TestCluster.Namespace)).Items.All(c => !c.Metadata.Name.StartsWith("pets-", StringComparison.Ordinal))
@@ -245,7 +246,7 @@ public sealed class ClusterApiTests
         // The upstream trainer reports its model and exits 0.
         await cluster.Admin.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
             new V1Patch("""{"status":{"result":{"modelPath":"/checkpoints/final/model.npz"}}}""", V1Patch.PatchType.MergePatch),
-            JobKind.Group, JobKind.Version, TestCluster.Namespace, JobKind.Pretrain.Plural, "upstream");
+            ApiInfo.Group, ApiInfo.Version, TestCluster.Namespace, JobKind.Pretrain.Plural, "upstream");
         await cluster.Admin.CoreV1.PatchNamespacedPodStatusAsync(
             new V1Patch("""{"status":{"phase":"Succeeded","containerStatuses":[{"name":"trainer","image":"bit-trainer:e2e","imageID":"","ready":false,"restartCount":0,"state":{"terminated":{"exitCode":0,"reason":"Completed"}}}]}}""", V1Patch.PatchType.MergePatch),
             "upstream-run-1", TestCluster.Namespace);

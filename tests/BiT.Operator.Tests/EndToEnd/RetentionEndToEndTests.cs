@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using BiT.Contracts;
 using BiT.Contracts.Api;
 using BiT.Operator.Api;
 using BiT.Operator.Controllers;
@@ -21,7 +22,7 @@ public sealed class RetentionEndToEndTests(TrainerCluster fixture)
 
     private async Task DeleteAndWaitGoneAsync(JobKind kind, string name)
     {
-        await Cluster.Admin.CustomObjects.DeleteNamespacedCustomObjectAsync(JobKind.Group, JobKind.Version, Ns, kind.Plural, name);
+        await Cluster.Admin.CustomObjects.DeleteNamespacedCustomObjectAsync(ApiInfo.Group, ApiInfo.Version, Ns, kind.Plural, name);
         await TestCluster.WaitUntilAsync(async () => await Cluster.GetJobAsync(kind, name) is null, TimeSpan.FromSeconds(90), $"job {name} to be gone");
         await TestCluster.WaitUntilAsync(async () => (await Cluster.PodsAsync()).All(p => !p.Metadata.Name.StartsWith(name + "-", StringComparison.Ordinal)),
             TimeSpan.FromSeconds(60), $"the pods of {name} to be gone");

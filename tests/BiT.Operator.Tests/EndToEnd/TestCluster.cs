@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using BiT.Contracts;
 using BiT.Contracts.Api;
 using BiT.Operator.Api;
 using BiT.Operator.Controllers;
@@ -48,7 +49,7 @@ internal sealed class TestCluster : IAsyncDisposable
         {
             try
             {
-                await cluster.Admin.CustomObjects.ListNamespacedCustomObjectAsync(JobKind.Group, JobKind.Version, Namespace, JobKind.FineTune.Plural);
+                await cluster.Admin.CustomObjects.ListNamespacedCustomObjectAsync(ApiInfo.Group, ApiInfo.Version, Namespace, JobKind.FineTune.Plural);
                 return true;
             }
             catch (HttpOperationException)
@@ -102,13 +103,13 @@ internal sealed class TestCluster : IAsyncDisposable
     {
         var body = new JsonObject
         {
-            ["apiVersion"] = JobKind.ApiVersion,
+            ["apiVersion"] = ApiInfo.ApiVersion,
             ["kind"] = kind.Kind,
             ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = Namespace },
             ["spec"] = spec,
         };
         var created = await Admin.CustomObjects.CreateNamespacedCustomObjectAsync(
-            JsonSerializer.Deserialize<JsonElement>(body.ToJsonString()), JobKind.Group, JobKind.Version, Namespace, kind.Plural);
+            JsonSerializer.Deserialize<JsonElement>(body.ToJsonString()), ApiInfo.Group, ApiInfo.Version, Namespace, kind.Plural);
         return KubernetesJson.Deserialize<BiTJob>(KubernetesJson.Serialize(created));
     }
 
@@ -116,14 +117,14 @@ internal sealed class TestCluster : IAsyncDisposable
     {
         var body = new JsonObject { ["spec"] = specPatch };
         await Admin.CustomObjects.PatchNamespacedCustomObjectAsync(
-            new V1Patch(body.ToJsonString(), V1Patch.PatchType.MergePatch), JobKind.Group, JobKind.Version, Namespace, kind.Plural, name);
+            new V1Patch(body.ToJsonString(), V1Patch.PatchType.MergePatch), ApiInfo.Group, ApiInfo.Version, Namespace, kind.Plural, name);
     }
 
     public async Task<BiTJob?> GetJobAsync(JobKind kind, string name)
     {
         try
         {
-            var obj = await Admin.CustomObjects.GetNamespacedCustomObjectAsync(JobKind.Group, JobKind.Version, Namespace, kind.Plural, name);
+            var obj = await Admin.CustomObjects.GetNamespacedCustomObjectAsync(ApiInfo.Group, ApiInfo.Version, Namespace, kind.Plural, name);
             return KubernetesJson.Deserialize<BiTJob>(KubernetesJson.Serialize(obj));
         }
         catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.NotFound)

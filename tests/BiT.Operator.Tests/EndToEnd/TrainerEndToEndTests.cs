@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using BiT.Contracts;
 using BiT.Contracts.Api;
 using BiT.Operator.Api;
 using BiT.Operator.Controllers;

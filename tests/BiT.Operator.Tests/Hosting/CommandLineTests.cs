@@ -6,10 +6,17 @@ public sealed class CommandLineTests
 {
     private static string? NoEnv(string _) => null;
 
+    private static CommandLine Parse(IReadOnlyList<string> args, Func<string, string?> env)
+    {
+        var parse = CommandLine.Parse(args, env);
+        Assert.Empty(parse.Errors);
+        return parse.CommandLine!;
+    }
+
     [Fact]
     public void Run_takes_the_documented_flags()
     {
-        var cl = CommandLine.Parse(
+        var cl = Parse(
             ["run", "--kubeconfig", "/tmp/kc", "--trainer-image", "t:1", "--metrics-port=9090", "--namespace", "a", "--namespace", "b",
              "--allowed-image", "registry/bit/*", "--leader-elect", "false", "--parallelism", "8"], NoEnv);
         Assert.Equal("run", cl.Command);
@@ -27,7 +34,7 @@ public sealed class CommandLineTests
     public void The_environment_supplies_defaults()
     {
         var env = new Dictionary<string, string> { ["BIT_TRAINER_IMAGE"] = "img:3", ["WATCH_NAMESPACES"] = "x, y", ["POD_NAMESPACE"] = "ops", ["POD_NAME"] = "op-0" };
-        var cl = CommandLine.Parse(["run"], k => env.GetValueOrDefault(k));
+        var cl = Parse(["run"], k => env.GetValueOrDefault(k));
         Assert.Equal("img:3", cl.Settings.Controller.TrainerImage);
         Assert.Equal(["x", "y"], cl.Settings.Namespaces);
         Assert.Equal("ops", cl.Settings.LeaderElection!.Namespace);
@@ -44,7 +51,23 @@ public sealed class CommandLineTests
     [InlineData(new[] { "crds" }, "--output")]
     public void A_bad_command_line_is_a_usage_error_naming_the_flag(string[] args, string named)
     {
-        var ex = Assert.Throws<UsageException>(() => CommandLine.Parse(args, NoEnv));
-        Assert.Contains(named, ex.Message, StringComparison.Ordinal);
+        var parse = CommandLine.Parse(args, NoEnv);
+        Assert.Null(parse.CommandLine);
+        Assert.Contains(parse.Errors, e => e.Contains(named, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("--version")]
+    [InlineData("run", "--help")]
+    [InlineData("crds", "--help")]
+    public void Help_and_version_are_answered_without_a_command_line_or_errors(params string[] args)
+    {
+        var parse = CommandLine.Parse(args, NoEnv);
+        Assert.Null(parse.CommandLine);
+        Assert.Empty(parse.Errors);
+        using var output = new StringWriter();
+        Assert.Equal(0, parse.Result.Invoke(new System.CommandLine.InvocationConfiguration { Output = output }));
+        Assert.NotEmpty(output.ToString().Trim());
     }
 }

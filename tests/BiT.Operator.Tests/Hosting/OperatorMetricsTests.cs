@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using BiT.Contracts;
 using BiT.Operator.Api;
 using BiT.Operator.Hosting;
 using BiT.Operator.Tests.Controllers;
@@ -37,6 +38,8 @@ public sealed class OperatorMetricsTests
         Assert.Contains("bit_job_progress_ratio{kind=\"BiTFineTuneJob\",namespace=\"ml\",name=\"a\"} 0.25", text, StringComparison.Ordinal);
         Assert.Contains("bit_job_seconds_since_progress{kind=\"BiTFineTuneJob\",namespace=\"ml\",name=\"a\"} 30", text, StringComparison.Ordinal);
         Assert.Contains("bit_job_restarts_total{kind=\"BiTFineTuneJob\",namespace=\"ml\",name=\"a\",reason=\"Evicted\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("bit_job_phase{kind=\"BiTFineTuneJob\",namespace=\"ml\",name=\"a\",phase=\"Running\"} 1", text, StringComparison.Ordinal);
+        Assert.Single(text.Split('\n'), l => l.StartsWith("bit_job_phase{", StringComparison.Ordinal) && l.Contains("name=\"a\"", StringComparison.Ordinal));
 
         metrics.ReportJobs(() => [(JobKind.FineTune, b)], () => JobFixtures.T0.AddSeconds(40));
         text = await Scrape(metrics);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using BiT.Contracts;
 using BiT.Operator.Api;
 using BiT.Operator.Runtime;
 using BiT.Operator.Tests.Controllers;
@@ -175,7 +176,7 @@ public sealed class PagedListTests
             async (c, ct) =>
             {
                 var response = await cluster.Admin.CustomObjects.ListNamespacedCustomObjectWithHttpMessagesAsync(
-                    JobKind.Group, JobKind.Version, TestCluster.Namespace, JobKind.FineTune.Plural, continueParameter: c.Continue, limit: c.Limit, cancellationToken: ct);
+                    ApiInfo.Group, ApiInfo.Version, TestCluster.Namespace, JobKind.FineTune.Plural, continueParameter: c.Continue, limit: c.Limit, cancellationToken: ct);
                 var page = JsonDocument.Parse(((JsonElement)response.Body).GetRawText());
                 pages.Add(page);
                 return new HttpOperationResponse<object> { Body = page.RootElement, Request = response.Request, Response = response.Response };

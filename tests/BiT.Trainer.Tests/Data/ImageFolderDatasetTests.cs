@@ -1,3 +1,4 @@
+using BiT.Contracts.Api;
 using BiT.Trainer.Data;
 using SkiaSharp;
 
@@ -31,7 +32,7 @@ public sealed class ImageFolderDatasetTests
     {
         using var dir = new TempDir();
         MakeFolder(dir, 2);
-        var (train, test) = DatasetLoader.OpenSplits(DataFormat.ImageFolder, dir.Path, 2, _ => { });
+        var (train, test) = DatasetLoader.OpenSplits(DatasetFormat.ImageFolder, dir.Path, 2, _ => { });
         Assert.Equal(4, train.Count);
         Assert.Equal(4, test.Count);
         Assert.Equal(["cat", "dog"], ((ImageFolderDataset)train).ClassNames);
@@ -64,7 +65,7 @@ public sealed class ImageFolderDatasetTests
         using var dir = new TempDir();
         MakeFolder(dir, 5);
         File.WriteAllText(dir.Combine("train", "cat", "broken.png"), "garbage");
-        var e = Assert.Throws<DataException>(() => DatasetLoader.OpenSplits(DataFormat.ImageFolder, dir.Path, 2, _ => { }));
+        var e = Assert.Throws<DataException>(() => DatasetLoader.OpenSplits(DatasetFormat.ImageFolder, dir.Path, 2, _ => { }));
         Assert.Contains("above the 1% threshold", e.Message, StringComparison.Ordinal);
     }
 
@@ -207,14 +208,14 @@ public sealed class ImageFolderDatasetTests
     {
         using var dir = new TempDir();
         MakeFolder(dir, 1);
-        var count = Assert.Throws<DataException>(() => DatasetLoader.OpenSplits(DataFormat.ImageFolder, dir.Path, 3, _ => { }));
+        var count = Assert.Throws<DataException>(() => DatasetLoader.OpenSplits(DatasetFormat.ImageFolder, dir.Path, 3, _ => { }));
         Assert.Contains("2 class folders, but numClasses is 3", count.Message, StringComparison.Ordinal);
         Directory.CreateDirectory(dir.Combine("train", "zebra"));
-        var empty = Assert.Throws<DataException>(() => DatasetLoader.OpenSplits(DataFormat.ImageFolder, dir.Path, 3, _ => { }));
+        var empty = Assert.Throws<DataException>(() => DatasetLoader.OpenSplits(DatasetFormat.ImageFolder, dir.Path, 3, _ => { }));
         Assert.Contains("class 'zebra' has no images", empty.Message, StringComparison.Ordinal);
         Directory.Delete(dir.Combine("test"), true);
         Directory.Delete(dir.Combine("train", "zebra"));
-        var missing = Assert.Throws<DataException>(() => DatasetLoader.OpenSplits(DataFormat.ImageFolder, dir.Path, 2, _ => { }));
+        var missing = Assert.Throws<DataException>(() => DatasetLoader.OpenSplits(DatasetFormat.ImageFolder, dir.Path, 2, _ => { }));
         Assert.Contains("missing test split", missing.Message, StringComparison.Ordinal);
     }
 }

@@ -70,7 +70,11 @@ internal sealed class FakeApiServer : IAsyncDisposable
             {
                 Requests.Add((context.Request.HttpMethod, context.Request.Url!.AbsolutePath, context.Request.ContentType ?? "", context.Request.Headers["Authorization"], body));
             }
+            // An API server answers a patch with the object (here an empty one) or a Status.
             context.Response.StatusCode = (int)Status;
+            context.Response.ContentType = "application/json";
+            var answer = "{}"u8.ToArray();
+            await context.Response.OutputStream.WriteAsync(answer);
             context.Response.Close();
         }
     }

@@ -76,6 +76,18 @@ internal static class BuiltinAdmission
                     errors.Add(FieldError.Invalid("roleRef", obj["roleRef"]!.ToJsonString(), "cannot change roleRef"));
                 }
                 break;
+            case "deployments.apps":
+                if (subresource is null)
+                {
+                    WorkloadValidation.Deployment(obj, old, errors);
+                }
+                break;
+            case "poddisruptionbudgets.policy":
+                if (subresource is null)
+                {
+                    WorkloadValidation.PodDisruptionBudget(obj, old, errors);
+                }
+                break;
             case "customresourcedefinitions.apiextensions.k8s.io":
                 CrdValidation.Validate(obj, old, errors);
                 break;

@@ -35,6 +35,10 @@ internal static class BuiltinResources
             G("rbac.authorization.k8s.io", "clusterroles", "ClusterRole", false, "clusterrole"),
             G("rbac.authorization.k8s.io", "clusterrolebindings", "ClusterRoleBinding", false, "clusterrolebinding"),
             G("coordination.k8s.io", "leases", "Lease", true, "lease"),
+            // Stored with their validation and defaults, so that `helm install` and `kubectl apply` of a chart work; no
+            // controller acts on them (no ReplicaSets, no pods, no disruption accounting).
+            G("apps", "deployments", "Deployment", true, "deployment", ["deploy"], status: true) with { TracksGeneration = true, Categories = all },
+            G("policy", "poddisruptionbudgets", "PodDisruptionBudget", true, "poddisruptionbudget", ["pdb"], status: true) with { TracksGeneration = true },
             G(CrdGroup, "customresourcedefinitions", "CustomResourceDefinition", false, "customresourcedefinition", ["crd", "crds"], status: true),
             G("authorization.k8s.io", "selfsubjectaccessreviews", "SelfSubjectAccessReview", false, "selfsubjectaccessreview") with { Verbs = ["create"] },
             G("authorization.k8s.io", "subjectaccessreviews", "SubjectAccessReview", false, "subjectaccessreview") with { Verbs = ["create"] },

@@ -6,7 +6,7 @@ namespace KubeEmulator.Http;
 
 /// <summary>
 /// Decodes the protobuf request bodies kubectl's imperative commands send (`kubectl create namespace|configmap|secret|
-/// serviceaccount|role|rolebinding|clusterrole|clusterrolebinding`): the "k8s\0" envelope (runtime.Unknown) around a
+/// serviceaccount|role|rolebinding|clusterrole|clusterrolebinding`) and DeleteOptions: the "k8s\0" envelope (runtime.Unknown) around a
 /// message of one of those kinds, decoded by a table of their field numbers into the same JSON the client would send.
 /// Other kinds answer 415 (see docs/emulator.md).
 /// </summary>
@@ -101,6 +101,13 @@ internal static class ProtobufBodies
         },
         ["RoleBinding"] = new() { [1] = new("metadata", F.Message, ObjectMeta), [2] = new("subjects", F.RepeatedMessage, Subject), [3] = new("roleRef", F.Message, RoleRef) },
         ["ClusterRoleBinding"] = new() { [1] = new("metadata", F.Message, ObjectMeta), [2] = new("subjects", F.RepeatedMessage, Subject), [3] = new("roleRef", F.Message, RoleRef) },
+        // The body of a DELETE from client-go clients that prefer protobuf (helm uninstall deleting its release Secret).
+        ["DeleteOptions"] = new()
+        {
+            [1] = new("gracePeriodSeconds", F.Int64),
+            [2] = new("preconditions", F.Message, new() { [1] = new("uid", F.String), [2] = new("resourceVersion", F.String) }),
+            [3] = new("orphanDependents", F.Bool), [4] = new("propagationPolicy", F.String), [5] = new("dryRun", F.RepeatedString),
+        },
     };
 
     private static readonly Dictionary<int, Field> TypeMeta = new() { [1] = new("apiVersion", F.String), [2] = new("kind", F.String) };

@@ -241,7 +241,7 @@ internal sealed class ResourceHandler(ApiServerCore core)
         string? uid = null;
         string? rv = null;
         var body = await HttpIo.ReadBodyAsync(ctx);
-        if (body.Length > 0 && Json.Parse(body) is JsonObject o)
+        if (body.Length > 0 && HttpIo.ParseObject(body, ctx.Request.ContentType) is { } o)
         {
             grace = Json.Long(o, "gracePeriodSeconds") ?? grace;
             policy = Json.Str(o, "propagationPolicy") ?? policy;

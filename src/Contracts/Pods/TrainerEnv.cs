@@ -1,0 +1,53 @@
+namespace BiT.Contracts.Pods;
+
+/// <summary>
+/// The environment variables of a trainer pod (docs/api.md, "Pod environment"): the operator sets them, the trainer
+/// reads them, both by these names.
+/// </summary>
+public static class TrainerEnv
+{
+    /// <summary>Namespace of the job the pod runs.</summary>
+    public const string JobNamespace = "BIT_JOB_NAMESPACE";
+
+    /// <summary>Name of the job.</summary>
+    public const string JobName = "BIT_JOB_NAME";
+
+    /// <summary>Kind of the job (<see cref="ApiInfo.FineTuneKind"/> or <see cref="ApiInfo.PretrainKind"/>).</summary>
+    public const string JobKind = "BIT_JOB_KIND";
+
+    /// <summary>UID of the job.</summary>
+    public const string JobUid = "BIT_JOB_UID";
+
+    /// <summary>Path of the resolved plan (<see cref="PodPaths.PlanFile"/>).</summary>
+    public const string Plan = "BIT_PLAN";
+
+    /// <summary>The checkpoint directory (<see cref="PodPaths.Checkpoints"/>), the pod's work directory.</summary>
+    public const string CheckpointDirectory = "BIT_CHECKPOINT_DIR";
+
+    /// <summary>A work directory that overrides <see cref="CheckpointDirectory"/> (local runs of <c>train</c>).</summary>
+    public const string WorkDirectory = "BIT_WORKDIR";
+
+    /// <summary>The attempt number, 1 for the first pod of a job.</summary>
+    public const string Attempt = "BIT_ATTEMPT";
+
+    /// <summary>Port of the trainer's Prometheus endpoint.</summary>
+    public const string MetricsPort = "BIT_METRICS_PORT";
+
+    /// <summary>The pod's own name (from the downward API).</summary>
+    public const string PodName = "POD_NAME";
+
+    /// <summary>Writable scratch (<see cref="PodPaths.Tmp"/>); the root filesystem is read-only.</summary>
+    public const string TempDirectory = "TMPDIR";
+
+    /// <summary>The API server to report status to, instead of the in-cluster service (tests, local runs).</summary>
+    public const string KubeApi = "BIT_KUBE_API";
+
+    /// <summary>The bearer token file for <see cref="KubeApi"/> (default: the service account's).</summary>
+    public const string KubeTokenFile = "BIT_KUBE_TOKEN_FILE";
+
+    /// <summary>The CA bundle of <see cref="KubeApi"/> (default: the service account's).</summary>
+    public const string KubeCaFile = "BIT_KUBE_CA_FILE";
+
+    /// <summary>Where the trainer writes its termination message (default <see cref="PodPaths.TerminationLog"/>).</summary>
+    public const string TerminationLog = "BIT_TERMINATION_LOG";
+}

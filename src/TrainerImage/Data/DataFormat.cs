@@ -1,8 +1,0 @@
-namespace BiT.Trainer.Data;
-
-public enum DataFormat
-{
-    ImageFolder,
-    Idx,
-    CifarBinary,
-}
