@@ -20,6 +20,17 @@ public static class ApiPatterns
         "^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$";
 
     /// <summary>A DNS-1123 label (namespaces).</summary>
+    /// <summary>A Kubernetes quantity that is not negative (resource requests and claim sizes).</summary>
+    public const string NonNegativeQuantity =
+        "^\\+?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE]\\+?[0-9]{1,2}))?$";
+
+    /// <summary>A label key (qualified name): an optional DNS-subdomain prefix and '/', then a name of at most 63 characters.</summary>
+    public const string LabelKey =
+        "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$";
+
+    /// <summary>A label value: empty or at most 63 characters, alphanumeric at both ends.</summary>
+    public const string LabelValue = "^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$";
+
     public const string DnsLabel = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 
     /// <summary>A DNS-1123 subdomain (object names, claim names).</summary>

@@ -52,7 +52,7 @@ public sealed record CheckpointVolumeSpec
 
     /// <summary>Size of a new claim.</summary>
     [JsonPropertyName("size")]
-    [Field("Size of the claim the operator creates (a quantity such as 10Gi).", Pattern = ApiPatterns.Quantity, PatternHint = "a quantity such as 10Gi", MaxLength = 64)]
+    [Field("Size of the claim the operator creates (a quantity such as 10Gi).", Pattern = ApiPatterns.NonNegativeQuantity, PatternHint = "a non-negative quantity such as 10Gi", MaxLength = 64)]
     public string? Size { get; init; }
 
     /// <summary>What happens to the job's checkpoints when the job is deleted; see <see cref="EffectiveOnDelete"/>.</summary>

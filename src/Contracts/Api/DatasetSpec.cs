@@ -51,7 +51,7 @@ public sealed record DatasetSpec
 
     /// <summary>Training examples; measured from the data when omitted.</summary>
     [JsonPropertyName("trainExamples")]
-    [Field("Training examples (before few-shot subsetting); measured from the data when omitted.", Minimum = 1)]
+    [Field("Training examples (before few-shot subsetting); measured from the data when omitted.", Minimum = 1, Maximum = 1_000_000_000_000)]
     public long? TrainExamples { get; init; }
 
     /// <summary>Original image size; measured from the data when omitted.</summary>

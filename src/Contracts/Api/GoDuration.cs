@@ -72,6 +72,13 @@ public readonly record struct GoDuration(TimeSpan Value)
                 return false;
             }
 
+            // Compared before multiplying: a long enough number overflows even decimal.
+            if (Units[match].Unit != "ns" && value > TimeSpan.MaxValue.Ticks / Units[match].Ticks)
+            {
+                error = $"'{text}' is too long a duration";
+                return false;
+            }
+
             ticks += Units[match].Unit == "ns" ? value / 100 : value * Units[match].Ticks;
             if (ticks > TimeSpan.MaxValue.Ticks)
             {

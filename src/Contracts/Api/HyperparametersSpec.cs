@@ -18,7 +18,7 @@ public sealed record HyperparametersSpec
 {
     /// <summary>Global batch size.</summary>
     [JsonPropertyName("batchSize")]
-    [Field("Global batch size (HyperRule 512, upstream 4096).", Minimum = 1, Maximum = 1_048_576)]
+    [Field("Global batch size (HyperRule 512, upstream 4096).", Minimum = 1, Maximum = 65_536)]
     public int? BatchSize { get; init; }
 
     /// <summary>Gradient accumulation: micro-batch = batchSize / batchSplit.</summary>
@@ -83,7 +83,7 @@ public sealed record HyperparametersSpec
 
     /// <summary>Pre-training: warm-up in epochs.</summary>
     [JsonPropertyName("warmupEpochs")]
-    [Field("Pre-training only: warm-up in epochs (default min(5000 steps, 5% of the run)).", Minimum = 0)]
+    [Field("Pre-training only: warm-up in epochs (default min(5000 steps, 5% of the run)).", Minimum = 0, Maximum = 100_000)]
     public double? WarmupEpochs { get; init; }
 
     /// <summary>Pre-training: L2 weight decay.</summary>

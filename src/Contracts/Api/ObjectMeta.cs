@@ -6,9 +6,16 @@ namespace BiT.Contracts.Api;
 /// <summary>The part of metav1.ObjectMeta the jobs use. Other fields the API server sends are ignored on read.</summary>
 public sealed record ObjectMeta
 {
+    /// <summary>
+    /// The longest job name: 253 (a DNS subdomain) less the longest suffix of a name derived from it, the plan
+    /// ConfigMap's <c>-plan-</c> and ten hex digits; the pod (<c>-run-10001</c>), the claim (<c>-checkpoints</c>) and
+    /// the service account (<c>-trainer</c>) are shorter.
+    /// </summary>
+    public const int MaxNameLength = 253 - 16;
+
     /// <summary>Object name.</summary>
     [JsonPropertyName("name")]
-    [Field("Name of the job.", Required = true, Pattern = ApiPatterns.DnsSubdomain, PatternHint = "a DNS-1123 subdomain (lowercase letters, digits, '-' and '.')", MaxLength = 253)]
+    [Field("Name of the job.", Required = true, Pattern = ApiPatterns.DnsSubdomain, PatternHint = "a DNS-1123 subdomain (lowercase letters, digits, '-' and '.')", MaxLength = MaxNameLength)]
     public string? Name { get; init; }
 
     /// <summary>Namespace; empty locally.</summary>

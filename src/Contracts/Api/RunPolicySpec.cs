@@ -25,6 +25,9 @@ public sealed record RunPolicySpec
     /// <summary>Default <see cref="MaxRestarts"/>.</summary>
     public const int DefaultMaxRestarts = 10;
 
+    /// <summary>The longest time any field of a job may state (10 years): added to a timestamp it stays a valid date.</summary>
+    public const long MaxSeconds = 315_360_000;
+
     /// <summary>Default <see cref="BackoffSeconds"/>.</summary>
     public const int DefaultBackoffSeconds = 10;
 
@@ -61,11 +64,11 @@ public sealed record RunPolicySpec
 
     /// <summary>Bound of the whole job; 0 = none.</summary>
     [JsonPropertyName("activeDeadlineSeconds")]
-    [Field("Fail the job after this many seconds in total; 0 = no deadline.", Minimum = 0)]
+    [Field("Fail the job after this many seconds in total; 0 = no deadline. At most 10 years.", Minimum = 0, Maximum = MaxSeconds)]
     public long? ActiveDeadlineSeconds { get; init; }
 
     /// <summary>Delete a finished job after this long; 0 = keep.</summary>
     [JsonPropertyName("ttlSecondsAfterFinished")]
-    [Field("Delete the job this many seconds after it finished; 0 = keep.", Minimum = 0)]
+    [Field("Delete the job this many seconds after it finished; 0 = keep. At most 10 years.", Minimum = 0, Maximum = MaxSeconds)]
     public long? TtlSecondsAfterFinished { get; init; }
 }

@@ -121,6 +121,37 @@ public static class SpecValidator
             }
         }
 
+        if (spec.Dataset is { Volume: not null, Path: { Length: > 0 } mountPath } && BiT.Contracts.Pods.PodPaths.MountProblem(mountPath) is { } mountProblem)
+        {
+            errors.Add(new FieldError("spec.dataset.path", $"{mountProblem}; got '{mountPath}'"));
+        }
+
+        if (spec.RunPolicy is { } bounded)
+        {
+            foreach (var (name, duration) in new[] { ("stallTimeout", bounded.StallTimeout), ("maxSegmentDuration", bounded.MaxSegmentDuration) })
+            {
+                if (duration is { } d && d.Value > TimeSpan.FromSeconds(RunPolicySpec.MaxSeconds))
+                {
+                    errors.Add(new FieldError($"spec.runPolicy.{name}", $"must be at most 10 years (87600h), got {d}"));
+                }
+            }
+        }
+
+        if (spec.Resources?.NodeSelector is { } selector)
+        {
+            foreach (var (key, value) in selector)
+            {
+                if (key.Length > 317 || !Pattern(ApiPatterns.LabelKey).IsMatch(key) || (key.Contains('/') && key[..key.IndexOf('/')].Length > 253))
+                {
+                    errors.Add(new FieldError($"spec.resources.nodeSelector[{key}]", "the key must be a label key (an optional DNS-subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.', alphanumeric at both ends)"));
+                }
+                if (value is null || value.Length > 63 || !Pattern(ApiPatterns.LabelValue).IsMatch(value))
+                {
+                    errors.Add(new FieldError($"spec.resources.nodeSelector[{key}]", $"the value must be a label value (at most 63 letters, digits, '-', '_' or '.', alphanumeric at both ends), got '{value}'"));
+                }
+            }
+        }
+
         if (spec.Resources?.Tolerations is { } tolerations)
         {
             for (var i = 0; i < tolerations.Count; i++)

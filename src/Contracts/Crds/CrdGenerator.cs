@@ -61,7 +61,12 @@ public static class CrdGenerator
             {
                 ["apiVersion"] = new YamlMap { ["description"] = "APIVersion: " + ApiInfo.ApiVersion + ".", ["type"] = "string" },
                 ["kind"] = new YamlMap { ["description"] = "Kind: " + resource.Kind + ".", ["type"] = "string" },
-                ["metadata"] = new YamlMap { ["type"] = "object" },
+                // The only metadata a CRD schema may restrict: a name that leaves room for the names derived from it.
+                ["metadata"] = new YamlMap
+                {
+                    ["type"] = "object",
+                    ["properties"] = new YamlMap { ["name"] = new YamlMap { ["type"] = "string", ["maxLength"] = ObjectMeta.MaxNameLength } },
+                },
                 ["spec"] = spec,
                 ["status"] = ObjectSchema(typeof(BiTJobStatus), "Observed state, written by the operator; progress, checkpoint and result by the trainer."),
             },

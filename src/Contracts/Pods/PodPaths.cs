@@ -32,4 +32,43 @@ public static class PodPaths
 
     /// <summary>The service account's token and CA, mounted by Kubernetes.</summary>
     public const string ServiceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+    /// <summary>The image's own files: the trainer binary and its native libraries.</summary>
+    public const string App = "/app";
+
+    /// <summary>
+    /// Paths a user's volume may not be mounted at, above or inside: the pod's own mounts (plan, checkpoints, scratch,
+    /// the service account's token, the termination log), the image's binary, and the system directories the binary
+    /// loads from. Mounting a claim over any of them would shadow what the pod runs or reads.
+    /// </summary>
+    public static readonly IReadOnlyList<string> Reserved =
+    [
+        App, PlanDirectory, Checkpoints, Pretrained, Tmp, ServiceAccountDirectory, TerminationLog,
+        "/etc", "/dev", "/proc", "/sys", "/run", "/var/run", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/boot",
+    ];
+
+    /// <summary>Why a volume cannot be mounted at <paramref name="mountPath"/>, or null when it can.</summary>
+    public static string? MountProblem(string mountPath)
+    {
+        ArgumentNullException.ThrowIfNull(mountPath);
+        if (!mountPath.StartsWith('/'))
+        {
+            return "must be an absolute path (the claim is mounted there)";
+        }
+        var segments = mountPath.Split('/')[1..];
+        if (mountPath == "/" || segments.Any(s => s is "" or "." or ".."))
+        {
+            return mountPath == "/" ? "must not be '/' (the claim would be mounted over the whole pod)"
+                : "must be a normalised path (no empty, '.' or '..' segments, no trailing '/')";
+        }
+        foreach (var reserved in Reserved)
+        {
+            if (mountPath == reserved || reserved.StartsWith(mountPath + "/", StringComparison.Ordinal)
+                || mountPath.StartsWith(reserved + "/", StringComparison.Ordinal))
+            {
+                return $"must not be at, above or inside {reserved}, which the trainer pod uses";
+            }
+        }
+        return null;
+    }
 }

@@ -61,15 +61,8 @@ public static class JobSettingsReader
     public static IReadOnlyList<FieldError> Validate(ContractsJob job)
     {
         ArgumentNullException.ThrowIfNull(job);
-        var errors = SpecValidator.Validate(job).ToList();
-
-        // Operator-only: a dataset claim is mounted at spec.dataset.path.
-        if (job.Spec.Dataset is { Volume: not null } dataset && !dataset.Path.StartsWith('/'))
-        {
-            errors.Add(new("spec.dataset.path", "must be an absolute path when spec.dataset.volume is given (the claim is mounted there)"));
-        }
-
-        return errors;
+        // The contracts' rules include the pod-level ones (a dataset claim's mount path: absolute, not over a reserved path).
+        return SpecValidator.Validate(job);
     }
 
     /// <summary>

@@ -34,6 +34,7 @@ public static class FailureClassifier
         return e switch
         {
             TransientFailureException => true,
+            BiT.Model.WeightsPolicyException => false,
             IOException io when IsDiskFull(io) => true,
             HttpRequestException http => http.StatusCode is null or >= HttpStatusCode.InternalServerError
                 or HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests,
@@ -73,10 +74,11 @@ public static class FailureClassifier
             // The project's own exceptions carry sentences written for the user.
             BiT.Contracts.Api.ManifestException or PlanException or BiT.Trainer.Data.DataException
                 or BiT.Trainer.Training.TrainingFailedException or BiT.Trainer.Checkpoints.CorruptCheckpointException
-                or TransientFailureException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
+                or TransientFailureException or BiT.Model.WeightsPolicyException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
                 or UnauthorizedAccessException or IOException or HttpRequestException => message,
             OutOfMemoryException or InsufficientMemoryException => $"out of memory: {message} (a smaller batchSize or batchSplit > 1 needs less)",
             OperationCanceledException => $"timed out: {message}",
+            TimeoutException => $"timed out: {message}",
             _ => $"{e.GetType().Name}: {message}",
         };
     }

@@ -76,5 +76,22 @@ public sealed record TrainingSettings
         {
             throw new TrainingFailedException($"numClasses must be >= 1, got {NumClasses}");
         }
+        CheckMemory(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+    }
+
+    /// <summary>
+    /// Refuses a micro-batch whose input alone cannot be held (the prefetched batches, the one in flight and its device
+    /// copy), with a sentence, before gigabytes are allocated: otherwise an overflow or an allocation failure deep in
+    /// the pipeline. Activations need several times more; this only catches what can never work.
+    /// </summary>
+    public void CheckMemory(long availableBytes)
+    {
+        var inputBytes = (long)(BatchSize / BatchSplit) * 3 * CropSize * CropSize * sizeof(float);
+        var held = inputBytes * (Math.Max(0, Prefetch) + 2);
+        if (inputBytes > int.MaxValue || held > availableBytes)
+        {
+            throw new TrainingFailedException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"a micro-batch of {BatchSize / BatchSplit} images of {CropSize}x{CropSize} needs {inputBytes / 1073741824.0:F1} GiB for its input alone ({held / 1073741824.0:F1} GiB with {Prefetch} prefetched), more than the {availableBytes / 1073741824.0:F1} GiB this process may use: lower batchSize or raise batchSplit"));
+        }
     }
 }

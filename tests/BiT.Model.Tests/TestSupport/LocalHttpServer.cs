@@ -37,10 +37,22 @@ internal sealed class LocalHttpServer : IDisposable
 
     public bool IgnoreRange { get; set; }
 
+    /// <summary>When set, every request is answered 302 with this Location.</summary>
+    public string? RedirectTo { get; set; }
+
+    /// <summary>When set, every request is answered with this status and no body.</summary>
+    public int? Status { get; set; }
+
+    /// <summary>When set, the headers are sent and then nothing until the server is disposed.</summary>
+    public bool Stall { get; set; }
+
+    private readonly CancellationTokenSource _stopping = new();
+
     private long _bytesSent;
 
     public void Dispose()
     {
+        _stopping.Cancel();
         _listener.Stop();
         _listener.Close();
         try
@@ -83,6 +95,37 @@ internal sealed class LocalHttpServer : IDisposable
         var response = context.Response;
         string range = context.Request.Headers["Range"] ?? "";
         Ranges.Enqueue(range);
+        if (RedirectTo is { } location)
+        {
+            response.StatusCode = 302;
+            response.RedirectLocation = location;
+            response.Close();
+            return;
+        }
+
+        if (Status is { } status)
+        {
+            response.StatusCode = status;
+            response.Close();
+            return;
+        }
+
+        if (Stall)
+        {
+            response.ContentLength64 = _content.Length;
+            await response.OutputStream.WriteAsync(_content.AsMemory(0, 10));
+            await response.OutputStream.FlushAsync();
+            try
+            {
+                await Task.Delay(Timeout.Infinite, _stopping.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                response.Abort();
+            }
+            return;
+        }
+
         if (context.Request.Url!.AbsolutePath != Url.AbsolutePath)
         {
             response.StatusCode = 404;
