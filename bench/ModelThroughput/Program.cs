@@ -1,7 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
 using BiT.Model;
+using BiT.Model.Native;
 using static TorchSharp.torch;
+
+if (KernelProbe.RunIfRequested() is { } probeExit)
+{
+    return probeExit;
+}
 
 // One SGD training step of BiT R50x1 (forward, cross-entropy, backward, SGD momentum 0.9) timed per
 // configuration. Prints "RESULT torchsharp <mode> <images/s> <seconds/step>" lines for run.sh.
@@ -17,7 +23,10 @@ string model = Get("model", "R50x1");
 string[] modes = Get("modes", "fp32,channels-last,bf16,bf16-channels-last").Split(',');
 
 set_num_threads(threads);
+var kernelWatch = Stopwatch.StartNew();
+var kernels = CpuKernels.Configure(KernelProbe.ForThisProcess);
 Console.WriteLine($"torchsharp: {model} batch {batch} at {size}px, {warmup} warm-up + {steps} timed steps, {get_num_threads()} threads");
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"KERNELS torchsharp {(kernels.OneDnn ? "oneDNN" : "native")} ({kernels.Reason}; chosen in {kernelWatch.Elapsed.TotalSeconds:F1} s)"));
 foreach (string mode in modes)
 {
     try
@@ -30,6 +39,8 @@ foreach (string mode in modes)
         Console.WriteLine($"RESULT torchsharp {mode} n/a n/a n/a ({e.Message.Split('\n')[0]})");
     }
 }
+
+return 0;
 
 void Run(string mode)
 {

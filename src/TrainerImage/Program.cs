@@ -17,6 +17,11 @@ public static class Program
     /// <summary>Runs the command named by the first argument; Ctrl+C cancels it.</summary>
     public static async Task<int> Main(string[] args)
     {
+        // The child process that tries oneDNN on this CPU before a run trusts it (Model/Native/KernelProbe.cs).
+        if (BiT.Model.Native.KernelProbe.RunIfRequested() is { } probeExit)
+        {
+            return probeExit;
+        }
         // A failure on a thread no command awaits would otherwise end the process with 134 and a stack trace, which
         // the operator reads as a retryable crash: classify it like any other failure.
         AppDomain.CurrentDomain.UnhandledException += (_, e) =>

@@ -6,15 +6,18 @@ namespace BiT.Model.Native;
 public sealed record CpuKernelChoice(bool OneDnn, string Reason);
 
 /// <summary>
-/// Chooses libtorch's CPU convolution kernels before the first convolution runs.
+/// Chooses libtorch's CPU convolution kernels once, at start-up, before the first convolution runs.
 /// <para>
-/// libtorch 2.10's oneDNN divides by zero (SIGFPE, which kills the process) while it chooses the blocking of a
-/// brgemm backward-data convolution for a 1x1 convolution over a small feature map (seen: 64x512x2x2 -> 256 channels,
-/// the last stage of a small network), on AVX-512 and on AVX2 (tried with DNNL_MAX_CPU_ISA). On CPUs with AMX
-/// oneDNN prefers its AMX kernels, and the whole suite and every benchmark ran there without fault. So by default
-/// (<c>auto</c>) oneDNN stays on where the CPU has AMX and is turned off elsewhere on x86-64, where convolutions
-/// then run PyTorch's native kernels (im2col + BLAS; NNPACK is turned off with oneDNN, as it declines such CPUs
-/// anyway with a warning per thread): slower, never fatal. <c>BIT_ONEDNN=on|off|auto</c> overrides.
+/// libtorch 2.10's oneDNN divides by zero (SIGFPE, which kills the process) in
+/// <c>brgemm_convolution_bwd_utils::brg_blocking_t::est_eff_1x1</c>: for the backward-data pass of a 1x1 convolution
+/// whose spatial rows are fewer than its register block (<c>div_up(M + M_tail, 16) / (M / ur_block + M_tail /
+/// ur_block_tail)</c> with both quotients 0), which the last stages of a network reach on small maps. It is reached
+/// on AVX-512 and AVX2 CPUs without AMX (any <c>ONEDNN_MAX_CPU_ISA</c> above SSE4.1). <see cref="StdConv2d"/> runs
+/// every 1x1 convolution on the CPU as a matrix product instead (the same arithmetic), so that code is never
+/// reached, and oneDNN keeps the 3x3 and 7x7 convolutions, where it is several times faster than PyTorch's native
+/// kernels. Whether oneDNN really survives on this CPU is asked of a child process (<see cref="KernelProbe"/>),
+/// which runs a training step over the smallest maps: if the child dies, this process turns oneDNN off (native
+/// kernels: slower, never fatal) and goes on. <c>BIT_ONEDNN=on|off|auto</c> overrides.
 /// </para>
 /// </summary>
 public static class CpuKernels
@@ -25,7 +28,7 @@ public static class CpuKernels
     private static readonly Lock Gate = new();
     private static CpuKernelChoice? _applied;
 
-    /// <summary>The choice this process made, once <see cref="EnsureConfigured"/> has run.</summary>
+    /// <summary>The choice this process made, once <see cref="Configure"/> has run; null before.</summary>
     public static CpuKernelChoice? Applied
     {
         get
@@ -38,10 +41,12 @@ public static class CpuKernels
     }
 
     /// <summary>
-    /// The choice for a setting (<c>on</c>, <c>off</c>, <c>auto</c> or nothing), the architecture and the CPU's
-    /// feature flags (<c>/proc/cpuinfo</c>'s <c>flags</c>; null when unknown).
+    /// The choice for a setting (<c>on</c>, <c>off</c>, <c>auto</c> or nothing), the architecture, and a probe of
+    /// oneDNN on this CPU (null where the host cannot run one; see <see cref="KernelProbe"/>). Only <c>auto</c> on
+    /// x86-64 runs the probe.
     /// </summary>
-    public static CpuKernelChoice Decide(string? setting, Architecture architecture, IReadOnlySet<string>? cpuFlags)
+    /// <exception cref="ArgumentException">The setting is none of on, off, auto.</exception>
+    public static CpuKernelChoice Decide(string? setting, Architecture architecture, Func<KernelProbeResult>? probe)
     {
         switch (setting?.Trim().ToLowerInvariant())
         {
@@ -54,40 +59,25 @@ public static class CpuKernels
             default:
                 throw new ArgumentException($"{EnvironmentVariable} must be on, off or auto, got '{setting}'", nameof(setting));
         }
-        if (architecture != Architecture.X64 || cpuFlags is null)
+        if (architecture != Architecture.X64)
         {
-            return new CpuKernelChoice(true, "not an x86-64 CPU with known features: libtorch's default");
+            return new CpuKernelChoice(true, "not an x86-64 CPU: libtorch's default");
         }
-        return cpuFlags.Contains("amx_tile")
-            ? new CpuKernelChoice(true, "the CPU has AMX")
-            : new CpuKernelChoice(false, "x86-64 without AMX: oneDNN's brgemm convolution backward can divide by zero here");
-    }
-
-    /// <summary>The feature flags of the first CPU in <c>/proc/cpuinfo</c> (null where there is none).</summary>
-    public static IReadOnlySet<string>? ReadCpuFlags(string path = "/proc/cpuinfo")
-    {
-        try
+        if (probe is null)
         {
-            foreach (var line in File.ReadLines(path))
-            {
-                var colon = line.IndexOf(':', StringComparison.Ordinal);
-                if (colon > 0 && line[..colon].Trim() == "flags")
-                {
-                    return new HashSet<string>(line[(colon + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries), StringComparer.Ordinal);
-                }
-            }
+            return new CpuKernelChoice(true, "no probe in this host; 1x1 convolutions run as matrix products, away from oneDNN's faulting 1x1 backward");
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-        }
-        return null;
+        var result = probe();
+        return result.Passed
+            ? new CpuKernelChoice(true, $"a training step over small maps passed in a child process ({result.Detail})")
+            : new CpuKernelChoice(false, $"oneDNN failed in a child process: {result.Detail}");
     }
 
     /// <summary>
-    /// Applies the choice for this process once (the environment's setting, this CPU); later calls return the first
-    /// choice. Called by the network before it builds a convolution, so every user of the model gets it.
+    /// Decides for this process (the environment's setting, this CPU, the probe) and sets libtorch's switches, once;
+    /// later calls return the first choice. Hosts call it at start-up, before building or running a network.
     /// </summary>
-    public static CpuKernelChoice EnsureConfigured()
+    public static CpuKernelChoice Configure(Func<KernelProbeResult>? probe)
     {
         lock (Gate)
         {
@@ -95,15 +85,19 @@ public static class CpuKernels
             {
                 return _applied;
             }
-            var choice = Decide(Environment.GetEnvironmentVariable(EnvironmentVariable), RuntimeInformation.ProcessArchitecture, ReadCpuFlags());
+            var choice = Decide(Environment.GetEnvironmentVariable(EnvironmentVariable), RuntimeInformation.ProcessArchitecture, probe);
             if (!BackendSwitches.IsAvailable)
             {
                 choice = new CpuKernelChoice(true, "this libtorch exports no backend switches: libtorch's default");
             }
-            else if (!choice.OneDnn)
+            else
             {
-                BackendSwitches.OneDnn = false;
-                BackendSwitches.Nnpack = false;
+                BackendSwitches.OneDnn = choice.OneDnn;
+                // NNPACK declines AVX-512 CPUs with a warning per thread; with oneDNN off it is the only other path.
+                if (!choice.OneDnn)
+                {
+                    BackendSwitches.Nnpack = false;
+                }
             }
             return _applied = choice;
         }

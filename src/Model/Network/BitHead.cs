@@ -42,7 +42,9 @@ public sealed class BitHead : nn.Module<Tensor, Tensor>
         var x = nn.functional.relu(_gn.forward(input));
         // The pooled features are tiny; the classifier runs in float32 so that logits keep full precision.
         x = x.mean(SpatialDims, keepdim: true).to(ScalarType.Float32);
-        x = _conv.forward(x);
-        return x.flatten(1).MoveToOuterDisposeScope();
+        // The 1x1 convolution over a 1x1 map as the matrix product it is (same weights and sums), which also keeps
+        // it out of oneDNN's 1x1 backward (Native/CpuKernels.cs).
+        x = nn.functional.linear(x.flatten(1), _conv.weight!.flatten(1), _conv.bias);
+        return x.MoveToOuterDisposeScope();
     }
 }

@@ -139,6 +139,8 @@ public sealed class PredictCommand : ICommand
         try
         {
             int classes = headSize ?? NpzWeights.ReadHeadSize(weightsPath);
+            // Prediction runs no backward pass, where oneDNN's fault lies, so it needs no probe.
+            BiT.Model.Native.CpuKernels.Configure(probe: null);
             using var model = BitResNet.Create(arch, classes);
             NpzWeights.Load(model, weightsPath, replaceHead: false);
             model.eval();

@@ -152,7 +152,7 @@ public sealed class BatchPipeline : IAsyncDisposable
             var candidate = (index + attempt) % dataset.Count;
             try
             {
-                return (dataset.Load(candidate), candidate);
+                return (dataset.LoadForTransform(candidate, transform.MinimumSourceSide, transform.MinimumSourceSide), candidate);
             }
             catch (CorruptImageException e)
             {

@@ -5,9 +5,10 @@ public sealed class EvalTransform(int cropSize) : IImageTransform
 {
     public int Size { get; } = cropSize > 0 ? cropSize : throw new ArgumentOutOfRangeException(nameof(cropSize));
 
+    public int MinimumSourceSide => Size;
+
     public void Apply(RawImage image, ref DeterministicRandom random, Span<float> destination)
     {
-        var resized = Resampler.Resize(image, Size, Size);
-        PixelWriter.WriteWindow(resized, Size, image.Channels, 0, 0, Size, false, destination);
+        Resampler.ResizeWindow(image, 0, 0, image.Width, image.Height, Size, Size, 0, 0, Size, false, destination);
     }
 }

@@ -17,12 +17,14 @@ public sealed class FineTuneTransform : IImageTransform
 
     public int Size { get; }
 
+    /// <summary>The whole image is resized to the precrop square, so a source covering that square suffices.</summary>
+    public int MinimumSourceSide => precrop;
+
     public void Apply(RawImage image, ref DeterministicRandom random, Span<float> destination)
     {
-        var resized = Resampler.Resize(image, precrop, precrop);
         var top = random.NextInt(precrop - Size + 1);
         var left = random.NextInt(precrop - Size + 1);
         var flip = random.NextDouble() < 0.5;
-        PixelWriter.WriteWindow(resized, precrop, image.Channels, top, left, Size, flip, destination);
+        Resampler.ResizeWindow(image, 0, 0, image.Width, image.Height, precrop, precrop, top, left, Size, flip, destination);
     }
 }

@@ -36,6 +36,7 @@ public sealed class ImageFolderDataset : IImageDataset
 
     public RawImage Load(int index) => Decode(files[index]);
 
+
     public static ImageFolderDataset Open(string directory, DataSplit split, int numClasses, CorruptImageTracker? tracker, IReadOnlyList<string>? expectedClasses = null)
     {
         if (!Directory.Exists(directory))
@@ -110,11 +111,110 @@ public sealed class ImageFolderDataset : IImageDataset
     }
 
     /// <summary>
-    /// Decodes a JPEG/PNG/... file to 8-bit RGB with SkiaSharp (libjpeg-turbo / libpng underneath). Not the model
-    /// library's ImageDecoder: that one accepts a truncated file (IncompleteInput) for prediction, while training
-    /// must count such a file as corrupt rather than learn from a half-grey image.
+    /// Decodes a file at full size into a new array: JPEG with libjpeg-turbo (<see cref="TurboJpeg"/>) where
+    /// available, everything else with SkiaSharp. Not the model library's ImageDecoder: that one accepts a truncated
+    /// file (IncompleteInput) for prediction, while training must count such a file as corrupt rather than learn
+    /// from a half-grey image.
     /// </summary>
-    public static RawImage Decode(string file)
+    public static RawImage Decode(string file) => Decode(file, 0, 0, pooled: false);
+
+    /// <summary>
+    /// The image for a transform that only needs it at least <paramref name="minWidth"/> x <paramref name="minHeight"/>:
+    /// a JPEG is decoded at 1/2, 1/4 or 1/8 scale where that still covers it, into this thread's buffer (valid until
+    /// the thread's next call); the file is read into a per-thread buffer too, so steady state allocates nothing.
+    /// </summary>
+    public RawImage LoadForTransform(int index, int minWidth, int minHeight) => Decode(files[index], minWidth, minHeight, pooled: true);
+
+    [ThreadStatic]
+    private static byte[]? _fileBuffer;
+
+    [ThreadStatic]
+    private static byte[]? _pixelBuffer;
+
+    private static RawImage Decode(string file, int minWidth, int minHeight, bool pooled)
+    {
+        if (!TurboJpeg.IsAvailable)
+        {
+            return DecodeWithSkia(file);
+        }
+        ReadOnlySpan<byte> bytes = ReadFile(file, pooled);
+        if (!TurboJpeg.LooksLikeJpeg(bytes) || !TurboJpeg.TryReadHeader(bytes, out var width, out var height, out var gray))
+        {
+            // PNG, BMP, GIF, WebP, and JPEG variants libjpeg-turbo cannot read (its answer decides nothing here).
+            return DecodeWithSkia(file);
+        }
+        // The declared size is checked before any pixel buffer is sized by it (a few bytes can declare 65535 x 65535).
+        if (BiT.Model.Imaging.ImageDecoder.SizeProblem(width, height) is { } problem)
+        {
+            throw new CorruptImageException(problem);
+        }
+        var (_, w, h) = TurboJpeg.ShrinkFor(width, height, minWidth, minHeight);
+        var channels = gray ? 1 : 3;
+        var length = (long)w * h * channels;
+        byte[] pixels;
+        if (pooled)
+        {
+            if (_pixelBuffer is null || _pixelBuffer.Length < length)
+            {
+                _pixelBuffer = new byte[length];
+            }
+            pixels = _pixelBuffer;
+        }
+        else
+        {
+            pixels = new byte[length];
+        }
+        if (TurboJpeg.Decode(bytes, w, h, gray, pixels) is not null)
+        {
+            // A colour space TurboJPEG does not convert (CMYK) goes to SkiaSharp, whose verdict on damage stands.
+            return DecodeWithSkia(file);
+        }
+        // A pooled buffer may be longer than the image: consumers index rows by Width and Channels.
+        return new RawImage(h, w, channels, pixels);
+    }
+
+    private static ReadOnlySpan<byte> ReadFile(string file, bool pooled)
+    {
+        try
+        {
+            using var handle = File.OpenHandle(file);
+            var length = RandomAccess.GetLength(handle);
+            if (length > Array.MaxLength)
+            {
+                throw new CorruptImageException($"{length} bytes is too large for an image file");
+            }
+            byte[] buffer;
+            if (pooled)
+            {
+                if (_fileBuffer is null || _fileBuffer.Length < length)
+                {
+                    _fileBuffer = new byte[Math.Max(length, 64 * 1024)];
+                }
+                buffer = _fileBuffer;
+            }
+            else
+            {
+                buffer = new byte[length];
+            }
+            var read = 0;
+            while (read < length)
+            {
+                var n = RandomAccess.Read(handle, buffer.AsSpan(read, (int)length - read), read);
+                if (n == 0)
+                {
+                    break;
+                }
+                read += n;
+            }
+            return buffer.AsSpan(0, read);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CorruptImageException($"cannot read the file ({e.Message})", e);
+        }
+    }
+
+    private static RawImage DecodeWithSkia(string file)
     {
         using var codec = SKCodec.Create(file, out var result)
             ?? throw new CorruptImageException($"not a readable image ({result})");

@@ -17,8 +17,7 @@ public sealed class InceptionCropTransform(int cropSize) : IImageTransform
     {
         var (x, y, w, h) = SampleWindow(image.Width, image.Height, ref random);
         var flip = random.NextDouble() < 0.5;
-        var resized = Resampler.Resize(image, x, y, w, h, Size, Size);
-        PixelWriter.WriteWindow(resized, Size, image.Channels, 0, 0, Size, flip, destination);
+        Resampler.ResizeWindow(image, x, y, w, h, Size, Size, 0, 0, Size, flip, destination);
     }
 
     public static (int X, int Y, int Width, int Height) SampleWindow(int width, int height, ref DeterministicRandom random)

@@ -58,6 +58,119 @@ public static class Resampler
         return output;
     }
 
+    /// <summary>
+    /// The window [top, top+size) x [left, left+size) of <see cref="Resize(RawImage, int, int, int, int, int, int)"/>'s
+    /// result, optionally mirrored, written as CHW floats in [-1, 1] (what <see cref="PixelWriter.WriteWindow"/> makes
+    /// of it): the same arithmetic in the same order, so the same floats, but only the window's pixels are computed
+    /// and the scratch rows are this thread's, so nothing is allocated per image in steady state.
+    /// </summary>
+    public static void ResizeWindow(
+        RawImage src, int x0, int y0, int w, int h, int outHeight, int outWidth,
+        int top, int left, int size, bool flip, Span<float> destination)
+    {
+        var c = src.Channels;
+        var (xStart, xWeights) = CachedWeights(x0, w, outWidth);
+        var (yStart, yWeights) = CachedWeights(y0, h, outHeight);
+        var pixels = src.Pixels;
+
+        // Source rows (relative to y0) that the window's output rows read.
+        var firstRow = int.MaxValue;
+        var lastRow = -1;
+        for (var oy = top; oy < top + size; oy++)
+        {
+            firstRow = Math.Min(firstRow, yStart[oy] - y0);
+            lastRow = Math.Max(lastRow, yStart[oy] - y0 + yWeights[oy].Length - 1);
+        }
+        var rowLength = size * c;
+        var temp = Scratch(ref _rows, (lastRow - firstRow + 1) * rowLength);
+        for (var y = firstRow; y <= lastRow; y++)
+        {
+            var rowOffset = (y0 + y) * src.Width * c;
+            var tempRow = temp.AsSpan((y - firstRow) * rowLength, rowLength);
+            for (var ox = left; ox < left + size; ox++)
+            {
+                var ws = xWeights[ox];
+                var start = xStart[ox];
+                for (var ch = 0; ch < c; ch++)
+                {
+                    float sum = 0;
+                    for (var k = 0; k < ws.Length; k++)
+                    {
+                        sum += ws[k] * pixels[rowOffset + ((start + k) * c) + ch];
+                    }
+                    tempRow[((ox - left) * c) + ch] = sum;
+                }
+            }
+        }
+
+        var acc = Scratch(ref _accumulator, rowLength).AsSpan(0, rowLength);
+        var plane = size * size;
+        for (var oy = top; oy < top + size; oy++)
+        {
+            acc.Clear();
+            var ws = yWeights[oy];
+            var start = yStart[oy] - y0 - firstRow;
+            for (var k = 0; k < ws.Length; k++)
+            {
+                var weight = ws[k];
+                var inRow = temp.AsSpan((start + k) * rowLength, rowLength);
+                for (var i = 0; i < rowLength; i++)
+                {
+                    acc[i] += weight * inRow[i];
+                }
+            }
+            var y = oy - top;
+            for (var channel = 0; channel < 3; channel++)
+            {
+                var srcC = c == 1 ? 0 : channel;
+                var dest = destination.Slice((channel * plane) + (y * size), size);
+                for (var x = 0; x < size; x++)
+                {
+                    var sx = flip ? size - 1 - x : x;
+                    dest[x] = (acc[(sx * c) + srcC] / 127.5f) - 1f;
+                }
+            }
+        }
+    }
+
+    [ThreadStatic]
+    private static float[]? _rows;
+
+    [ThreadStatic]
+    private static float[]? _accumulator;
+
+    [ThreadStatic]
+    private static List<(int Origin, int In, int Out, int[] Start, float[][] Weights)>? _weightCache;
+
+    private static float[] Scratch(ref float[]? buffer, int length)
+    {
+        if (buffer is null || buffer.Length < length)
+        {
+            buffer = new float[length];
+        }
+        return buffer;
+    }
+
+    // Images of a dataset mostly share sizes, so the last few filters are kept per thread.
+    private static (int[] Start, float[][] Weights) CachedWeights(int origin, int inSize, int outSize)
+    {
+        var cache = _weightCache ??= [];
+        foreach (var entry in cache)
+        {
+            if (entry.Origin == origin && entry.In == inSize && entry.Out == outSize)
+            {
+                return (entry.Start, entry.Weights);
+            }
+        }
+        var (start, weights) = Weights(origin, inSize, outSize);
+        if (cache.Count == 8)
+        {
+            cache.RemoveAt(0);
+        }
+        cache.Add((origin, inSize, outSize, start, weights));
+        return (start, weights);
+    }
+
     private static (int[] Start, float[][] Weights) Weights(int origin, int inSize, int outSize)
     {
         var scale = (double)inSize / outSize;

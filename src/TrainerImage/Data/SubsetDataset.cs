@@ -19,6 +19,8 @@ public sealed class SubsetDataset(IImageDataset inner, IReadOnlyList<int> indice
 
     public RawImage Load(int index) => inner.Load(indices[index]);
 
+    public RawImage LoadForTransform(int index, int minWidth, int minHeight) => inner.LoadForTransform(indices[index], minWidth, minHeight);
+
     public string Describe(int index) => inner.Describe(indices[index]);
 
     /// <summary>Keeps only the given classes, relabelled 0..k-1 in the order given (used by the transfer experiment).</summary>

@@ -45,7 +45,12 @@ public sealed class RunLog : IDisposable
 
     public List<(int Step, double Top1)> Top1History { get; } = [];
 
-    public void Step(int step, double loss, double learningRate, double imagesPerSecond, double epoch, DateTimeOffset time)
+    /// <summary>
+    /// One optimizer step: <paramref name="imagesPerSecond"/> is the moving figure; <paramref name="stepSeconds"/> is
+    /// this step alone (data, forward, backward, update; not evaluation or checkpoints), of which
+    /// <paramref name="dataWaitSeconds"/> went to waiting for the input pipeline.
+    /// </summary>
+    public void Step(int step, double loss, double learningRate, double imagesPerSecond, double epoch, DateTimeOffset time, double stepSeconds = 0, double dataWaitSeconds = 0)
     {
         var record = new JsonObject
         {
@@ -54,6 +59,8 @@ public sealed class RunLog : IDisposable
             ["loss"] = loss,
             ["learningRate"] = learningRate,
             ["imagesPerSecond"] = Math.Round(imagesPerSecond, 2),
+            ["stepSeconds"] = Math.Round(stepSeconds, 4),
+            ["dataWaitSeconds"] = Math.Round(dataWaitSeconds, 4),
             ["epoch"] = Math.Round(epoch, 4),
             ["time"] = time.ToString("O", CultureInfo.InvariantCulture),
         };
@@ -62,6 +69,25 @@ public sealed class RunLog : IDisposable
         tensorBoard?.add_scalar("train/loss", (float)loss, step);
         tensorBoard?.add_scalar("train/learning_rate", (float)learningRate, step);
         tensorBoard?.add_scalar("train/images_per_second", (float)imagesPerSecond, step);
+    }
+
+    /// <summary>
+    /// What the process spent before its first step (<paramref name="startupSeconds"/>: start, libraries, data
+    /// opened, model built, checkpoint read; of it <paramref name="kernelSeconds"/> choosing the CPU kernels), kept
+    /// out of every step's figures. <paramref name="step"/> is the step training starts from, so a resume keeps it.
+    /// </summary>
+    public void Startup(int step, double startupSeconds, double kernelSeconds, string kernels, DateTimeOffset time)
+    {
+        var record = new JsonObject
+        {
+            ["type"] = "startup",
+            ["step"] = step,
+            ["startupSeconds"] = Math.Round(startupSeconds, 3),
+            ["kernelSeconds"] = Math.Round(kernelSeconds, 3),
+            ["kernels"] = kernels,
+            ["time"] = time.ToString("O", CultureInfo.InvariantCulture),
+        };
+        writer.WriteLine(record.ToJsonString());
     }
 
     public void Eval(int step, EvalResult result, DateTimeOffset time)

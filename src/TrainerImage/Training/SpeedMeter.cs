@@ -1,14 +1,23 @@
 namespace BiT.Trainer.Training;
 
-/// <summary>Images per second over the last few steps (the first step, with its warm-up costs, drops out quickly).</summary>
+/// <summary>
+/// Images per second over the last few steps. The first step of a process (kernel selection, first allocations, the
+/// pipeline filling up) is reported at its own rate but kept out of the window, so the figure is the steady one.
+/// </summary>
 internal sealed class SpeedMeter
 {
+    private bool warmedUp;
     private readonly Queue<(int Images, double Seconds)> window = new();
     private int images;
     private double seconds;
 
     public double Add(int batchImages, double stepSeconds)
     {
+        if (!warmedUp)
+        {
+            warmedUp = true;
+            return stepSeconds > 0 ? batchImages / stepSeconds : 0;
+        }
         window.Enqueue((batchImages, stepSeconds));
         images += batchImages;
         seconds += stepSeconds;
@@ -22,5 +31,6 @@ internal sealed class SpeedMeter
     }
 
     public TimeSpan? Eta(int stepsLeft, int batchSize) =>
+        // Before a steady step exists there is no estimate.
         images > 0 && seconds > 0 ? TimeSpan.FromSeconds(stepsLeft * batchSize * seconds / images) : null;
 }

@@ -39,11 +39,16 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
 
         torch.random.manual_seed(settings.Seed);
         var device = settings.ResolveDevice();
-        using var model = modelSpec.Create();
-        if (device.type == DeviceType.CPU && BiT.Model.Native.CpuKernels.Applied is { } kernels)
+        var kernelStarted = Stopwatch.GetTimestamp();
+        var kernelLine = device.type.ToString();
+        if (device.type == DeviceType.CPU)
         {
-            log($"CPU convolutions: {(kernels.OneDnn ? "oneDNN" : "PyTorch's native kernels (oneDNN off)")}: {kernels.Reason}");
+            var kernels = BiT.Model.Native.CpuKernels.Configure(BiT.Model.Native.KernelProbe.ForThisProcess);
+            kernelLine = $"CPU convolutions: {(kernels.OneDnn ? "oneDNN, 1x1 as matrix products" : "PyTorch's native kernels (oneDNN off)")}: {kernels.Reason}";
+            log(kernelLine);
         }
+        var kernelSeconds = Stopwatch.GetElapsedTime(kernelStarted).TotalSeconds;
+        using var model = modelSpec.Create();
         // Weights are loaded on the CPU by Create; the optimizer's buffers must be made after the move.
         model.to(device);
         model.train();
@@ -78,9 +83,11 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
                 train, transform, BatchPlans.Training(order, settings.MicroBatchSize, (long)step * settings.BatchSplit),
                 settings.Seed, settings.Workers, settings.Prefetch, tracker);
             var speed = new SpeedMeter();
+            runLog.Startup(step, ProcessUptime().TotalSeconds, kernelSeconds, kernelLine, time.GetUtcNow());
             while (step < stopAt)
             {
                 var started = Stopwatch.GetTimestamp();
+                var waitedBefore = pipeline.WaitTime;
                 var lr = settings.Schedule.LearningRate(step);
                 var loss = await TrainStepAsync(model, optimizer, pipeline, settings, step, lr, abort);
                 if (!double.IsFinite(loss))
@@ -92,7 +99,7 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
                 var imagesPerSecond = speed.Add(settings.BatchSize, seconds);
                 var now = time.GetUtcNow();
                 var epoch = (double)step * settings.BatchSize / train.Count;
-                runLog.Step(step, loss, lr, imagesPerSecond, epoch, now);
+                runLog.Step(step, loss, lr, imagesPerSecond, epoch, now, seconds, (pipeline.WaitTime - waitedBefore).TotalSeconds);
                 reporter.Progress(new ProgressUpdate(step, total, epoch, loss, lr, imagesPerSecond, speed.Eta(total - step, settings.BatchSize), now));
 
                 if (settings.EvalEverySteps > 0 && step % settings.EvalEverySteps == 0 && step < total)
@@ -209,6 +216,13 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
         {
             model.train();
         }
+    }
+
+    // Real time since the process started (the start-up record is about this process, whatever clock the run uses).
+    private static TimeSpan ProcessUptime()
+    {
+        using var self = Process.GetCurrentProcess();
+        return DateTime.Now - self.StartTime;
     }
 
     private static Tensor Flatten(Tensor logits) => logits.dim() == 2 ? logits : logits.flatten(1);

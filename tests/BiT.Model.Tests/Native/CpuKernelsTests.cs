@@ -10,42 +10,40 @@ public sealed class CpuKernelsTests
     private static readonly HashSet<string> Avx512NoAmx = ["fpu", "sse4_2", "avx2", "avx512f", "avx512_bf16"];
     private static readonly HashSet<string> WithAmx = ["fpu", "avx2", "avx512f", "amx_bf16", "amx_tile", "amx_int8"];
 
+    private static readonly Func<KernelProbeResult> Passes = () => new KernelProbeResult(true, "fine");
+    private static readonly Func<KernelProbeResult> Dies = () => new KernelProbeResult(false, "the child was killed by SIGFPE");
+
     [Fact]
-    public void Auto_keeps_onednn_on_cpus_with_amx_and_turns_it_off_on_other_x86_cpus()
+    public void Auto_on_x86_follows_the_probe()
     {
-        Assert.True(CpuKernels.Decide(null, Architecture.X64, WithAmx).OneDnn);
-        Assert.True(CpuKernels.Decide("auto", Architecture.X64, WithAmx).OneDnn);
-        var off = CpuKernels.Decide("", Architecture.X64, Avx512NoAmx);
+        Assert.True(CpuKernels.Decide(null, Architecture.X64, Passes).OneDnn);
+        Assert.True(CpuKernels.Decide("auto", Architecture.X64, Passes).OneDnn);
+        var off = CpuKernels.Decide("", Architecture.X64, Dies);
         Assert.False(off.OneDnn);
-        Assert.Contains("without AMX", off.Reason, StringComparison.Ordinal);
+        Assert.Contains("SIGFPE", off.Reason, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Auto_leaves_libtorchs_default_where_the_cpu_is_unknown_or_not_x86()
+    public void Auto_without_a_probe_or_off_x86_leaves_onednn_on_and_never_probes()
     {
-        Assert.True(CpuKernels.Decide(null, Architecture.Arm64, new HashSet<string> { "fp", "asimd" }).OneDnn);
+        var probes = 0;
+        Func<KernelProbeResult> counting = () =>
+        {
+            probes++;
+            return new KernelProbeResult(false, "x");
+        };
+        Assert.True(CpuKernels.Decide(null, Architecture.Arm64, counting).OneDnn);
         Assert.True(CpuKernels.Decide(null, Architecture.X64, null).OneDnn);
+        Assert.Equal(0, probes);
     }
 
     [Fact]
-    public void The_environment_setting_overrides_the_cpu_and_a_bad_value_is_an_error_naming_the_variable()
+    public void The_environment_setting_overrides_the_probe_and_a_bad_value_is_an_error_naming_the_variable()
     {
-        Assert.True(CpuKernels.Decide("on", Architecture.X64, Avx512NoAmx).OneDnn);
-        Assert.False(CpuKernels.Decide("OFF", Architecture.X64, WithAmx).OneDnn);
-        var e = Assert.Throws<ArgumentException>(() => CpuKernels.Decide("fast", Architecture.X64, WithAmx));
+        Assert.True(CpuKernels.Decide("on", Architecture.X64, Dies).OneDnn);
+        Assert.False(CpuKernels.Decide("OFF", Architecture.X64, Passes).OneDnn);
+        var e = Assert.Throws<ArgumentException>(() => CpuKernels.Decide("fast", Architecture.X64, Passes));
         Assert.Contains("BIT_ONEDNN must be on, off or auto, got 'fast'", e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void Cpu_flags_are_read_from_the_flags_line_of_cpuinfo()
-    {
-        using var dir = new TempDir();
-        var path = Path.Combine(dir.Path, "cpuinfo");
-        File.WriteAllText(path, "processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu avx2 avx512f\nbugs\t\t: sysret_ss_attrs\n\nprocessor\t: 1\nflags\t\t: other\n");
-        var flags = CpuKernels.ReadCpuFlags(path);
-        Assert.NotNull(flags);
-        Assert.Equal(new[] { "avx2", "avx512f", "fpu" }, flags!.Order(StringComparer.Ordinal));
-        Assert.Null(CpuKernels.ReadCpuFlags(Path.Combine(dir.Path, "missing")));
     }
 
     [Fact]
@@ -71,25 +69,52 @@ public sealed class CpuKernelsTests
     }
 
     [Fact]
-    public void Building_a_convolution_applies_the_choice_for_this_cpu()
+    public void Building_a_network_changes_no_process_wide_switch()
     {
+        var before = (BackendSwitches.OneDnn, BackendSwitches.Nnpack);
+        using var net = BitResNet.Create(BitArchitecture.Parse("R1-1-1-1x0.5"), 3);
         using var conv = new StdConv2d(4, 4, 1);
-        var applied = CpuKernels.Applied;
-        Assert.NotNull(applied);
-        var expected = CpuKernels.Decide(Environment.GetEnvironmentVariable(CpuKernels.EnvironmentVariable), RuntimeInformation.ProcessArchitecture, CpuKernels.ReadCpuFlags());
-        Assert.Equal(expected.OneDnn, applied!.OneDnn);
-        Assert.Equal(applied.OneDnn, BackendSwitches.OneDnn);
-        if (!applied.OneDnn)
-        {
-            Assert.False(BackendSwitches.Nnpack);
-        }
+        Assert.Equal(before, (BackendSwitches.OneDnn, BackendSwitches.Nnpack));
     }
+
+    [Fact]
+    public void The_probes_child_side_passes_in_the_trainer_executable()
+    {
+        // The real child: bit-trainer started with BIT_KERNEL_PROBE, which runs training steps over 1x1 maps with
+        // oneDNN on. A oneDNN fault on this CPU would show here as a failed probe, not a dead test host.
+        var trainer = Path.Combine(AppContext.BaseDirectory, "bit-trainer.dll");
+        var result = KernelProbe.InChildProcess(DotnetHost(), [trainer], TimeSpan.FromMinutes(5));
+        Assert.True(result.Passed, result.Detail);
+    }
+
+    [Fact]
+    public void A_child_killed_by_a_signal_or_silent_fails_the_probe_with_the_reason()
+    {
+        var killed = KernelProbe.InChildProcess("/bin/sh", ["-c", "kill -FPE $$"], TimeSpan.FromMinutes(1));
+        Assert.False(killed.Passed);
+        Assert.Contains("killed by SIGFPE", killed.Detail, StringComparison.Ordinal);
+
+        var exited = KernelProbe.InChildProcess("/bin/sh", ["-c", "echo 'kernel probe: failed: no'; exit 1"], TimeSpan.FromMinutes(1));
+        Assert.False(exited.Passed);
+        Assert.Contains("exited with 1", exited.Detail, StringComparison.Ordinal);
+        Assert.Contains("kernel probe: failed: no", exited.Detail, StringComparison.Ordinal);
+
+        var silent = KernelProbe.InChildProcess("/bin/sh", ["-c", "exit 0"], TimeSpan.FromMinutes(1));
+        Assert.False(silent.Passed);
+
+        var hung = KernelProbe.InChildProcess("/bin/sh", ["-c", "sleep 30"], TimeSpan.FromSeconds(1));
+        Assert.False(hung.Passed);
+        Assert.Contains("no answer within 1 s", hung.Detail, StringComparison.Ordinal);
+    }
+
+    private static string DotnetHost() =>
+        Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet";
 
     [Fact]
     public void With_the_choice_applied_a_strided_projections_input_gradient_matches_float64()
     {
         // The kind of convolution whose backward oneDNN failed on (a strided 1x1 projection onto a 2x2 map, the last
-        // stage of a small network): whichever kernels were chosen, float32 agrees with float64 (native kernels).
+        // stage of a small network), now a matrix product on the CPU: float32 agrees with float64 conv2d.
         random.manual_seed(3);
         using var conv = new StdConv2d(256, 512, 1, stride: 2);
         using var x = randn(64, 256, 4, 4).requires_grad_(true);

@@ -94,6 +94,115 @@ public sealed class ImageFolderDatasetTests
         Assert.Throws<CorruptImageException>(() => train.Load(0));
     }
 
+    private static void WriteNoiseJpeg(string path, int width, int height, int seed)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        using var bitmap = new SKBitmap(width, height);
+        var random = new Random(seed);
+        for (var y = 0; y < height; y++)
+        {
+            for (var x = 0; x < width; x++)
+            {
+                // Smooth colour plus noise, so the file has real detail at every scale.
+                bitmap.SetPixel(x, y, new SKColor((byte)((x * 255 / width) ^ random.Next(32)), (byte)(y * 255 / height), (byte)random.Next(256)));
+            }
+        }
+        using var data = bitmap.Encode(SKEncodedImageFormat.Jpeg, 90);
+        File.WriteAllBytes(path, data.ToArray());
+    }
+
+    [Fact]
+    public void Jpeg_decodes_through_libjpeg_turbo_to_what_skiasharp_decodes()
+    {
+        Assert.True(TurboJpeg.IsAvailable, "libturbojpeg.so.0 (Debian libturbojpeg0) is not installed: scripts/install-test-deps.sh installs it");
+        using var dir = new TempDir();
+        var path = dir.Combine("a.jpg");
+        WriteNoiseJpeg(path, 61, 47, 1);
+        var turbo = ImageFolderDataset.Decode(path);
+        Assert.Equal((47, 61, 3), (turbo.Height, turbo.Width, turbo.Channels));
+        using var bitmap = SKBitmap.Decode(path);
+        var maxDifference = 0;
+        for (var y = 0; y < 47; y++)
+        {
+            for (var x = 0; x < 61; x++)
+            {
+                var p = bitmap.GetPixel(x, y);
+                var o = ((y * 61) + x) * 3;
+                maxDifference = Math.Max(maxDifference, Math.Max(Math.Abs(p.Red - turbo.Pixels[o]), Math.Max(Math.Abs(p.Green - turbo.Pixels[o + 1]), Math.Abs(p.Blue - turbo.Pixels[o + 2]))));
+            }
+        }
+        // Both are libjpeg-turbo (SkiaSharp bundles its own build); its integer IDCT may round differently by a level.
+        Assert.InRange(maxDifference, 0, 2);
+    }
+
+    [Fact]
+    public void Shrink_on_load_decodes_at_the_smallest_eighth_that_still_covers_the_transform()
+    {
+        using var dir = new TempDir();
+        WriteNoiseJpeg(dir.Combine("train", "a", "0.jpg"), 500, 375, 2);
+        WriteNoiseJpeg(dir.Combine("test", "a", "0.jpg"), 8, 8, 3);
+        var train = ImageFolderDataset.Open(dir.Path, DataSplit.Train, 1, null);
+        var full = train.Load(0);
+        Assert.Equal((375, 500), (full.Height, full.Width));
+        // 160 px: 1/2 (250x188) covers it, 1/4 (125x94) does not.
+        var half = train.LoadForTransform(0, 160, 160);
+        Assert.Equal((188, 250), (half.Height, half.Width));
+        Assert.Equal((47, 63), (train.LoadForTransform(0, 40, 40).Height, train.LoadForTransform(0, 40, 40).Width));
+        // Upscaling targets and "no hint" decode at full size.
+        Assert.Equal((375, 500), (train.LoadForTransform(0, 512, 512).Height, train.LoadForTransform(0, 512, 512).Width));
+        Assert.Equal((375, 500), (train.LoadForTransform(0, 0, 0).Height, train.LoadForTransform(0, 0, 0).Width));
+
+        // The reduced decode is the same picture: its mean colour agrees with the full decode's.
+        var quarter = train.LoadForTransform(0, 100, 90);
+        static double Mean(RawImage i) => i.Pixels.AsSpan(0, i.Height * i.Width * i.Channels).ToArray().Average(b => (double)b);
+        Assert.InRange(Mean(quarter) - Mean(full), -2.0, 2.0);
+    }
+
+    [Fact]
+    public void Pooled_loads_on_one_thread_reuse_one_buffer_and_allocate_nothing_in_steady_state()
+    {
+        using var dir = new TempDir();
+        for (var i = 0; i < 4; i++)
+        {
+            WriteNoiseJpeg(dir.Combine("train", "a", $"{i}.jpg"), 120, 90, i);
+        }
+        WriteNoiseJpeg(dir.Combine("test", "a", "0.jpg"), 8, 8, 9);
+        var train = ImageFolderDataset.Open(dir.Path, DataSplit.Train, 1, null);
+        var transform = new FineTuneTransform(64, 48);
+        var output = new float[3 * 48 * 48];
+        void Pass()
+        {
+            for (var i = 0; i < train.Count; i++)
+            {
+                var random = new DeterministicRandom(0, RandomPurpose.Augment, 0, i);
+                transform.Apply(train.LoadForTransform(i, 64, 64), ref random, output);
+            }
+        }
+        Pass();
+        Assert.Same(train.LoadForTransform(0, 64, 64).Pixels, train.LoadForTransform(1, 64, 64).Pixels);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        Pass();
+        var perImage = (GC.GetAllocatedBytesForCurrentThread() - before) / train.Count;
+        // A 120x90 image is 32 KB of pixels and 130 KB of floats in the old path; now only small objects remain
+        // (the file handle and its SafeHandle).
+        Assert.InRange(perImage, 0, 2048);
+    }
+
+    [Fact]
+    public void A_truncated_jpeg_is_corrupt_not_half_an_image()
+    {
+        using var dir = new TempDir();
+        MakeFolder(dir, 2);
+        var path = dir.Combine("train", "dog", "000.jpg");
+        WriteNoiseJpeg(path, 64, 64, 4);
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+        var train = ImageFolderDataset.Open(dir.Path, DataSplit.Train, 2, new CorruptImageTracker(4, 1.0, _ => { }));
+        var index = Enumerable.Range(0, train.Count).Single(i => train.Describe(i).EndsWith("000.jpg", StringComparison.Ordinal) && train.LabelOf(i) == 1);
+        Assert.Throws<CorruptImageException>(() => train.Load(index));
+        Assert.Throws<CorruptImageException>(() => train.LoadForTransform(index, 32, 32));
+    }
+
     [Fact]
     public void Empty_class_and_missing_split_and_wrong_class_count_are_clear_errors()
     {

@@ -7,6 +7,45 @@ public sealed class TransformTests
     private static RawImage Gradient(int h, int w) =>
         new(h, w, 1, [.. Enumerable.Range(0, h * w).Select(i => (byte)(i % w * 255 / (w - 1)))]);
 
+    [Theory]
+    [InlineData(375, 500, 3, 512, 512, 17, 5, 480, true)]
+    [InlineData(375, 500, 3, 160, 160, 0, 32, 128, false)]
+    [InlineData(28, 28, 1, 36, 36, 4, 1, 32, true)]
+    [InlineData(40, 30, 3, 16, 16, 0, 0, 16, false)]
+    public void The_fused_window_gives_the_same_floats_as_resize_then_crop(int h, int w, int c, int outH, int outW, int top, int left, int size, bool flip)
+    {
+        // The transforms compute only the crop window; the floats must be those of the whole resize followed by the
+        // crop (same sums in the same order), so the augmentation's results did not change.
+        var random = new Random(h * w);
+        var image = new RawImage(h, w, c, [.. Enumerable.Range(0, h * w * c).Select(_ => (byte)random.Next(256))]);
+        var whole = Resampler.Resize(image, outH, outW);
+        var expected = new float[3 * size * size];
+        PixelWriter.WriteWindow(whole, outW, c, top, left, size, flip, expected);
+        var fused = new float[3 * size * size];
+        Resampler.ResizeWindow(image, 0, 0, w, h, outH, outW, top, left, size, flip, fused);
+        Assert.Equal(expected, fused);
+
+        // A region (the Inception crop's path) as well.
+        var region = Resampler.Resize(image, 2, 3, w - 5, h - 4, size, size);
+        PixelWriter.WriteWindow(region, size, c, 0, 0, size, flip, expected);
+        Resampler.ResizeWindow(image, 2, 3, w - 5, h - 4, size, size, 0, 0, size, flip, fused);
+        Assert.Equal(expected, fused);
+    }
+
+    [Fact]
+    public void The_fused_window_reads_pixels_from_a_longer_pooled_buffer_by_rows()
+    {
+        var random = new Random(5);
+        var pixels = Enumerable.Range(0, 20 * 30 * 3).Select(_ => (byte)random.Next(256)).ToArray();
+        var exact = new RawImage(20, 30, 3, pixels);
+        var pooled = new RawImage(20, 30, 3, [.. pixels, .. Enumerable.Repeat((byte)255, 999)]);
+        var a = new float[3 * 8 * 8];
+        var b = new float[3 * 8 * 8];
+        Resampler.ResizeWindow(exact, 0, 0, 30, 20, 12, 12, 2, 3, 8, false, a);
+        Resampler.ResizeWindow(pooled, 0, 0, 30, 20, 12, 12, 2, 3, 8, false, b);
+        Assert.Equal(a, b);
+    }
+
     [Fact]
     public void Resize_of_a_constant_image_stays_constant_up_and_down()
     {

@@ -19,6 +19,14 @@ public sealed class TrainingEngineTests
         Assert.Equal(Enumerable.Range(1, 6), train.Select(l => l["step"]!.GetValue<int>()));
         Assert.All(train, l => Assert.True(double.IsFinite(l["loss"]!.GetValue<double>())));
         Assert.All(train, l => Assert.True(l["imagesPerSecond"]!.GetValue<double>() > 0));
+        // Each step's own time, and the part of it spent waiting for data, not only the moving rate.
+        Assert.All(train, l => Assert.True(l["stepSeconds"]!.GetValue<double>() > 0));
+        Assert.All(train, l => Assert.InRange(l["dataWaitSeconds"]!.GetValue<double>(), 0, l["stepSeconds"]!.GetValue<double>()));
+        // Start-up is one record of its own before the first step, not part of any step.
+        var startup = Assert.Single(lines, l => l["type"]!.GetValue<string>() == "startup");
+        Assert.Equal(0, lines.IndexOf(startup));
+        Assert.True(startup["startupSeconds"]!.GetValue<double>() > 0);
+        Assert.InRange(startup["kernelSeconds"]!.GetValue<double>(), 0, startup["startupSeconds"]!.GetValue<double>());
         // Warm-up from 0: the first step's rate is 0, the second half-way.
         Assert.Equal([0.0, 0.025, 0.05, 0.05, 0.05, 0.005], train.Select(l => l["learningRate"]!.GetValue<double>()), new ToleranceComparer(1e-12));
         Assert.Single(lines, l => l["type"]!.GetValue<string>() == "eval");
