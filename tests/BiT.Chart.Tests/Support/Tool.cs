@@ -14,6 +14,11 @@ internal sealed record Tool(string Name)
     {
         get
         {
+            if (System.IO.Path.IsPathRooted(Name) && File.Exists(Name))
+            {
+                return Name;
+            }
+
             foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
             {
                 var candidate = System.IO.Path.Combine(dir, Name);

@@ -51,8 +51,13 @@ public sealed class CrdSchemaTests
             .Select(c => (Text(c, "name"), Text(c, "type"), Text(c, "jsonPath"))).ToList();
         Assert.Equal(
             [("Phase", "string", ".status.phase"), ("Progress", "string", ".status.progress.display"), ("Top1", "number", ".status.result.top1"),
-             ("Restarts", "integer", ".status.restarts"), ("Age", "date", ".metadata.creationTimestamp")],
+             ("Restarts", "integer", ".status.restarts"), ("ETA", "string", ".status.progress.eta"),
+             ("Images/s", "number", ".status.progress.imagesPerSecond"), ("Pod", "string", ".status.podName"), ("Age", "date", ".metadata.creationTimestamp")],
             columns);
+        // ETA, Images/s and Pod only with kubectl get -o wide.
+        var wide = ((YamlSequenceNode)At(root, "spec", "versions", "0", "additionalPrinterColumns")).Children
+            .Where(c => ((YamlMappingNode)c).Children.ContainsKey("priority")).Select(c => Text(c, "name")).ToList();
+        Assert.Equal(["ETA", "Images/s", "Pod"], wide);
     }
 
     [Fact]
