@@ -240,7 +240,7 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
             if (current.Status?.Phase == "Unknown")
             {
                 // The node stopped reporting: the pod will not come back on its own.
-                RecordRestart(c, settings, "NodeLost", null, $"pod {current.Metadata.Name}'s node stopped reporting", countsAsFailure: true);
+                RecordRestart(c, settings, PodEndReason.NodeLost, null, $"pod {current.Metadata.Name}'s node stopped reporting", countsAsFailure: true);
                 c.Actions.Add(new DeletePod(current.Metadata.Name, 0));
                 return;
             }
@@ -483,13 +483,13 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
         }
 
         // The pod vanished without us deleting it (removed by someone, or its node was lost and it was collected).
-        RecordRestart(c, settings, "PodDeleted", null, $"pod {s.PodName} disappeared", countsAsFailure: true);
+        RecordRestart(c, settings, PodEndReason.PodDeleted, null, $"pod {s.PodName} disappeared", countsAsFailure: true);
     }
 
     private static TimeSpan? BackoffRemaining(Context c, JobSettings settings)
     {
         var last = c.Status.RestartHistory?.LastOrDefault();
-        if (last is null || last.Reason is "SegmentRoll" || last.Time is not { } at)
+        if (last is null || last.Reason is nameof(PodEndReason.SegmentRoll) || last.Time is not { } at)
         {
             return null;
         }
@@ -564,7 +564,7 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
             var message = $"no progress for {GoDuration.WholeSeconds(c.Now - lastProgress)} (stallTimeout {GoDuration.WholeSeconds(settings.RunPolicy.StallTimeout)}) at step {s.Progress?.Step ?? 0}";
             if (!s.IsConditionTrue(ConditionTypes.Stalled))
             {
-                c.Event(RecordEvent.Warning, "Stalled", message);
+                c.Event(RecordEvent.Warning, nameof(PodEndReason.Stalled), message);
             }
 
             c.Condition(ConditionTypes.Stalled, true, "NoProgress", message);
@@ -572,12 +572,12 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
             {
                 case StallAction.Restart:
                     // A stalled trainer may not answer SIGTERM (it can be stopped): it gets a short grace.
-                    RecordRestart(c, settings, "Stalled", null, message, countsAsFailure: true);
+                    RecordRestart(c, settings, PodEndReason.Stalled, null, message, countsAsFailure: true);
                     c.Actions.Add(new DeletePod(pod.Metadata.Name, options.StalledPodGracePeriodSeconds));
                     return;
                 case StallAction.Fail:
                     c.Actions.Add(new DeletePod(pod.Metadata.Name, options.StalledPodGracePeriodSeconds));
-                    Fail(c, "Stalled", message);
+                    Fail(c, nameof(PodEndReason.Stalled), message);
                     FinishedTtl(c, settings);
                     return;
                 default:
@@ -596,7 +596,7 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
             if (c.Now >= due)
             {
                 c.Actions.Add(new DeletePod(pod.Metadata.Name, options.TerminationGracePeriodSeconds));
-                RecordRestart(c, settings, "SegmentRoll", null, $"pod {pod.Metadata.Name} reached maxSegmentDuration {GoDuration.WholeSeconds(segment)}", countsAsFailure: false);
+                RecordRestart(c, settings, PodEndReason.SegmentRoll, null, $"pod {pod.Metadata.Name} reached maxSegmentDuration {GoDuration.WholeSeconds(segment)}", countsAsFailure: false);
                 return;
             }
 
@@ -636,7 +636,7 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
 
         if (outcome.Kind == PodEndKind.Permanent)
         {
-            Fail(c, outcome.Reason, string.IsNullOrEmpty(outcome.Message) ? $"trainer exited with code {outcome.ExitCode}" : outcome.Message);
+            Fail(c, outcome.Reason.ToString(), string.IsNullOrEmpty(outcome.Message) ? $"trainer exited with code {outcome.ExitCode}" : outcome.Message);
             FinishedTtl(c, settings);
             return;
         }
@@ -661,7 +661,7 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
     }
 
     /// <summary>Records a restart (or fails the job past maxRestarts) and schedules the next pod.</summary>
-    private static void RecordRestart(Context c, JobSettings settings, string reason, int? exitCode, string message, bool countsAsFailure)
+    private static void RecordRestart(Context c, JobSettings settings, PodEndReason reason, int? exitCode, string message, bool countsAsFailure)
     {
         var s = c.Status;
         var done = s.Restarts ?? 0;
@@ -676,12 +676,12 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
         var resumed = s.Checkpoint?.Step ?? 0;
         var history = ConditionRules.AppendRestart(
             s.RestartHistory,
-            new RestartRecord { Time = c.Stamp, Reason = reason, ExitCode = exitCode, ResumedFromStep = resumed });
+            new RestartRecord { Time = c.Stamp, Reason = reason.ToString(), ExitCode = exitCode, ResumedFromStep = resumed });
         c.Status = c.Status with { Phase = JobPhase.Restarting, Restarts = restarts, RestartHistory = history };
-        c.Condition(ConditionTypes.Restarting, true, reason, message);
-        c.Condition(ConditionTypes.Running, false, reason);
+        c.Condition(ConditionTypes.Restarting, true, reason.ToString(), message);
+        c.Condition(ConditionTypes.Running, false, reason.ToString());
         var delay = countsAsFailure ? settings.RunPolicy.BackoffFor(restarts) : TimeSpan.Zero;
-        c.Event(RecordEvent.Warning, reason == "SegmentRoll" ? "SegmentRoll" : "Restarting",
+        c.Event(RecordEvent.Warning, reason == PodEndReason.SegmentRoll ? nameof(PodEndReason.SegmentRoll) : "Restarting",
             $"{message}; resuming from step {resumed.ToString(CultureInfo.InvariantCulture)} in {GoDuration.WholeSeconds(delay)}");
         c.Requeue(delay);
     }
