@@ -114,8 +114,20 @@ public sealed class PredictCommandTests : IDisposable
         Npy.Write(input, x);
         string sha = Convert.ToHexStringLower(SHA256.HashData(content));
 
-        var result = await TestSupport.Cli.RunAsync("predict", "--model", ModelName, "--weights", server.Url.ToString(),
-            "--weights-sha256", sha, "--cache-dir", _dir.File("cache"), "--input", input, "--output", _dir.File("y.npy"));
+        // The test server is plain http on 127.0.0.1: allowed as an operator would opt in (docs/reliability.md).
+        Environment.SetEnvironmentVariable(WeightsDownloadPolicy.AllowHttpVariable, "true");
+        Environment.SetEnvironmentVariable(WeightsDownloadPolicy.PrivateHostsVariable, "127.0.0.1");
+        BiT.Model.Tests.TestSupport.Cli.Result result;
+        try
+        {
+            result = await TestSupport.Cli.RunAsync("predict", "--model", ModelName, "--weights", server.Url.ToString(),
+                "--weights-sha256", sha, "--cache-dir", _dir.File("cache"), "--input", input, "--output", _dir.File("y.npy"));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(WeightsDownloadPolicy.AllowHttpVariable, null);
+            Environment.SetEnvironmentVariable(WeightsDownloadPolicy.PrivateHostsVariable, null);
+        }
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.Single(Directory.GetFiles(_dir.File("cache")));
     }

@@ -83,6 +83,6 @@ public sealed class NpyTests : IDisposable
 
         string shortFile = _dir.File("short.npy");
         File.WriteAllBytes(shortFile, [.. NpzWriter.Header("<f4", [10]), .. new byte[12]]);
-        Assert.Contains("the data ends after 12 of 40 bytes", Assert.Throws<InvalidDataException>(() => Npy.Read(shortFile)).Message, StringComparison.Ordinal);
+        Assert.Contains("needs 40 bytes of data, the file holds 12", Assert.Throws<InvalidDataException>(() => Npy.Read(shortFile)).Message, StringComparison.Ordinal);
     }
 }
