@@ -10,7 +10,7 @@ if (KernelProbe.RunIfRequested() is { } probeExit)
 }
 
 // One SGD training step of BiT R50x1 (forward, cross-entropy, backward, SGD momentum 0.9) timed per
-// configuration. Prints "RESULT torchsharp <mode> <images/s> <seconds/step>" lines for run.sh.
+// configuration; a mode ending in "forward" (fp32-forward) times the forward pass alone, without autograd. Prints "RESULT torchsharp <mode> <images/s> <seconds/step>" lines for run.sh.
 var options = args.Select((a, i) => (a, i)).Where(p => p.a.StartsWith("--", StringComparison.Ordinal))
     .ToDictionary(p => p.a[2..], p => p.i + 1 < args.Length ? args[p.i + 1] : "", StringComparer.Ordinal);
 string Get(string name, string fallback) => options.TryGetValue(name, out string? v) ? v : fallback;
@@ -72,6 +72,13 @@ void Run(string mode)
         }
 
         using var scope = NewDisposeScope();
+        if (mode.EndsWith("forward", StringComparison.Ordinal))
+        {
+            // Forward only (inference): no autograd graph.
+            using var noGrad = no_grad();
+            net.forward(images).sum().item<float>();
+            continue;
+        }
         optimizer.zero_grad();
         var loss = nn.functional.cross_entropy(net.forward(images), labels);
         loss.backward();

@@ -102,6 +102,10 @@ def run(mode, args):
         if step == args.warmup:
             start = time.perf_counter()
             cpu_start = time.process_time()
+        if mode.endswith("forward"):
+            with torch.no_grad():
+                model(images).sum().item()
+            continue
         optimizer.zero_grad()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mode.startswith("bf16")):
             logits = model(images)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using BiT.Contracts;
 using BiT.Contracts.Pods;
 using BiT.Operator.Api;
@@ -26,8 +25,8 @@ public sealed class JobController : IDisposable
     private readonly ActionExecutor _executor;
     private readonly Dictionary<(JobKind Kind, string Scope), Informer<BiTJob>> _jobs = [];
     private readonly Dictionary<string, Informer<V1Pod>> _pods = [];
-    private readonly Lock _indexGate = new();
-    private readonly Dictionary<string, Dictionary<string, V1Pod>> _podsByOwner = new(StringComparer.Ordinal);
+    private const string OwnerIndex = "owner-uid";
+    private readonly Lock _lastWordsGate = new();
     private readonly Dictionary<string, string> _lastWords = new(StringComparer.Ordinal);
 
     public JobController(IKubernetes client, OperatorSettings settings, IJobPlanner planner, TimeProvider time, ILoggerFactory loggerFactory, OperatorMetrics metrics)
@@ -60,6 +59,7 @@ public sealed class JobController : IDisposable
                 $"pods@{(ns ?? "*")}",
                 ListWatchSources.Pods(client, ns, $"{OwnedObjects.ManagedByLabel}={OwnedObjects.ManagedBy}"),
                 time, TimeSpan.Zero, loggerFactory.CreateLogger<Informer<V1Pod>>(), SlimPod);
+            pods.AddIndex(OwnerIndex, pod => OwningJob(pod)?.Uid);
             pods.Changed += OnPod;
             _pods[scope] = pods;
         }
@@ -91,7 +91,7 @@ public sealed class JobController : IDisposable
             await Task.WhenAll(_jobs.Values.Select(i => i.WaitForSyncAsync(stop.Token))
                 .Concat(_pods.Values.Select(i => i.WaitForSyncAsync(stop.Token)))).ConfigureAwait(false);
             _logger.LogInformation("Caches synced: {Jobs} jobs, {Pods} pods", _jobs.Values.Sum(i => i.Count), _pods.Values.Sum(i => i.Count));
-            var controller = new Controller<ObjectKey>(Queue, ReconcileAsync, _settings.Parallelism, _logger);
+            var controller = new Controller<ObjectKey>(Queue, ReconcileAsync, _settings.Parallelism, _logger, Observe);
             await controller.RunAsync(stop.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -132,34 +132,22 @@ public sealed class JobController : IDisposable
         }
     }
 
+    /// <summary>The job that controls a pod, if any.</summary>
+    private static V1OwnerReference? OwningJob(V1Pod pod) =>
+        pod.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true && JobKind.FromKind(o.Kind) is not null);
+
     private void OnPod(InformerEventType type, V1Pod pod)
     {
-        var owner = pod.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true && JobKind.FromKind(o.Kind) is not null);
-        if (owner is null)
+        if (OwningJob(pod) is not { } owner)
         {
             return;
         }
 
-        lock (_indexGate)
+        if (type == InformerEventType.Deleted)
         {
-            if (!_podsByOwner.TryGetValue(owner.Uid, out var pods))
-            {
-                pods = new Dictionary<string, V1Pod>(StringComparer.Ordinal);
-                _podsByOwner[owner.Uid] = pods;
-            }
-
-            if (type == InformerEventType.Deleted)
+            lock (_lastWordsGate)
             {
                 _lastWords.Remove(pod.Metadata.Uid ?? pod.Metadata.Name);
-                pods.Remove(pod.Metadata.Name);
-                if (pods.Count == 0)
-                {
-                    _podsByOwner.Remove(owner.Uid);
-                }
-            }
-            else
-            {
-                pods[pod.Metadata.Name] = pod;
             }
         }
 
@@ -259,12 +247,53 @@ public sealed class JobController : IDisposable
         ContainerID = c.ContainerID,
     };
 
-    private IReadOnlyList<V1Pod> PodsOf(string? uid)
+    /// <summary>The pods a job owns, from the pod cache's owner index.</summary>
+    private IReadOnlyList<V1Pod> PodsOf(BiTJob job) =>
+        job.Metadata.Uid is { } uid && PodInformer(job.Metadata.NamespaceProperty) is { } pods ? pods.ByIndex(OwnerIndex, uid) : [];
+
+    /// <summary>A 4xx that another attempt cannot change: not 404 (gone meanwhile), 409 (conflict) or 429 (throttled).</summary>
+    internal static bool IsPermanentRejection(System.Net.HttpStatusCode status) =>
+        (int)status is >= 400 and < 500 and not (404 or 409 or 429 or 408);
+
+    private async Task FailRejectedAsync(JobKind kind, BiTJob job, JobView view, Informer<BiTJob> informer, JobAction action, HttpOperationException ex, CancellationToken cancellationToken)
     {
-        lock (_indexGate)
+        const string Reason = "OwnedObjectRejected";
+        var what = action switch
         {
-            return uid is not null && _podsByOwner.TryGetValue(uid, out var pods) ? [.. pods.Values] : [];
+            CreatePod { Pod: var p } => $"Pod {p.Metadata?.Name}",
+            EnsureObject { Object: var o } => $"{o.Kind} {o.Metadata?.Name}",
+            _ => action.GetType().Name,
+        };
+        var message = $"the API server refused {what}: {(int)ex.Response.StatusCode} {ServerMessage(ex)}";
+        var now = _time.GetUtcNow();
+        var generation = job.Metadata.Generation;
+        var old = view.Status;
+        var conditions = BiT.Contracts.Api.ConditionRules.Set(old.Conditions, BiT.Contracts.Api.ConditionTypes.Failed, BiT.Contracts.Api.ConditionStatus.True, Reason, message, generation, now);
+        conditions = BiT.Contracts.Api.ConditionRules.Set(conditions, BiT.Contracts.Api.ConditionTypes.Running, BiT.Contracts.Api.ConditionStatus.False, Reason, message, generation, now);
+        var failed = old with { Phase = BiT.Contracts.Api.JobPhase.Failed, Conditions = conditions, CompletionTime = old.CompletionTime ?? now };
+        if (BiT.Contracts.Api.BiTJobStatus.MergePatch(old, failed, BiT.Contracts.Api.BiTJobStatus.OperatorFields) is { } patch)
+        {
+            informer.Upsert(await _executor.PatchStatusAsync(kind, job, patch, cancellationToken).ConfigureAwait(false));
         }
+        await _executor.ExecuteAsync(kind, job, new RecordEvent(RecordEvent.Warning, Reason, message), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The message of the API server's Status body, or the raw body when it is not one.</summary>
+    private static string ServerMessage(HttpOperationException ex)
+    {
+        var body = ex.Response.Content ?? "";
+        try
+        {
+            if (System.Text.Json.Nodes.JsonNode.Parse(body)?["message"]?.GetValue<string>() is { Length: > 0 } message)
+            {
+                return message;
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // Not a Status object: the body as it came.
+        }
+        return body.Length > 1024 ? body[..1024] : body;
     }
 
     private async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken cancellationToken)
@@ -274,90 +303,85 @@ public sealed class JobController : IDisposable
         var job = informer?.Get(key.Namespace, key.Name);
         if (job is null || informer is null)
         {
-            return ReconcileResult.Done;
+            return ReconcileResult.Done with { Outcome = "gone" };
         }
 
-        var started = Stopwatch.GetTimestamp();
-        var result = "success";
-        try
+        // The job (and its upstream) parsed and validated once; everything below reads these views.
+        var view = JobView.Of(kind, job);
+        JobView? upstream = null;
+        if (kind == JobKind.FineTune && job.FromPretrainJob is { } upName
+            && JobInformer(JobKind.Pretrain, key.Namespace)?.Get(key.Namespace, upName) is { } up)
         {
-            // The job (and its upstream) parsed and validated once; everything below reads these views.
-            var view = JobView.Of(kind, job);
-            JobView? upstream = null;
-            if (kind == JobKind.FineTune && job.FromPretrainJob is { } upName
-                && JobInformer(JobKind.Pretrain, key.Namespace)?.Get(key.Namespace, upName) is { } up)
-            {
-                upstream = JobView.Of(JobKind.Pretrain, up);
-            }
+            upstream = JobView.Of(JobKind.Pretrain, up);
+        }
 
-            var pods = await WithLastWordsAsync(view, PodsOf(job.Metadata.Uid), cancellationToken).ConfigureAwait(false);
-            var decision = _reconciler.Reconcile(new ReconcileInput(view, pods, upstream, _time.GetUtcNow()));
+        var pods = await WithLastWordsAsync(view, PodsOf(job), cancellationToken).ConfigureAwait(false);
+        var decision = _reconciler.Reconcile(new ReconcileInput(view, pods, upstream, _time.GetUtcNow()));
 
-            foreach (var action in decision.Actions.Where(a => a is not RecordEvent))
+        foreach (var action in decision.Actions.Where(a => a is not RecordEvent))
+        {
+            try
             {
                 await _executor.ExecuteAsync(kind, job, action, cancellationToken).ConfigureAwait(false);
-                if (action is CreatePod { Pod: var pod })
-                {
-                    // Seen at once by the next reconcile, before the watch delivers it.
-                    OnPodCreated(SlimPod(pod));
-                }
             }
-
-            if (decision.StatusPatch is { } patch)
+            catch (HttpOperationException ex) when (action is EnsureObject or CreatePod && IsPermanentRejection(ex.Response.StatusCode))
             {
-                try
-                {
-                    var updated = await _executor.PatchStatusAsync(kind, job, patch, cancellationToken).ConfigureAwait(false);
-                    informer.Upsert(updated);
-                }
-                catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
-                {
-                    // Deleted meanwhile: garbage collection takes what it owned.
-                    result = "gone";
-                    return ReconcileResult.Done;
-                }
-                catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.Conflict)
-                {
-                    // Decided from a stale cache: decide again once the watch has caught up.
-                    result = "conflict";
-                    return ReconcileResult.After(TimeSpan.FromMilliseconds(200));
-                }
-
-                var old = view.Status;
-                var history = decision.Status.RestartHistory ?? [];
-                var oldHistory = old.RestartHistory ?? [];
-                if (history.Count > 0
-                    && ((decision.Status.Restarts ?? 0) > (old.Restarts ?? 0) || history.Count != oldHistory.Count
-                        || history[^1] != oldHistory.LastOrDefault()))
-                {
-                    _metrics.Restarted(kind, key.Namespace, key.Name, history[^1].Reason ?? "");
-                }
+                // Retrying what the API server refuses for good (422 invalid, 400, 403, 413) would loop in backoff
+                // with no word to the user: the job fails with the server's own message instead.
+                await FailRejectedAsync(kind, job, view, informer, action, ex, cancellationToken).ConfigureAwait(false);
+                return ReconcileResult.Done with { Outcome = "rejected" };
             }
 
-            foreach (var e in decision.Actions.OfType<RecordEvent>())
+            if (action is CreatePod { Pod: var pod })
             {
-                await _executor.ExecuteAsync(kind, job, e, cancellationToken).ConfigureAwait(false);
+                // Seen at once by the next reconcile, before the watch delivers it.
+                OnPodCreated(SlimPod(pod));
             }
-
-            if (decision.RequeueAfter is { } after)
-            {
-                result = "requeue";
-                return ReconcileResult.After(after);
-            }
-
-            return ReconcileResult.Done;
         }
-        catch
+
+        if (decision.StatusPatch is { } patch)
         {
-            result = "error";
-            throw;
+            try
+            {
+                var updated = await _executor.PatchStatusAsync(kind, job, patch, cancellationToken).ConfigureAwait(false);
+                informer.Upsert(updated);
+            }
+            catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+                // Deleted meanwhile: garbage collection takes what it owned.
+                return ReconcileResult.Done with { Outcome = "gone" };
+            }
+            catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.Conflict)
+            {
+                // Decided from a stale cache: decide again once the watch has caught up.
+                return ReconcileResult.After(TimeSpan.FromMilliseconds(200)) with { Outcome = "conflict" };
+            }
+
+            var old = view.Status;
+            var history = decision.Status.RestartHistory ?? [];
+            var oldHistory = old.RestartHistory ?? [];
+            if (history.Count > 0
+                && ((decision.Status.Restarts ?? 0) > (old.Restarts ?? 0) || history.Count != oldHistory.Count
+                    || history[^1] != oldHistory.LastOrDefault()))
+            {
+                _metrics.Restarted(kind, key.Namespace, key.Name, history[^1].Reason ?? "");
+            }
         }
-        finally
+
+        foreach (var e in decision.Actions.OfType<RecordEvent>())
         {
-            Interlocked.Increment(ref _reconciles);
-            _metrics.Reconciled(kind.Kind, result, Stopwatch.GetElapsedTime(started));
-            _metrics.Queue(Queue.Depth, Queue.DelayedCount);
+            await _executor.ExecuteAsync(kind, job, e, cancellationToken).ConfigureAwait(false);
         }
+
+        return decision.RequeueAfter is { } after ? ReconcileResult.After(after) : ReconcileResult.Done;
+    }
+
+    /// <summary>Every reconcile's outcome and duration, as the generic controller reports them.</summary>
+    private void Observe(ObjectKey key, string outcome, TimeSpan duration)
+    {
+        Interlocked.Increment(ref _reconciles);
+        _metrics.Reconciled(key.Kind, outcome, duration);
+        _metrics.Queue(Queue.Depth, Queue.DelayedCount);
     }
 
     /// <summary>
@@ -386,7 +410,7 @@ public sealed class JobController : IDisposable
             }
 
             string? words;
-            lock (_indexGate)
+            lock (_lastWordsGate)
             {
                 _lastWords.TryGetValue(pod.Metadata.Uid ?? pod.Metadata.Name, out words);
             }
@@ -394,7 +418,7 @@ public sealed class JobController : IDisposable
             if (words is null)
             {
                 words = await ReadLogTailAsync(pod, cancellationToken).ConfigureAwait(false);
-                lock (_indexGate)
+                lock (_lastWordsGate)
                 {
                     _lastWords[pod.Metadata.Uid ?? pod.Metadata.Name] = words;
                 }
@@ -431,26 +455,7 @@ public sealed class JobController : IDisposable
         }
     }
 
-    private void OnPodCreated(V1Pod pod)
-    {
-        PodInformer(pod.Metadata.NamespaceProperty)?.Upsert(pod);
-        var owner = pod.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true);
-        if (owner is null)
-        {
-            return;
-        }
-
-        lock (_indexGate)
-        {
-            if (!_podsByOwner.TryGetValue(owner.Uid, out var pods))
-            {
-                pods = new Dictionary<string, V1Pod>(StringComparer.Ordinal);
-                _podsByOwner[owner.Uid] = pods;
-            }
-
-            pods.TryAdd(pod.Metadata.Name, pod);
-        }
-    }
+    private void OnPodCreated(V1Pod pod) => PodInformer(pod.Metadata.NamespaceProperty)?.Upsert(pod);
 
     private void RefreshMetrics()
     {

@@ -32,6 +32,7 @@ public sealed class Informer<T>(
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, T> _cache = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Index> _indexes = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private string _resourceVersion = "";
 
@@ -64,6 +65,33 @@ public sealed class Informer<T>(
         lock (_gate)
         {
             return _cache.GetValueOrDefault(KeyOf(ns, objectName));
+        }
+    }
+
+    /// <summary>
+    /// Keeps an index of the cache by <paramref name="keyOf"/> (client-go's indexer; null: not indexed), for
+    /// <see cref="ByIndex"/>. Add indexes before the informer runs.
+    /// </summary>
+    public void AddIndex(string indexName, Func<T, string?> keyOf)
+    {
+        lock (_gate)
+        {
+            var index = new Index(keyOf);
+            foreach (var (key, obj) in _cache)
+            {
+                index.Add(key, obj);
+            }
+
+            _indexes.Add(indexName, index);
+        }
+    }
+
+    /// <summary>The cached objects whose index key is <paramref name="value"/>.</summary>
+    public IReadOnlyList<T> ByIndex(string indexName, string value)
+    {
+        lock (_gate)
+        {
+            return _indexes[indexName].Get(value);
         }
     }
 
@@ -170,13 +198,13 @@ public sealed class Informer<T>(
                     events.Add((InformerEventType.Added, item));
                 }
 
-                _cache[key] = item;
+                Store(key, item);
             }
 
             foreach (var gone in _cache.Keys.Where(k => !seen.Contains(k)).ToList())
             {
                 events.Add((InformerEventType.Deleted, _cache[gone]));
-                _cache.Remove(gone);
+                Drop(gone);
             }
 
             _resourceVersion = result.ResourceVersion;
@@ -223,11 +251,11 @@ public sealed class Informer<T>(
                 case WatchEventType.Added:
                 case WatchEventType.Modified:
                     var existed = _cache.ContainsKey(key);
-                    _cache[key] = obj;
+                    Store(key, obj);
                     publish = (existed ? InformerEventType.Updated : InformerEventType.Added, obj);
                     break;
                 case WatchEventType.Deleted:
-                    _cache.Remove(key);
+                    Drop(key);
                     publish = (InformerEventType.Deleted, obj);
                     break;
                 default:
@@ -264,7 +292,7 @@ public sealed class Informer<T>(
                 return;
             }
 
-            _cache[key] = obj;
+            Store(key, obj);
         }
     }
 
@@ -303,5 +331,65 @@ public sealed class Informer<T>(
         {
             handler(type, obj);
         }
+    }
+
+    private void Store(string key, T obj)
+    {
+        if (_indexes.Count > 0 && _cache.TryGetValue(key, out var old))
+        {
+            foreach (var index in _indexes.Values)
+            {
+                index.Remove(key, old);
+            }
+        }
+
+        _cache[key] = obj;
+        foreach (var index in _indexes.Values)
+        {
+            index.Add(key, obj);
+        }
+    }
+
+    private void Drop(string key)
+    {
+        if (_cache.Remove(key, out var old))
+        {
+            foreach (var index in _indexes.Values)
+            {
+                index.Remove(key, old);
+            }
+        }
+    }
+
+    /// <summary>Cache keys by index key; guarded by the informer's lock.</summary>
+    private sealed class Index(Func<T, string?> keyOf)
+    {
+        private readonly Dictionary<string, Dictionary<string, T>> _byValue = new(StringComparer.Ordinal);
+
+        public void Add(string key, T obj)
+        {
+            if (keyOf(obj) is not { } value)
+            {
+                return;
+            }
+
+            if (!_byValue.TryGetValue(value, out var set))
+            {
+                set = new Dictionary<string, T>(1, StringComparer.Ordinal);
+                _byValue[value] = set;
+            }
+
+            set[key] = obj;
+        }
+
+        public void Remove(string key, T obj)
+        {
+            if (keyOf(obj) is { } value && _byValue.TryGetValue(value, out var set) && set.Remove(key) && set.Count == 0)
+            {
+                _byValue.Remove(value);
+            }
+        }
+
+        public IReadOnlyList<T> Get(string value) => _byValue.TryGetValue(value, out var set) ? [.. set.Values] : [];
     }
 }

@@ -12,6 +12,10 @@ public sealed class WorkQueue<TKey> : IDisposable where TKey : notnull
     private readonly HashSet<TKey> _dirty = [];
     private readonly HashSet<TKey> _processing = [];
     private readonly Dictionary<TKey, DateTimeOffset> _waiting = [];
+
+    // The waiting keys by due time. An entry whose time no longer matches _waiting (the key was queued or given an
+    // earlier time since) is stale and skipped when it reaches the top: no search on every add or timer tick.
+    private readonly PriorityQueue<TKey, DateTimeOffset> _dueOrder = new();
     private readonly Dictionary<TKey, int> _failures = [];
     private readonly SemaphoreSlim _signal = new(0);
     private readonly TimeProvider _time;
@@ -85,6 +89,7 @@ public sealed class WorkQueue<TKey> : IDisposable where TKey : notnull
             }
 
             _waiting[key] = due;
+            _dueOrder.Enqueue(key, due);
             RearmLocked();
         }
     }
@@ -173,6 +178,7 @@ public sealed class WorkQueue<TKey> : IDisposable where TKey : notnull
             _shutDown = true;
             _ready.Clear();
             _waiting.Clear();
+            _dueOrder.Clear();
         }
 
         // Wake every waiter so that each sees the shutdown.
@@ -207,11 +213,14 @@ public sealed class WorkQueue<TKey> : IDisposable where TKey : notnull
         lock (_gate)
         {
             var now = _time.GetUtcNow();
-            var due = _waiting.Where(kv => kv.Value <= now).Select(kv => kv.Key).ToList();
-            foreach (var key in due)
+            while (_dueOrder.TryPeek(out var key, out var due) && due <= now)
             {
-                _waiting.Remove(key);
-                AddLocked(key);
+                _dueOrder.Dequeue();
+                if (_waiting.TryGetValue(key, out var current) && current == due)
+                {
+                    _waiting.Remove(key);
+                    AddLocked(key);
+                }
             }
 
             RearmLocked();
@@ -220,13 +229,18 @@ public sealed class WorkQueue<TKey> : IDisposable where TKey : notnull
 
     private void RearmLocked()
     {
-        if (_waiting.Count == 0)
+        // Drop stale entries so that the top is the next real due time.
+        while (_dueOrder.TryPeek(out var key, out var due) && (!_waiting.TryGetValue(key, out var current) || current != due))
+        {
+            _dueOrder.Dequeue();
+        }
+
+        if (!_dueOrder.TryPeek(out _, out var next))
         {
             _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             return;
         }
 
-        var next = _waiting.Values.Min();
         var delay = next - _time.GetUtcNow();
         _timer.Change(delay < TimeSpan.Zero ? TimeSpan.Zero : delay, Timeout.InfiniteTimeSpan);
     }

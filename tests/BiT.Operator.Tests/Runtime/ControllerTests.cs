@@ -110,6 +110,87 @@ public sealed class ControllerTests
         await run;
     }
 
+    [Fact]
+    public async Task A_terminal_error_is_not_retried_and_every_reconcile_is_observed_with_its_outcome()
+    {
+        var time = new FakeTimeProvider();
+        using var q = new WorkQueue<string>(time, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10));
+        var observed = new List<(string Key, string Outcome)>();
+        using var cts = new CancellationTokenSource();
+        var controller = new Controller<string>(q, (key, ct) => key switch
+        {
+            "bad" => throw new TerminalReconcileException("cannot ever work"),
+            "bug" => throw new InvalidOperationException("boom"),
+            "stale" => Task.FromResult(ReconcileResult.After(TimeSpan.FromSeconds(30)) with { Outcome = "conflict" }),
+            _ => Task.FromResult(ReconcileResult.Done),
+        }, parallelism: 1, NullLogger.Instance, (key, outcome, _) =>
+        {
+            lock (observed)
+            {
+                observed.Add((key, outcome));
+            }
+        });
+        var run = controller.RunAsync(cts.Token);
+        foreach (var key in new[] { "bad", "bug", "stale", "fine" })
+        {
+            q.Add(key);
+        }
+
+        await WaitUntil(() =>
+        {
+            lock (observed)
+            {
+                return observed.Count == 4;
+            }
+        });
+        Assert.Equal([("bad", "terminal"), ("bug", "error"), ("stale", "conflict"), ("fine", "success")], observed);
+
+        // The failing key and the requeued one wait; the terminal one does not come back by itself.
+        Assert.Equal(2, q.DelayedCount);
+        Assert.Equal(0, q.Failures("bad"));
+        Assert.Equal(1, q.Failures("bug"));
+        time.Advance(TimeSpan.FromMinutes(1));
+        await WaitUntil(() =>
+        {
+            lock (observed)
+            {
+                return observed.Count == 6;
+            }
+        });
+        Assert.DoesNotContain(observed.Skip(4), o => o.Key == "bad");
+        await cts.CancelAsync();
+        q.ShutDown();
+        await run;
+    }
+
+    [Fact]
+    public async Task Delayed_keys_come_out_in_due_order_and_an_earlier_time_replaces_a_later_one()
+    {
+        var time = new FakeTimeProvider();
+        using var q = new WorkQueue<string>(time, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10));
+        q.AddAfter("c", TimeSpan.FromSeconds(30));
+        q.AddAfter("a", TimeSpan.FromSeconds(10));
+        q.AddAfter("b", TimeSpan.FromSeconds(20));
+        q.AddAfter("c", TimeSpan.FromSeconds(5));
+        q.AddAfter("a", TimeSpan.FromSeconds(50));
+        Assert.Equal(3, q.DelayedCount);
+        var order = new List<string>();
+        foreach (var step in new[] { 5, 10, 20 })
+        {
+            time.SetUtcNow(time.Start + TimeSpan.FromSeconds(step));
+            await WaitUntil(() => q.Depth == 1);
+            var (ok, key) = await q.TryGetAsync(CancellationToken.None);
+            Assert.True(ok);
+            order.Add(key);
+            q.Done(key);
+        }
+
+        Assert.Equal(["c", "a", "b"], order);
+        Assert.Equal(0, q.DelayedCount);
+        time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(0, q.Depth);
+    }
+
     private static async Task WaitUntil(Func<bool> condition)
     {
         for (var i = 0; i < 1000 && !condition(); i++)

@@ -160,6 +160,33 @@ public sealed class InformerTests
         await run;
     }
 
+    [Fact]
+    public void An_index_follows_adds_changes_deletes_and_upserts()
+    {
+        var informer = new Informer<V1ConfigMap>("cm", new FakeSource(), new FakeTimeProvider(), TimeSpan.Zero, NullLogger.Instance);
+        informer.AddIndex("owner", cm => cm.Metadata.Labels is { } labels && labels.TryGetValue("owner", out var owner) ? owner : null);
+        V1ConfigMap Owned(string name, string rv, string? owner)
+        {
+            var cm = Obj(name, rv);
+            cm.Metadata.Labels = owner is null ? null : new Dictionary<string, string> { ["owner"] = owner };
+            return cm;
+        }
+
+        informer.Apply(new(WatchEventType.Added, Owned("a", "1", "x"), "1"));
+        informer.Apply(new(WatchEventType.Added, Owned("b", "2", "x"), "2"));
+        informer.Apply(new(WatchEventType.Added, Owned("c", "3", null), "3"));
+        Assert.Equal(["a", "b"], informer.ByIndex("owner", "x").Select(c => c.Metadata.Name).Order());
+
+        informer.Apply(new(WatchEventType.Modified, Owned("b", "4", "y"), "4"));
+        Assert.Equal(["a"], informer.ByIndex("owner", "x").Select(c => c.Metadata.Name));
+        Assert.Equal(["b"], informer.ByIndex("owner", "y").Select(c => c.Metadata.Name));
+
+        informer.Apply(new(WatchEventType.Deleted, Owned("a", "5", "x"), "5"));
+        Assert.Empty(informer.ByIndex("owner", "x"));
+        informer.Upsert(Owned("d", "6", "y"));
+        Assert.Equal(["b", "d"], informer.ByIndex("owner", "y").Select(c => c.Metadata.Name).Order());
+    }
+
     private static async Task WaitUntil(Func<bool> condition)
     {
         for (var i = 0; i < 1000 && !condition(); i++)
