@@ -251,6 +251,51 @@ public sealed class JobController : IDisposable
     private IReadOnlyList<V1Pod> PodsOf(BiTJob job) =>
         job.Metadata.Uid is { } uid && PodInformer(job.Metadata.NamespaceProperty) is { } pods ? pods.ByIndex(OwnerIndex, uid) : [];
 
+    /// <summary>A 4xx that another attempt cannot change: not 404 (gone meanwhile), 409 (conflict) or 429 (throttled).</summary>
+    internal static bool IsPermanentRejection(System.Net.HttpStatusCode status) =>
+        (int)status is >= 400 and < 500 and not (404 or 409 or 429 or 408);
+
+    private async Task FailRejectedAsync(JobKind kind, BiTJob job, JobView view, Informer<BiTJob> informer, JobAction action, HttpOperationException ex, CancellationToken cancellationToken)
+    {
+        const string Reason = "OwnedObjectRejected";
+        var what = action switch
+        {
+            CreatePod { Pod: var p } => $"Pod {p.Metadata?.Name}",
+            EnsureObject { Object: var o } => $"{o.Kind} {o.Metadata?.Name}",
+            _ => action.GetType().Name,
+        };
+        var message = $"the API server refused {what}: {(int)ex.Response.StatusCode} {ServerMessage(ex)}";
+        var now = _time.GetUtcNow();
+        var generation = job.Metadata.Generation;
+        var old = view.Status;
+        var conditions = BiT.Contracts.Api.ConditionRules.Set(old.Conditions, BiT.Contracts.Api.ConditionTypes.Failed, BiT.Contracts.Api.ConditionStatus.True, Reason, message, generation, now);
+        conditions = BiT.Contracts.Api.ConditionRules.Set(conditions, BiT.Contracts.Api.ConditionTypes.Running, BiT.Contracts.Api.ConditionStatus.False, Reason, message, generation, now);
+        var failed = old with { Phase = BiT.Contracts.Api.JobPhase.Failed, Conditions = conditions, CompletionTime = old.CompletionTime ?? now };
+        if (BiT.Contracts.Api.BiTJobStatus.MergePatch(old, failed, BiT.Contracts.Api.BiTJobStatus.OperatorFields) is { } patch)
+        {
+            informer.Upsert(await _executor.PatchStatusAsync(kind, job, patch, cancellationToken).ConfigureAwait(false));
+        }
+        await _executor.ExecuteAsync(kind, job, new RecordEvent(RecordEvent.Warning, Reason, message), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The message of the API server's Status body, or the raw body when it is not one.</summary>
+    private static string ServerMessage(HttpOperationException ex)
+    {
+        var body = ex.Response.Content ?? "";
+        try
+        {
+            if (System.Text.Json.Nodes.JsonNode.Parse(body)?["message"]?.GetValue<string>() is { Length: > 0 } message)
+            {
+                return message;
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // Not a Status object: the body as it came.
+        }
+        return body.Length > 1024 ? body[..1024] : body;
+    }
+
     private async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken cancellationToken)
     {
         var kind = JobKind.FromKind(key.Kind)!;
@@ -275,7 +320,18 @@ public sealed class JobController : IDisposable
 
         foreach (var action in decision.Actions.Where(a => a is not RecordEvent))
         {
-            await _executor.ExecuteAsync(kind, job, action, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _executor.ExecuteAsync(kind, job, action, cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpOperationException ex) when (action is EnsureObject or CreatePod && IsPermanentRejection(ex.Response.StatusCode))
+            {
+                // Retrying what the API server refuses for good (422 invalid, 400, 403, 413) would loop in backoff
+                // with no word to the user: the job fails with the server's own message instead.
+                await FailRejectedAsync(kind, job, view, informer, action, ex, cancellationToken).ConfigureAwait(false);
+                return ReconcileResult.Done with { Outcome = "rejected" };
+            }
+
             if (action is CreatePod { Pod: var pod })
             {
                 // Seen at once by the next reconcile, before the watch delivers it.

@@ -86,23 +86,69 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
         public DateTimeOffset Stamp => KubeTimeJsonConverter.Normalize(Now);
 
         public void Event(string type, string reason, string message) => Actions.Add(new RecordEvent(type, reason, message));
+
+        // What the phases of Decide find out and the later ones use, set in order: Admit, then LocatePods.
+
+        /// <summary>The valid spec's settings (set by <see cref="Admit"/>).</summary>
+        public JobSettings Settings { get; set; } = null!;
+
+        /// <summary>The resolved plan (set by <see cref="Admit"/>).</summary>
+        public PlannedJob Plan { get; set; } = null!;
+
+        /// <summary>The trainer image (set by <see cref="Admit"/>).</summary>
+        public string Image { get; set; } = "";
+
+        /// <summary>The upstream pre-training job's output, for a fine-tune job that starts from one.</summary>
+        public OwnedObjects.PretrainedMount? Pretrained { get; set; }
+
+        /// <summary>The job's trainer pods by attempt (set by <see cref="LocatePods"/>).</summary>
+        public List<V1Pod> Pods { get; set; } = [];
+
+        /// <summary>The pod of the latest attempt, if it still exists.</summary>
+        public V1Pod? Current { get; set; }
+
+        /// <summary>The latest attempt number (0: none yet).</summary>
+        public int Attempt { get; set; }
+
+        /// <summary>True while spec.suspend was just cleared.</summary>
+        public bool Resuming { get; set; }
     }
 
+    /// <summary>
+    /// The phases in order; each either settles the job's state for this reconcile (returns true) or hands on to the
+    /// next through the context.
+    /// </summary>
     private void Decide(Context c)
     {
-        var s = c.Status;
-        var settings = c.Input.Job.Settings;
-        if (settings is not null)
+        if (c.Input.Job.Settings is { } settings)
         {
             Retention(c, settings);
         }
 
-        if (IsFinished(s))
+        if (IsFinished(c.Status))
         {
-            Finished(c, settings);
+            Finished(c, c.Input.Job.Settings);
             return;
         }
 
+        if (!Admit(c))
+        {
+            return;
+        }
+
+        LocatePods(c);
+        if (DeadlinePassed(c) || CompletedRun(c) || Suspend(c))
+        {
+            return;
+        }
+
+        Proceed(c);
+    }
+
+    /// <summary>Validation, the image allow-list, the upstream job and the plan: false when the job cannot run now.</summary>
+    private bool Admit(Context c)
+    {
+        var settings = c.Input.Job.Settings;
         var allErrors = c.Input.Job.Errors.ToList();
         var image = settings?.Image ?? options.TrainerImage;
         if (settings is not null && !options.IsImageAllowed(image))
@@ -110,7 +156,6 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
             allErrors.Add(new FieldError("spec.image", $"image '{image}' is not in the operator's allow-list"));
         }
 
-        OwnedObjects.PretrainedMount? pretrained = null;
         string? pretrainedWeights = null;
         if (settings?.FromPretrainJob is { } upstreamName)
         {
@@ -122,15 +167,15 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
                         c.Condition(ConditionTypes.Validated, true, "SpecValid");
                         c.Condition(ConditionTypes.Running, false, "WaitingForPretrainJob", $"waiting for BiTPretrainJob {upstreamName} to succeed");
                         c.Status = c.Status with { Phase = JobPhase.Pending };
-                        return;
+                        return false;
                     }
 
                     break;
                 case UpstreamState.FailedState:
                     Fail(c, "PretrainJobFailed", $"BiTPretrainJob {upstreamName} failed; its output cannot be fine-tuned");
-                    return;
+                    return false;
                 case Ready ready:
-                    pretrained = ready.Mount;
+                    c.Pretrained = ready.Mount;
                     pretrainedWeights = ready.WeightsPath;
                     break;
                 default:
@@ -155,7 +200,7 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
             c.Condition(ConditionTypes.Failed, true, InvalidSpecReason, message);
             c.Status = c.Status with { Phase = JobPhase.Failed };
             c.Event(RecordEvent.Warning, InvalidSpecReason, message);
-            return;
+            return false;
         }
 
         // A deferred plan has no hyperparameters yet: the trainer resolves them once it has measured the data.
@@ -163,49 +208,66 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
             : $"hyperparameters are resolved in the pod once the trainer has measured {string.Join(", ", plan.Missing)}");
         c.Clear(ConditionTypes.Failed, "SpecValid");
         c.Status = c.Status with { Hyperparameters = plan.Hyperparameters, PlanHash = plan.PlanHash };
+        (c.Settings, c.Plan, c.Image) = (settings, plan, image);
+        return true;
+    }
 
-        var pods = TrainerPods(c.Input).OrderBy(p => OwnedObjects.AttemptOf(c.JobName, p.Metadata.Name)).ToList();
-        var current = pods.LastOrDefault();
-        var attempt = Math.Max(OwnedObjects.AttemptOf(c.JobName, s.PodName), current is null ? 0 : OwnedObjects.AttemptOf(c.JobName, current.Metadata.Name));
-        if (current is not null && OwnedObjects.AttemptOf(c.JobName, current.Metadata.Name) < attempt)
+    /// <summary>The trainer pods by attempt, the latest attempt, and its pod if that still exists.</summary>
+    private static void LocatePods(Context c)
+    {
+        c.Pods = [.. TrainerPods(c.Input).OrderBy(p => OwnedObjects.AttemptOf(c.JobName, p.Metadata.Name))];
+        var current = c.Pods.LastOrDefault();
+        c.Attempt = Math.Max(OwnedObjects.AttemptOf(c.JobName, c.Status.PodName), current is null ? 0 : OwnedObjects.AttemptOf(c.JobName, current.Metadata.Name));
+
+        // The pod the status names is gone; older pods are leftovers.
+        c.Current = current is not null && OwnedObjects.AttemptOf(c.JobName, current.Metadata.Name) >= c.Attempt ? current : null;
+    }
+
+    /// <summary>activeDeadlineSeconds bounds the whole job, restarts and suspensions included.</summary>
+    private bool DeadlinePassed(Context c)
+    {
+        if (c.Settings.RunPolicy.ActiveDeadline is not { } deadline || c.Status.StartTime is not { } started)
         {
-            // The pod the status names is gone; older pods are leftovers.
-            current = null;
+            return false;
         }
 
-        var running = current is not null && current.Metadata.DeletionTimestamp is null && PodOutcome.Classify(current).Kind == PodEndKind.NotEnded;
-
-        // activeDeadlineSeconds bounds the whole job, restarts and suspensions included.
-        if (settings.RunPolicy.ActiveDeadline is { } deadline && s.StartTime is { } started)
+        var due = started + deadline;
+        if (c.Now >= due)
         {
-            var due = started + deadline;
-            if (c.Now >= due)
-            {
-                DeleteActive(c, pods, options.TerminationGracePeriodSeconds);
-                Fail(c, "DeadlineExceeded", $"the job ran longer than activeDeadlineSeconds ({deadline.TotalSeconds:0}s)");
-                FinishedTtl(c, settings);
-                return;
-            }
-
-            c.Requeue(due - c.Now);
+            DeleteActive(c, c.Pods, options.TerminationGracePeriodSeconds);
+            Fail(c, "DeadlineExceeded", $"the job ran longer than activeDeadlineSeconds ({deadline.TotalSeconds:0}s)");
+            FinishedTtl(c, c.Settings);
+            return true;
         }
 
-        // A run that finished is a success whatever happened meanwhile (suspended while writing its last step).
-        if (current is not null && PodOutcome.Classify(current) is { Kind: PodEndKind.Succeeded } done)
+        c.Requeue(due - c.Now);
+        return false;
+    }
+
+    /// <summary>A run that finished is a success whatever happened meanwhile (suspended while writing its last step).</summary>
+    private bool CompletedRun(Context c)
+    {
+        if (c.Current is not null && PodOutcome.Classify(c.Current) is { Kind: PodEndKind.Succeeded } done)
         {
-            Ended(c, settings, plan, image, pretrained, current, done, attempt, pods, resuming: false);
-            return;
+            Ended(c, c.Current, done);
+            return true;
         }
 
-        if (settings.Suspend)
+        return false;
+    }
+
+    /// <summary>spec.suspend: stop the trainer (it checkpoints) and wait; note a resume when it is cleared.</summary>
+    private bool Suspend(Context c)
+    {
+        if (c.Settings.Suspend)
         {
-            if (running && current is not null)
+            if (c.Current is { } current && current.Metadata.DeletionTimestamp is null && PodOutcome.Classify(current).Kind == PodEndKind.NotEnded)
             {
                 // The trainer writes a checkpoint on SIGTERM within the grace period and exits 3.
                 c.Actions.Add(new DeletePod(current.Metadata.Name, options.TerminationGracePeriodSeconds));
             }
 
-            if (!s.IsConditionTrue(ConditionTypes.Suspended))
+            if (!c.Status.IsConditionTrue(ConditionTypes.Suspended))
             {
                 c.Event(RecordEvent.Normal, "Suspended", "job suspended; the trainer checkpoints and stops");
             }
@@ -213,24 +275,30 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
             c.Condition(ConditionTypes.Suspended, true, "Suspended", "spec.suspend is true");
             c.Condition(ConditionTypes.Running, false, "Suspended");
             c.Status = c.Status with { Phase = JobPhase.Suspended };
-            return;
+            return true;
         }
 
-        var resuming = s.IsConditionTrue(ConditionTypes.Suspended);
-        if (resuming)
+        c.Resuming = c.Status.IsConditionTrue(ConditionTypes.Suspended);
+        if (c.Resuming)
         {
             c.Condition(ConditionTypes.Suspended, false, "Resumed", "spec.suspend was cleared");
         }
 
-        if (current is not null && current.Metadata.DeletionTimestamp is not null)
+        return false;
+    }
+
+    /// <summary>The current pod's state decides: none yet, being deleted, live, or ended.</summary>
+    private void Proceed(Context c)
+    {
+        if (c.Current is not { } current)
         {
-            // Our own deletion (suspend, roll, stall) is under way: the pod's disappearance wakes us.
+            NoPod(c);
             return;
         }
 
-        if (current is null)
+        if (current.Metadata.DeletionTimestamp is not null)
         {
-            NoPod(c, settings, plan, image, pretrained, attempt, pods, resuming);
+            // Our own deletion (suspend, roll, stall) is under way: the pod's disappearance wakes us.
             return;
         }
 
@@ -240,16 +308,16 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
             if (current.Status?.Phase == "Unknown")
             {
                 // The node stopped reporting: the pod will not come back on its own.
-                RecordRestart(c, settings, "NodeLost", null, $"pod {current.Metadata.Name}'s node stopped reporting", countsAsFailure: true);
+                RecordRestart(c, c.Settings, PodEndReason.NodeLost, null, $"pod {current.Metadata.Name}'s node stopped reporting", countsAsFailure: true);
                 c.Actions.Add(new DeletePod(current.Metadata.Name, 0));
                 return;
             }
 
-            Active(c, settings, current);
+            Active(c, c.Settings, current);
             return;
         }
 
-        Ended(c, settings, plan, image, pretrained, current, outcome, attempt, pods, resuming);
+        Ended(c, current, outcome);
     }
 
     /// <summary>The job's trainer pods (its cleanup pod aside).</summary>
@@ -461,35 +529,35 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
     }
 
     /// <summary>No live pod: start the first one, the next one after a restart's backoff, or after a resume.</summary>
-    private void NoPod(Context c, JobSettings settings, PlannedJob plan, string image, OwnedObjects.PretrainedMount? pretrained, int attempt, List<V1Pod> pods, bool resuming)
+    private void NoPod(Context c)
     {
         var s = c.Status;
-        if (attempt == 0 || resuming)
+        if (c.Attempt == 0 || c.Resuming)
         {
-            StartPod(c, settings, plan, image, pretrained, attempt + 1, pods);
+            StartPod(c);
             return;
         }
 
         if (s.Phase == JobPhase.Restarting)
         {
-            if (BackoffRemaining(c, settings) is { } wait && wait > TimeSpan.Zero)
+            if (BackoffRemaining(c, c.Settings) is { } wait && wait > TimeSpan.Zero)
             {
                 c.Requeue(wait);
                 return;
             }
 
-            StartPod(c, settings, plan, image, pretrained, attempt + 1, pods);
+            StartPod(c);
             return;
         }
 
         // The pod vanished without us deleting it (removed by someone, or its node was lost and it was collected).
-        RecordRestart(c, settings, "PodDeleted", null, $"pod {s.PodName} disappeared", countsAsFailure: true);
+        RecordRestart(c, c.Settings, PodEndReason.PodDeleted, null, $"pod {s.PodName} disappeared", countsAsFailure: true);
     }
 
     private static TimeSpan? BackoffRemaining(Context c, JobSettings settings)
     {
         var last = c.Status.RestartHistory?.LastOrDefault();
-        if (last is null || last.Reason is "SegmentRoll" || last.Time is not { } at)
+        if (last is null || last.Reason is nameof(PodEndReason.SegmentRoll) || last.Time is not { } at)
         {
             return null;
         }
@@ -497,9 +565,10 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
         return at + settings.RunPolicy.BackoffFor(Math.Max(1, c.Status.Restarts ?? 0)) - c.Now;
     }
 
-    private void StartPod(Context c, JobSettings settings, PlannedJob plan, string image, OwnedObjects.PretrainedMount? pretrained, int attempt, List<V1Pod> pods)
+    /// <summary>Creates the next attempt's pod (and, for the first, what the job owns besides).</summary>
+    private void StartPod(Context c)
     {
-        var job = c.Input.Job.Object;
+        var (settings, plan, job, attempt) = (c.Settings, c.Plan, c.Input.Job.Object, c.Attempt + 1);
         var first = attempt == 1;
         if (first)
         {
@@ -517,13 +586,13 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
         {
             // The plan may have changed (new hash, new ConfigMap); the rest exists since the first attempt.
             c.Actions.Add(new EnsureObject(OwnedObjects.PlanConfigMap(job, plan)));
-            foreach (var old in pods.Where(p => p.Metadata.DeletionTimestamp is null))
+            foreach (var old in c.Pods.Where(p => p.Metadata.DeletionTimestamp is null))
             {
                 c.Actions.Add(new DeletePod(old.Metadata.Name, 0));
             }
         }
 
-        var pod = OwnedObjects.TrainerPod(job, c.Input.Kind, settings, plan, attempt, image, pretrained, options);
+        var pod = OwnedObjects.TrainerPod(job, c.Input.Kind, settings, plan, attempt, c.Image, c.Pretrained, options);
         c.Actions.Add(new CreatePod(pod));
         c.Status = c.Status with
         {
@@ -564,7 +633,7 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
             var message = $"no progress for {GoDuration.WholeSeconds(c.Now - lastProgress)} (stallTimeout {GoDuration.WholeSeconds(settings.RunPolicy.StallTimeout)}) at step {s.Progress?.Step ?? 0}";
             if (!s.IsConditionTrue(ConditionTypes.Stalled))
             {
-                c.Event(RecordEvent.Warning, "Stalled", message);
+                c.Event(RecordEvent.Warning, nameof(PodEndReason.Stalled), message);
             }
 
             c.Condition(ConditionTypes.Stalled, true, "NoProgress", message);
@@ -572,12 +641,12 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
             {
                 case StallAction.Restart:
                     // A stalled trainer may not answer SIGTERM (it can be stopped): it gets a short grace.
-                    RecordRestart(c, settings, "Stalled", null, message, countsAsFailure: true);
+                    RecordRestart(c, settings, PodEndReason.Stalled, null, message, countsAsFailure: true);
                     c.Actions.Add(new DeletePod(pod.Metadata.Name, options.StalledPodGracePeriodSeconds));
                     return;
                 case StallAction.Fail:
                     c.Actions.Add(new DeletePod(pod.Metadata.Name, options.StalledPodGracePeriodSeconds));
-                    Fail(c, "Stalled", message);
+                    Fail(c, nameof(PodEndReason.Stalled), message);
                     FinishedTtl(c, settings);
                     return;
                 default:
@@ -596,7 +665,7 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
             if (c.Now >= due)
             {
                 c.Actions.Add(new DeletePod(pod.Metadata.Name, options.TerminationGracePeriodSeconds));
-                RecordRestart(c, settings, "SegmentRoll", null, $"pod {pod.Metadata.Name} reached maxSegmentDuration {GoDuration.WholeSeconds(segment)}", countsAsFailure: false);
+                RecordRestart(c, settings, PodEndReason.SegmentRoll, null, $"pod {pod.Metadata.Name} reached maxSegmentDuration {GoDuration.WholeSeconds(segment)}", countsAsFailure: false);
                 return;
             }
 
@@ -617,9 +686,9 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
         a is null ? b : b is null ? a : (a > b ? a : b);
 
     /// <summary>A pod that ended: success, a permanent failure, or a restart after backoff.</summary>
-    private void Ended(Context c, JobSettings settings, PlannedJob plan, string image, OwnedObjects.PretrainedMount? pretrained, V1Pod pod, PodOutcome outcome, int attempt, List<V1Pod> pods, bool resuming)
+    private void Ended(Context c, V1Pod pod, PodOutcome outcome)
     {
-        var s = c.Status;
+        var (s, settings, resuming) = (c.Status, c.Settings, c.Resuming);
         if (outcome.Kind == PodEndKind.Succeeded)
         {
             // The trainer patches status.result before it exits; its last words are the fallback.
@@ -636,7 +705,7 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
 
         if (outcome.Kind == PodEndKind.Permanent)
         {
-            Fail(c, outcome.Reason, string.IsNullOrEmpty(outcome.Message) ? $"trainer exited with code {outcome.ExitCode}" : outcome.Message);
+            Fail(c, outcome.Reason.ToString(), string.IsNullOrEmpty(outcome.Message) ? $"trainer exited with code {outcome.ExitCode}" : outcome.Message);
             FinishedTtl(c, settings);
             return;
         }
@@ -651,7 +720,7 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
                 return;
             }
 
-            StartPod(c, settings, plan, image, pretrained, attempt + 1, pods);
+            StartPod(c);
             return;
         }
 
@@ -661,7 +730,7 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
     }
 
     /// <summary>Records a restart (or fails the job past maxRestarts) and schedules the next pod.</summary>
-    private static void RecordRestart(Context c, JobSettings settings, string reason, int? exitCode, string message, bool countsAsFailure)
+    private static void RecordRestart(Context c, JobSettings settings, PodEndReason reason, int? exitCode, string message, bool countsAsFailure)
     {
         var s = c.Status;
         var done = s.Restarts ?? 0;
@@ -676,12 +745,12 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
         var resumed = s.Checkpoint?.Step ?? 0;
         var history = ConditionRules.AppendRestart(
             s.RestartHistory,
-            new RestartRecord { Time = c.Stamp, Reason = reason, ExitCode = exitCode, ResumedFromStep = resumed });
+            new RestartRecord { Time = c.Stamp, Reason = reason.ToString(), ExitCode = exitCode, ResumedFromStep = resumed });
         c.Status = c.Status with { Phase = JobPhase.Restarting, Restarts = restarts, RestartHistory = history };
-        c.Condition(ConditionTypes.Restarting, true, reason, message);
-        c.Condition(ConditionTypes.Running, false, reason);
+        c.Condition(ConditionTypes.Restarting, true, reason.ToString(), message);
+        c.Condition(ConditionTypes.Running, false, reason.ToString());
         var delay = countsAsFailure ? settings.RunPolicy.BackoffFor(restarts) : TimeSpan.Zero;
-        c.Event(RecordEvent.Warning, reason == "SegmentRoll" ? "SegmentRoll" : "Restarting",
+        c.Event(RecordEvent.Warning, reason == PodEndReason.SegmentRoll ? nameof(PodEndReason.SegmentRoll) : "Restarting",
             $"{message}; resuming from step {resumed.ToString(CultureInfo.InvariantCulture)} in {GoDuration.WholeSeconds(delay)}");
         c.Requeue(delay);
     }

@@ -17,7 +17,7 @@ public enum PodEndKind
 }
 
 /// <summary>How a trainer pod ended, with the reason recorded in the restart history and Events.</summary>
-public sealed record PodOutcome(PodEndKind Kind, string Reason, int? ExitCode, string Message)
+public sealed record PodOutcome(PodEndKind Kind, PodEndReason Reason, int? ExitCode, string Message)
 {
     private const int ExitUsage = TrainerExitCodes.Usage;
     private const int ExitCheckpointed = TrainerExitCodes.CheckpointedStop;
@@ -35,45 +35,45 @@ public sealed record PodOutcome(PodEndKind Kind, string Reason, int? ExitCode, s
 
         if (phase == "Succeeded")
         {
-            return new(PodEndKind.Succeeded, "Completed", exitCode ?? 0, message);
+            return new(PodEndKind.Succeeded, PodEndReason.Completed, exitCode ?? 0, message);
         }
 
         if (phase != "Failed")
         {
-            return new(PodEndKind.NotEnded, phase ?? "Pending", null, "");
+            return new(PodEndKind.NotEnded, PodEndReason.NotEnded, null, "");
         }
 
         if (status?.Reason == "Evicted")
         {
-            return new(PodEndKind.Retryable, "Evicted", exitCode, Describe(status.Message, message));
+            return new(PodEndKind.Retryable, PodEndReason.Evicted, exitCode, Describe(status.Message, message));
         }
 
         if (status?.Conditions?.FirstOrDefault(c => c.Type == "DisruptionTarget" && c.Status == "True") is { } disruption)
         {
-            return new(PodEndKind.Retryable, "Preempted", exitCode, Describe(disruption.Reason + ": " + disruption.Message, message));
+            return new(PodEndKind.Retryable, PodEndReason.Preempted, exitCode, Describe(disruption.Reason + ": " + disruption.Message, message));
         }
 
         if (status?.Reason is "NodeLost" or "NodeShutdown" or "UnexpectedAdmissionError")
         {
-            return new(PodEndKind.Retryable, "NodeLost", exitCode, Describe(status.Message, message));
+            return new(PodEndKind.Retryable, PodEndReason.NodeLost, exitCode, Describe(status.Message, message));
         }
 
         if (terminated?.Reason == "OOMKilled")
         {
-            return new(PodEndKind.Retryable, "OOMKilled", exitCode, message);
+            return new(PodEndKind.Retryable, PodEndReason.OOMKilled, exitCode, message);
         }
 
         return exitCode switch
         {
-            null => new(PodEndKind.Retryable, "PodFailed", null, Describe(status?.Reason, status?.Message)),
-            ExitCheckpointed => new(PodEndKind.Retryable, "Checkpointed", exitCode, message),
-            ExitPermanent => new(PodEndKind.Permanent, "TrainerFailed", exitCode, LastLine(message)),
-            ExitTransient => new(PodEndKind.Retryable, "TrainerTransientFailure", exitCode, LastLine(message)),
-            ExitUsage => new(PodEndKind.Permanent, "TrainerUsageError", exitCode, LastLine(message)),
-            137 => new(PodEndKind.Retryable, "Killed", exitCode, message),
-            143 => new(PodEndKind.Retryable, "Terminated", exitCode, message),
-            >= 128 => new(PodEndKind.Retryable, "Signaled", exitCode, message),
-            _ => new(PodEndKind.Retryable, "Crashed", exitCode, message),
+            null => new(PodEndKind.Retryable, PodEndReason.PodFailed, null, Describe(status?.Reason, status?.Message)),
+            ExitCheckpointed => new(PodEndKind.Retryable, PodEndReason.Checkpointed, exitCode, message),
+            ExitPermanent => new(PodEndKind.Permanent, PodEndReason.TrainerFailed, exitCode, LastLine(message)),
+            ExitTransient => new(PodEndKind.Retryable, PodEndReason.TrainerTransientFailure, exitCode, LastLine(message)),
+            ExitUsage => new(PodEndKind.Permanent, PodEndReason.TrainerUsageError, exitCode, LastLine(message)),
+            137 => new(PodEndKind.Retryable, PodEndReason.Killed, exitCode, message),
+            143 => new(PodEndKind.Retryable, PodEndReason.Terminated, exitCode, message),
+            >= 128 => new(PodEndKind.Retryable, PodEndReason.Signaled, exitCode, message),
+            _ => new(PodEndKind.Retryable, PodEndReason.Crashed, exitCode, message),
         };
     }
 

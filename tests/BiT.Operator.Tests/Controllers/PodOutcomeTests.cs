@@ -21,7 +21,7 @@ public sealed class PodOutcomeTests
     public void Every_pod_end_is_classified(int exitCode, string? containerReason, string? podReason, PodEndKind kind, string reason)
     {
         var outcome = PodOutcome.Classify(Ended("p", exitCode, "", containerReason, podReason));
-        Assert.Equal((kind, reason), (outcome.Kind, outcome.Reason));
+        Assert.Equal((kind, reason), (outcome.Kind, outcome.Reason.ToString()));
     }
 
     [Fact]
@@ -30,7 +30,7 @@ public sealed class PodOutcomeTests
         var pod = Ended("p", 143);
         pod.Status.Conditions = [new V1PodCondition { Type = "DisruptionTarget", Status = "True", Reason = "PreemptionByScheduler", Message = "preempted" }];
         var outcome = PodOutcome.Classify(pod);
-        Assert.Equal((PodEndKind.Retryable, "Preempted"), (outcome.Kind, outcome.Reason));
+        Assert.Equal((PodEndKind.Retryable, PodEndReason.Preempted), (outcome.Kind, outcome.Reason));
         Assert.Contains("PreemptionByScheduler", outcome.Message, StringComparison.Ordinal);
     }
 

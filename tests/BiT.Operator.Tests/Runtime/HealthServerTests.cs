@@ -119,4 +119,16 @@ public sealed class HealthServerTests
             await response.Content.ReadAsByteArrayAsync();
         });
     }
+
+    [Fact]
+    public async Task A_port_in_use_is_a_configuration_error_with_a_sentence()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        var e = await Assert.ThrowsAsync<BiT.Operator.Hosting.ConfigurationException>(
+            () => HealthServer.StartAsync("127.0.0.1", port, () => true, Metrics.NewCustomRegistry(), NullLoggerFactory.Instance, CancellationToken.None));
+        Assert.Contains($"cannot listen on 127.0.0.1:{port}", e.Message, StringComparison.Ordinal);
+        Assert.Contains("--metrics-port", e.Message, StringComparison.Ordinal);
+    }
 }

@@ -141,6 +141,8 @@ public sealed class FaultInjector
                 {
                     429 => new ApiException(429, "TooManyRequests", "Too many requests, please try again later. (injected fault)") { RetryAfterSeconds = r.RetryAfterSeconds },
                     503 => new ApiException(503, "ServiceUnavailable", "The server is currently unable to handle the request (injected fault)") { RetryAfterSeconds = r.RetryAfterSeconds },
+                    422 => new ApiException(422, "Invalid", $"{resource} is invalid: injected rejection"),
+                    403 => new ApiException(403, "Forbidden", $"{resource} is forbidden: injected rejection"),
                     504 => new ApiException(504, "Timeout", "The server was unable to return a response in the time allotted (injected fault)"),
                     409 => new ApiException(409, "Conflict", $"Operation cannot be fulfilled on {resource}: the object has been modified; please apply your changes to the latest version and try again (injected conflict)"),
                     _ => new ApiException(500, "InternalError", "Internal error occurred: injected fault"),

@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.IO.Compression;
+using System.Text;
+using BiT.Contracts.Api;
+using BiT.Model;
+using BiT.Model.Imaging;
+using BiT.Trainer.Checkpoints;
+using BiT.Trainer.Data;
+using Xunit.Abstractions;
+using static BiT.Trainer.Tests.Hostile.HostileInputs;
+
+namespace BiT.Trainer.Tests.Hostile;
+
+/// <summary>
+/// A seeded, time-bounded mutation fuzzer over the readers of untrusted bytes: each iteration mutates a valid input
+/// (bit flips, interesting bytes, truncation, insertion, duplication) and the reader must answer with its documented
+/// exception or a value, never anything else (no overflow, no allocation failure, no crash). Each target runs
+/// BIT_FUZZ_SECONDS seconds (default 6, so the suite stays short in CI; set it higher on demand) from seed
+/// BIT_FUZZ_SEED (default 12); a failure prints the seed and iteration that reproduce it.
+/// </summary>
+public sealed class FuzzTests(ITestOutputHelper output)
+{
+    private static readonly double Seconds = double.TryParse(Environment.GetEnvironmentVariable("BIT_FUZZ_SECONDS"), NumberStyles.Float, CultureInfo.InvariantCulture, out var s) ? s : 6;
+    private static readonly int Seed = int.TryParse(Environment.GetEnvironmentVariable("BIT_FUZZ_SEED"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : 12;
+
+    public static TheoryData<string> Targets() => ["checkpoint", "npy", "npz", "idx", "idx-gzip", "png", "jpeg", "manifest"];
+
+    [Theory]
+    [MemberData(nameof(Targets))]
+    public void Mutated_inputs_get_a_documented_answer(string target)
+    {
+        using var dir = new TempDir();
+        var (valid, run) = Target(target, dir);
+        var random = new Random(Seed ^ target.GetHashCode(StringComparison.Ordinal));
+        var clock = Stopwatch.StartNew();
+        int iterations = 0, refused = 0;
+        while (clock.Elapsed.TotalSeconds < Seconds)
+        {
+            var input = Mutate(valid, random);
+            try
+            {
+                run(input);
+            }
+            catch (Exception e) when (IsDocumented(target, e))
+            {
+                refused++;
+            }
+            catch (Exception e)
+            {
+                Assert.Fail($"{target}, seed {Seed}, iteration {iterations}: {e.GetType().Name}: {e.Message}\n{e}");
+            }
+            iterations++;
+        }
+        output.WriteLine($"{target}: {iterations} inputs in {clock.Elapsed.TotalSeconds:F1} s, {refused} refused with the documented exception");
+        Assert.True(iterations > 10, $"only {iterations} iterations ran");
+        Assert.True(refused > 0, "no mutation was refused: the fuzzer is not reaching the reader's checks");
+    }
+
+    private static bool IsDocumented(string target, Exception e) => target switch
+    {
+        "checkpoint" => e is CorruptCheckpointException,
+        "npy" or "npz" => e is InvalidDataException,
+        "idx" or "idx-gzip" => e is DataException,
+        "png" or "jpeg" => e is CorruptImageException or InvalidDataException,
+        "manifest" => e is ManifestException,
+        _ => false,
+    };
+
+    private static (byte[] Valid, Action<byte[]> Run) Target(string target, TempDir dir)
+    {
+        var path = dir.Combine("input");
+        switch (target)
+        {
+            case "checkpoint":
+                return (Checkpoint(3), bytes =>
+                {
+                    File.WriteAllBytes(path, bytes);
+                    _ = CheckpointFile.Read(path);
+                });
+            case "npy":
+                return (Npy("<f4", "(2, 3)", 24), bytes =>
+                {
+                    using var stream = new MemoryStream(bytes);
+                    BiT.Model.Npy.Read(stream, "input").Dispose();
+                });
+            case "npz":
+                return (NpzOf(Npy("<f4", "(10,)", 40)), bytes =>
+                {
+                    File.WriteAllBytes(path, bytes);
+                    _ = NpzWeights.ReadHeadSize(path);
+                });
+            case "idx":
+                return (Idx([3, 2, 2], 12), bytes =>
+                {
+                    File.WriteAllBytes(path, bytes);
+                    _ = IdxFile.Read(path);
+                });
+            case "idx-gzip":
+                return (Gzip(Idx([3, 2, 2], 12)), bytes =>
+                {
+                    File.WriteAllBytes(path, bytes);
+                    _ = IdxFile.Read(path);
+                });
+            case "png" or "jpeg":
+                return (target == "png" ? Png() : Jpeg(), bytes =>
+                {
+                    File.WriteAllBytes(path, bytes);
+                    _ = ImageFolderDataset.Decode(path);
+                    using var stream = new MemoryStream(bytes);
+                    _ = ImageDecoder.Decode(stream, "input");
+                });
+            case "manifest":
+                return (Encoding.UTF8.GetBytes(File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "examples", "finetune-fashion-mnist.yaml"))), bytes =>
+                    _ = ManifestParser.Parse(Encoding.UTF8.GetString(bytes)));
+            default:
+                throw new ArgumentOutOfRangeException(nameof(target));
+        }
+    }
+
+    private static byte[] NpzOf(byte[] npy)
+    {
+        using var stream = new MemoryStream();
+        using (var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            using var entry = zip.CreateEntry("resnet/head/conv2d/bias.npy", CompressionLevel.NoCompression).Open();
+            entry.Write(npy);
+        }
+        return stream.ToArray();
+    }
+
+    private static readonly byte[] Interesting = [0x00, 0x01, 0x7F, 0x80, 0xFF, (byte)'-', (byte)'9', (byte)'[', (byte)'{', (byte)':', (byte)'\n'];
+
+    private static byte[] Mutate(byte[] valid, Random random)
+    {
+        var bytes = new List<byte>(valid);
+        for (int m = 0, count = 1 + random.Next(4); m < count && bytes.Count > 0; m++)
+        {
+            int at = random.Next(bytes.Count);
+            switch (random.Next(6))
+            {
+                case 0:
+                    bytes[at] ^= (byte)(1 << random.Next(8));
+                    break;
+                case 1:
+                    bytes[at] = Interesting[random.Next(Interesting.Length)];
+                    break;
+                case 2:
+                    bytes.RemoveRange(at, bytes.Count - at);
+                    break;
+                case 3:
+                    bytes.InsertRange(at, Enumerable.Range(0, 1 + random.Next(8)).Select(_ => (byte)random.Next(256)));
+                    break;
+                case 4:
+                    int length = Math.Min(bytes.Count - at, 1 + random.Next(16));
+                    bytes.InsertRange(random.Next(bytes.Count), bytes.GetRange(at, length));
+                    break;
+                default:
+                    bytes.RemoveRange(at, Math.Min(bytes.Count - at, 1 + random.Next(8)));
+                    break;
+            }
+        }
+        return [.. bytes];
+    }
+}
