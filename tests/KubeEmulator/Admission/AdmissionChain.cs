@@ -18,6 +18,7 @@ internal sealed class AdmissionChain(TimeProvider time)
             ObjectMetaValidation.Validate(t, obj, errors);
         }
         ObjectMetaValidation.ValidateLabels(obj, errors);
+        ObjectMetaValidation.ValidateAnnotations(obj, errors);
         if (errors.Count > 0)
         {
             throw ApiException.Invalid(t, name, errors);

@@ -145,9 +145,61 @@ internal static class BuiltinAdmission
                 i++;
             }
         }
+        PodFields(spec, errors);
         if (old is not null && old["spec"] is JsonObject oldSpec && !Json.DeepEquals(MutableStripped(oldSpec, oldSpec), MutableStripped(spec, oldSpec)))
         {
             errors.Add(FieldError.Forbidden("spec", "pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)"));
+        }
+    }
+
+    /// <summary>What a real API server refuses in a pod that operators get wrong: duplicate mount paths, negative quantities, bad keys.</summary>
+    private static void PodFields(JsonObject spec, List<FieldError> errors)
+    {
+        foreach (var list in new[] { "initContainers", "containers" })
+        {
+            var i = 0;
+            foreach (var c in (spec[list] as JsonArray)?.OfType<JsonObject>() ?? [])
+            {
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                var m = 0;
+                foreach (var mount in (c["volumeMounts"] as JsonArray)?.OfType<JsonObject>() ?? [])
+                {
+                    var path = Json.Str(mount, "mountPath") ?? "";
+                    if (!seen.Add(path))
+                    {
+                        errors.Add(FieldError.Invalid($"spec.{list}[{i}].volumeMounts[{m}].mountPath", $"\"{path}\"", "must be unique"));
+                    }
+                    m++;
+                }
+                foreach (var kind in new[] { "requests", "limits" })
+                {
+                    foreach (var (resource, value) in (Json.At(c, "resources", kind) as JsonObject) ?? [])
+                    {
+                        var text = value is JsonValue jv && jv.TryGetValue<string>(out var s) ? s : value?.ToJsonString() ?? "";
+                        if (text.TrimStart().StartsWith('-'))
+                        {
+                            errors.Add(FieldError.Invalid($"spec.{list}[{i}].resources.{kind}[{resource}]", $"\"{text}\"", "must be greater than or equal to 0"));
+                        }
+                    }
+                }
+                i++;
+            }
+        }
+        foreach (var (key, _) in (spec["nodeSelector"] as JsonObject) ?? [])
+        {
+            if (ObjectMetaValidation.QualifiedNameProblem(key) is { } problem)
+            {
+                errors.Add(FieldError.Invalid("spec.nodeSelector", $"\"{key}\"", problem));
+            }
+        }
+        var t = 0;
+        foreach (var toleration in (spec["tolerations"] as JsonArray)?.OfType<JsonObject>() ?? [])
+        {
+            if (Json.Str(toleration, "key") is { Length: > 0 } key && ObjectMetaValidation.QualifiedNameProblem(key) is { } problem)
+            {
+                errors.Add(FieldError.Invalid($"spec.tolerations[{t}].key", $"\"{key}\"", problem));
+            }
+            t++;
         }
     }
 

@@ -49,6 +49,41 @@ internal static partial class ObjectMetaValidation
         }
     }
 
+    /// <summary>The API server's limit: all annotation keys and values together at most 256 KiB.</summary>
+    public const int MaxAnnotationBytes = 256 * 1024;
+
+    public static void ValidateAnnotations(JsonObject obj, List<FieldError> errors)
+    {
+        if (Json.At(obj, "metadata", "annotations") is not JsonObject annotations)
+        {
+            return;
+        }
+        long total = 0;
+        foreach (var (k, v) in annotations)
+        {
+            total += System.Text.Encoding.UTF8.GetByteCount(k);
+            total += v is JsonValue jv && jv.TryGetValue<string>(out var s) ? System.Text.Encoding.UTF8.GetByteCount(s) : 0;
+        }
+        if (total > MaxAnnotationBytes)
+        {
+            errors.Add(FieldError.TooLong("metadata.annotations", MaxAnnotationBytes));
+        }
+    }
+
+    /// <summary>Kubernetes' qualified-name check (label keys, toleration keys, node selector keys); null when valid.</summary>
+    public static string? QualifiedNameProblem(string key)
+    {
+        var slash = key.IndexOf('/', StringComparison.Ordinal);
+        var name = slash >= 0 ? key[(slash + 1)..] : key;
+        if (slash >= 0 && (slash == 0 || slash > 253 || !Subdomain().IsMatch(key[..slash])))
+        {
+            return "prefix part must be a lowercase RFC 1123 subdomain";
+        }
+        return name.Length is 0 or > 63 || !LabelValue().IsMatch(name)
+            ? "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
+            : null;
+    }
+
     public static void ValidateLabels(JsonObject obj, List<FieldError> errors)
     {
         if (Json.At(obj, "metadata", "labels") is not JsonObject labels)
