@@ -39,7 +39,7 @@ public sealed record BiTJobStatus
 
     /// <summary>Conditions.</summary>
     [JsonPropertyName("conditions")]
-    [Field("Validated, Running, Stalled, Restarting, Suspended, Succeeded, Failed.", MaxItems = 16, ListMapKey = "type")]
+    [Field("Validated, Running, Stalled, Restarting, Suspended, Succeeded, Failed, and the summary Ready.", MaxItems = 16, ListMapKey = "type")]
     public IReadOnlyList<Condition>? Conditions { get; init; }
 
     /// <summary>The resolved hyperparameters.</summary>

@@ -76,4 +76,10 @@ public static class ConditionTypes
 
     /// <summary>Failed permanently.</summary>
     public const string Failed = "Failed";
+
+    /// <summary>
+    /// The summary kstatus, Flux and `kubectl wait --for=condition=Ready` read (<see cref="ReadyRule"/>): True while the
+    /// job runs healthily or after it succeeded, False with the reason otherwise.
+    /// </summary>
+    public const string Ready = "Ready";
 }

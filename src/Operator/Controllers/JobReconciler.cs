@@ -31,6 +31,9 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
 
         var ctx = new Context(input, old);
         Decide(ctx);
+        // The summary last, from the conditions as this reconcile leaves them.
+        var (ready, reason, message) = ReadyRule.Of(ctx.Status);
+        ctx.Condition(ConditionTypes.Ready, ready == ConditionStatus.True, reason, message);
         var patch = BiTJobStatus.MergePatch(old, ctx.Status, BiTJobStatus.OperatorFields);
 
         // Events only accompany a change of status, so that a job stuck in the same state never floods them.

@@ -82,8 +82,11 @@ public sealed class JobReconcilerTests
         Assert.Null(again.StatusPatch);
 
         var running = Pod("pets-run-1", "Running", T0.AddSeconds(40));
+        Assert.Equal(("False", "PodPending"), (BiTJobStatus.FromJson(job.Status).FindCondition(ConditionTypes.Ready)!.Status, BiTJobStatus.FromJson(job.Status).FindCondition(ConditionTypes.Ready)!.Reason));
         (job, var d) = Step(job, [running], T0.AddSeconds(41));
         Assert.Equal(JobPhase.Running, d.Status.Phase);
+        var ready = d.Status.FindCondition(ConditionTypes.Ready)!;
+        Assert.Equal(("True", "Running", 1L), (ready.Status, ready.Reason, ready.ObservedGeneration));
         var quiet = Run(job, [running], T0.AddSeconds(50));
         Assert.Empty(quiet.Actions);
         Assert.Null(quiet.StatusPatch);
@@ -126,6 +129,7 @@ public sealed class JobReconcilerTests
         Assert.Equal(JobReconciler.InvalidSpecReason, validated.Reason);
         Assert.Contains(path, validated.Message, StringComparison.Ordinal);
         Assert.Equal(JobPhase.Failed, d.Status.Phase);
+        Assert.Equal(("False", JobReconciler.InvalidSpecReason), (d.Status.FindCondition(ConditionTypes.Ready)!.Status, d.Status.FindCondition(ConditionTypes.Ready)!.Reason));
         var evt = Assert.Single(d.Actions.OfType<RecordEvent>());
         Assert.Contains(path, evt.Message, StringComparison.Ordinal);
         Assert.Empty(d.Actions.OfType<CreatePod>());

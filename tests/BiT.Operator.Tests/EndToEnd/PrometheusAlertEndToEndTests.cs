@@ -189,6 +189,10 @@ public sealed class PrometheusAlertEndToEndTests
             Assert.Matches(@"^[0-9hms.]+$", cells[^4]);
             Assert.True(double.Parse(cells[^3], System.Globalization.CultureInfo.InvariantCulture) > 0, table[1]);
 
+            // The Ready summary as GitOps tools and kubectl wait read it: True for the running job.
+            var wait = await RunAsync("kubectl", "--kubeconfig", kubeconfig, "--cache-dir", Path.Combine(dir, "kube-cache"), "wait", "bitft/healthy", "-n", TestCluster.Namespace, "--for=condition=Ready", "--timeout=60s");
+            Assert.True(wait.Exit == 0, wait.Stdout + wait.Stderr);
+
             // The trainer's own endpoint was scraped and the operator is up and leading: no operator alert fired.
             Assert.Single(await QueryAsync(prometheusPort, "up{job=\"bit-trainer\"} == 1"));
             Assert.Single(await QueryAsync(prometheusPort, "bit_operator_leader{job=\"bit-operator\"} == 1"));
