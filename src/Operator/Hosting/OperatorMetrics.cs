@@ -194,13 +194,8 @@ public sealed class OperatorMetrics
 
                     var row = rows[i];
                     writer.Write(family.Name);
-                    writer.Write("{kind=\"");
-                    WriteLabelValue(writer, row.Kind);
-                    writer.Write("\",namespace=\"");
-                    WriteLabelValue(writer, row.Namespace);
-                    writer.Write("\",name=\"");
-                    WriteLabelValue(writer, row.Name);
-                    writer.Write("\"} ");
+                    WriteJobLabels(writer, row);
+                    writer.Write("} ");
                     writer.Write(FormatValue(family.Value(row)));
                     writer.Write('\n');
                 }
@@ -217,19 +212,27 @@ public sealed class OperatorMetrics
                 }
 
                 var row = rows[i];
-                writer.Write("bit_job_phase{kind=\"");
-                WriteLabelValue(writer, row.Kind);
-                writer.Write("\",namespace=\"");
-                WriteLabelValue(writer, row.Namespace);
-                writer.Write("\",name=\"");
-                WriteLabelValue(writer, row.Name);
-                writer.Write("\",phase=\"");
+                writer.Write("bit_job_phase");
+                WriteJobLabels(writer, row);
+                writer.Write(",phase=\"");
                 WriteLabelValue(writer, row.Phase);
                 writer.Write("\"} 1\n");
             }
 
             await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    // `{kind="..",namespace="..",name=".."` without the closing brace: every per-job series starts with these labels.
+    private static void WriteJobLabels(TextWriter writer, JobRow row)
+    {
+        writer.Write("{kind=\"");
+        WriteLabelValue(writer, row.Kind);
+        writer.Write("\",namespace=\"");
+        WriteLabelValue(writer, row.Namespace);
+        writer.Write("\",name=\"");
+        WriteLabelValue(writer, row.Name);
+        writer.Write('"');
     }
 
     private static void WriteLabelValue(TextWriter writer, string value)
