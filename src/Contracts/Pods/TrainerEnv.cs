@@ -60,4 +60,16 @@ public static class TrainerEnv
 
     /// <summary>Where the trainer writes its termination message (default <see cref="PodPaths.TerminationLog"/>).</summary>
     public const string TerminationLog = "BIT_TERMINATION_LOG";
+
+    /// <summary>"true": the trainer may fetch weights over plain http (the operator's weights policy).</summary>
+    public const string WeightsAllowHttp = "BIT_WEIGHTS_ALLOW_HTTP";
+
+    /// <summary>"true": weights hosts may be at loopback, link-local or private addresses.</summary>
+    public const string WeightsAllowPrivateNetworks = "BIT_WEIGHTS_ALLOW_PRIVATE_NETWORKS";
+
+    /// <summary>Comma-separated hosts (as written in URLs) that may be at non-public addresses.</summary>
+    public const string WeightsPrivateHosts = "BIT_WEIGHTS_PRIVATE_HOSTS";
+
+    /// <summary>The largest weights file the trainer downloads, in bytes.</summary>
+    public const string WeightsMaxBytes = "BIT_WEIGHTS_MAX_BYTES";
 }

@@ -255,6 +255,7 @@ public static class OwnedObjects
             new() { Name = TrainerEnv.PodName, ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.name" } } },
             new() { Name = TrainerEnv.TempDirectory, Value = PodPaths.Tmp },
         };
+        env.AddRange(options.Weights.Env());
 
         var pod = new V1Pod
         {
