@@ -6,6 +6,16 @@ namespace BiT.Contracts.Pods;
 /// </summary>
 public static class TrainerEnv
 {
+    /// <summary>
+    /// Every name above: the operator's, which a user's <c>spec.podTemplate.env</c> cannot override (the operator's
+    /// value wins).
+    /// </summary>
+    public static IReadOnlySet<string> All { get; } = typeof(TrainerEnv)
+        .GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+        .Where(f => f.IsLiteral)
+        .Select(f => (string)f.GetRawConstantValue()!)
+        .ToHashSet(StringComparer.Ordinal);
+
     /// <summary>Namespace of the job the pod runs.</summary>
     public const string JobNamespace = "BIT_JOB_NAMESPACE";
 
@@ -50,6 +60,18 @@ public static class TrainerEnv
 
     /// <summary>Where the trainer writes its termination message (default <see cref="PodPaths.TerminationLog"/>).</summary>
     public const string TerminationLog = "BIT_TERMINATION_LOG";
+
+    /// <summary>"true": the trainer may fetch weights over plain http (the operator's weights policy).</summary>
+    public const string WeightsAllowHttp = "BIT_WEIGHTS_ALLOW_HTTP";
+
+    /// <summary>"true": weights hosts may be at loopback, link-local or private addresses.</summary>
+    public const string WeightsAllowPrivateNetworks = "BIT_WEIGHTS_ALLOW_PRIVATE_NETWORKS";
+
+    /// <summary>Comma-separated hosts (as written in URLs) that may be at non-public addresses.</summary>
+    public const string WeightsPrivateHosts = "BIT_WEIGHTS_PRIVATE_HOSTS";
+
+    /// <summary>The largest weights file the trainer downloads, in bytes.</summary>
+    public const string WeightsMaxBytes = "BIT_WEIGHTS_MAX_BYTES";
 
     // Data-parallel training: the names torchrun and Kubeflow's PyTorchJob set (docs/distributed.md), so a pod that
     // JobSet or PyTorchJob starts can run the trainer too.

@@ -159,6 +159,9 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
             allErrors.Add(new FieldError("spec.image", $"image '{image}' is not in the operator's allow-list"));
         }
 
+        var policyErrors = settings is null ? [] : options.Scheduling.Check(settings).ToList();
+        allErrors.AddRange(policyErrors);
+
         string? pretrainedWeights = null;
         if (settings?.FromPretrainJob is { } upstreamName)
         {
@@ -199,10 +202,11 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
         if (allErrors.Count > 0 || settings is null || plan is null)
         {
             var message = string.Join("; ", allErrors.Select(e => e.ToString()));
-            c.Condition(ConditionTypes.Validated, false, InvalidSpecReason, message);
-            c.Condition(ConditionTypes.Failed, true, InvalidSpecReason, message);
+            var reason = policyErrors.Count > 0 && policyErrors.Count == allErrors.Count ? SchedulingPolicy.RefusedReason : InvalidSpecReason;
+            c.Condition(ConditionTypes.Validated, false, reason, message);
+            c.Condition(ConditionTypes.Failed, true, reason, message);
             c.Status = c.Status with { Phase = JobPhase.Failed };
-            c.Event(RecordEvent.Warning, InvalidSpecReason, message);
+            c.Event(RecordEvent.Warning, reason, message);
             return false;
         }
 
