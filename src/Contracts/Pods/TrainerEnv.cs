@@ -6,6 +6,16 @@ namespace BiT.Contracts.Pods;
 /// </summary>
 public static class TrainerEnv
 {
+    /// <summary>
+    /// Every name above: the operator's, which a user's <c>spec.podTemplate.env</c> cannot override (the operator's
+    /// value wins).
+    /// </summary>
+    public static IReadOnlySet<string> All { get; } = typeof(TrainerEnv)
+        .GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+        .Where(f => f.IsLiteral)
+        .Select(f => (string)f.GetRawConstantValue()!)
+        .ToHashSet(StringComparer.Ordinal);
+
     /// <summary>Namespace of the job the pod runs.</summary>
     public const string JobNamespace = "BIT_JOB_NAMESPACE";
 

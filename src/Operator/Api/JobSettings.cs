@@ -55,4 +55,5 @@ public sealed record JobSettings(
     string? DatasetPath,
     string? DatasetClaim,
     string? FromPretrainJob,
-    string? WeightsPath);
+    string? WeightsPath,
+    PodTemplateSpec? PodTemplate = null);

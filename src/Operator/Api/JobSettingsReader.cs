@@ -118,7 +118,8 @@ public static class JobSettingsReader
             spec.Dataset?.Path,
             spec.Dataset?.Volume?.ClaimName,
             weights?.FromPretrainJob?.Name,
-            weights?.Path);
+            weights?.Path,
+            spec.PodTemplate);
     }
 
     private sealed record SpecEnvelope
