@@ -25,7 +25,7 @@ public sealed record BiTJobStatus
     ];
 
     /// <summary>The fields the trainer writes through the status subresource (result only when it finishes).</summary>
-    public static IReadOnlyList<string> TrainerFields { get; } = ["progress", "checkpoint", "result"];
+    public static IReadOnlyList<string> TrainerFields { get; } = ["progress", "checkpoint", "resumed", "result"];
 
     /// <summary>Summary phase.</summary>
     [JsonPropertyName("phase")]
@@ -61,6 +61,11 @@ public sealed record BiTJobStatus
     [JsonPropertyName("checkpoint")]
     [Field("The latest checkpoint.")]
     public CheckpointStatus? Checkpoint { get; init; }
+
+    /// <summary>The checkpoint the current pod's trainer restored (reported by the trainer when it starts).</summary>
+    [JsonPropertyName("resumed")]
+    [Field("The checkpoint step the named pod's trainer resumed from (0: from the start), reported by the trainer.")]
+    public ResumeStatus? Resumed { get; init; }
 
     /// <summary>Restarts so far.</summary>
     [JsonPropertyName("restarts")]
@@ -262,9 +267,17 @@ public sealed record RestartRecord
     [Field("The trainer's exit code, when it exited.")]
     public int? ExitCode { get; init; }
 
-    /// <summary>The checkpoint step the next pod resumes from.</summary>
+    /// <summary>The pod that ended.</summary>
+    [JsonPropertyName("podName")]
+    [Field("The pod that ended.", MaxLength = 253)]
+    public string? PodName { get; init; }
+
+    /// <summary>
+    /// The checkpoint step the next pod resumed from: the one its trainer reported restoring (<see cref="BiTJobStatus.Resumed"/>);
+    /// until that report, the last checkpoint the ended pod reported.
+    /// </summary>
     [JsonPropertyName("resumedFromStep")]
-    [Field("The checkpoint step the next pod resumes from.", Minimum = 0)]
+    [Field("The checkpoint step the next pod resumed from, as its trainer reported it; until then the last checkpoint the ended pod reported.", Minimum = 0)]
     public int? ResumedFromStep { get; init; }
 }
 

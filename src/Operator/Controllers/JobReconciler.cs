@@ -123,6 +123,7 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
     /// </summary>
     private void Decide(Context c)
     {
+        RecordResumedStep(c);
         if (c.Input.Job.Settings is { } settings)
         {
             Retention(c, settings);
@@ -146,6 +147,40 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
         }
 
         Proceed(c);
+    }
+
+    /// <summary>
+    /// The restart that started the pod whose trainer reported <c>status.resumed</c> gets the step that trainer really
+    /// restored: the last checkpoint reported before the restart may be newer (its file torn or unreadable) or older
+    /// (a checkpoint written after the last report arrived) than the one the new pod loads.
+    /// </summary>
+    private static void RecordResumedStep(Context c)
+    {
+        if (c.Status.Resumed is not { PodName: { } resumedPod } resumed || c.Status.RestartHistory is not { Count: > 0 } history)
+        {
+            return;
+        }
+
+        // The entry of the pod just before the one that resumed (attempt N ended, attempt N+1 resumed).
+        var attempt = OwnedObjects.AttemptOf(c.JobName, resumedPod);
+        var index = -1;
+        for (var i = history.Count - 1; i >= 0; i--)
+        {
+            if (history[i].PodName is { } ended && attempt > 1 && OwnedObjects.AttemptOf(c.JobName, ended) == attempt - 1)
+            {
+                index = i;
+                break;
+            }
+        }
+
+        if (index < 0 || history[index].ResumedFromStep == resumed.Step)
+        {
+            return;
+        }
+
+        var corrected = history.ToList();
+        corrected[index] = history[index] with { ResumedFromStep = resumed.Step };
+        c.Status = c.Status with { RestartHistory = corrected };
     }
 
     /// <summary>Validation, the image allow-list, the upstream job and the plan: false when the job cannot run now.</summary>
@@ -811,7 +846,7 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
         var resumed = s.Checkpoint?.Step ?? 0;
         var history = ConditionRules.AppendRestart(
             s.RestartHistory,
-            new RestartRecord { Time = c.Stamp, Reason = reason.ToString(), ExitCode = exitCode, ResumedFromStep = resumed });
+            new RestartRecord { Time = c.Stamp, Reason = reason.ToString(), ExitCode = exitCode, PodName = s.PodName, ResumedFromStep = resumed });
         c.Status = c.Status with { Phase = JobPhase.Restarting, Restarts = restarts, RestartHistory = history };
         c.Condition(ConditionTypes.Restarting, true, reason.ToString(), message);
         c.Condition(ConditionTypes.Running, false, reason.ToString());

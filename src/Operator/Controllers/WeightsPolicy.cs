@@ -19,18 +19,19 @@ public sealed record WeightsPolicy
     /// <summary>Hosts (as written in URLs) allowed at non-public addresses: an internal mirror.</summary>
     public IReadOnlyList<string> PrivateHosts { get; init; } = [];
 
-    /// <summary>The largest weights file, in bytes; null keeps the trainer's default (8 GiB).</summary>
-    public long? MaxBytes { get; init; }
+    /// <summary>The largest weights file, in bytes (the trainer's own default, 8 GiB).</summary>
+    public long MaxBytes { get; init; } = 8L << 30;
 
     /// <summary>
-    /// The trainer's environment for this policy. Every variable is always set, so a pod shows the policy it ran
-    /// under and an image's own defaults never decide it.
+    /// The trainer's environment for this policy. Every variable is always set: a pod shows the policy it ran under,
+    /// an image's own defaults never decide it, and a Secret or ConfigMap in the job's <c>podTemplate.envFrom</c> cannot
+    /// loosen it (a container's <c>env</c> wins over its <c>envFrom</c>).
     /// </summary>
     public IReadOnlyList<V1EnvVar> Env() =>
     [
         new() { Name = TrainerEnv.WeightsAllowHttp, Value = AllowHttp ? "true" : "false" },
         new() { Name = TrainerEnv.WeightsAllowPrivateNetworks, Value = AllowPrivateNetworks ? "true" : "false" },
         new() { Name = TrainerEnv.WeightsPrivateHosts, Value = string.Join(',', PrivateHosts) },
-        .. MaxBytes is { } max ? [new V1EnvVar { Name = TrainerEnv.WeightsMaxBytes, Value = max.ToString(CultureInfo.InvariantCulture) }] : Array.Empty<V1EnvVar>(),
+        new() { Name = TrainerEnv.WeightsMaxBytes, Value = MaxBytes.ToString(CultureInfo.InvariantCulture) },
     ];
 }

@@ -61,7 +61,7 @@ public sealed record CommandLine(string Command, OperatorSettings Settings, stri
                 AllowHttp = parsed.GetValue(o.WeightsAllowHttp),
                 AllowPrivateNetworks = parsed.GetValue(o.WeightsAllowPrivateNetworks),
                 PrivateHosts = parsed.GetValue(o.WeightsPrivateHosts) ?? [],
-                MaxBytes = parsed.GetValue(o.WeightsMaxBytes),
+                MaxBytes = parsed.GetValue(o.WeightsMaxBytes) ?? new WeightsPolicy().MaxBytes,
             },
         };
         var settings = new OperatorSettings

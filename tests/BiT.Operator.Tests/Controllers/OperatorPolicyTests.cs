@@ -101,7 +101,7 @@ public sealed class OperatorPolicyTests
         Assert.Equal("false", strict[TrainerEnv.WeightsAllowHttp]);
         Assert.Equal("false", strict[TrainerEnv.WeightsAllowPrivateNetworks]);
         Assert.Equal("", strict[TrainerEnv.WeightsPrivateHosts]);
-        Assert.False(strict.ContainsKey(TrainerEnv.WeightsMaxBytes));
+        Assert.Equal("8589934592", strict[TrainerEnv.WeightsMaxBytes]);
 
         var options = Options with
         {
@@ -113,5 +113,21 @@ public sealed class OperatorPolicyTests
         Assert.Equal("mirror.internal,10.0.0.7", env["BIT_WEIGHTS_PRIVATE_HOSTS"]);
         Assert.Equal("1073741824", env["BIT_WEIGHTS_MAX_BYTES"]);
 
+    }
+
+    [Fact]
+    public void A_jobs_pod_template_cannot_loosen_the_weights_policy()
+    {
+        var spec = Spec();
+        spec["podTemplate"] = JsonNode.Parse("""
+            {"env": [{"name": "BIT_WEIGHTS_ALLOW_HTTP", "value": "true"}, {"name": "BIT_WEIGHTS_MAX_BYTES", "value": "999999999999"}],
+             "envFrom": [{"secretRef": {"name": "loosen"}}]}
+            """);
+        var env = Assert.Single(First(spec, Options).Actions.OfType<CreatePod>()).Pod.Spec.Containers[0].Env;
+        // Set once each, by the operator: env wins over envFrom, so the Secret cannot override them either.
+        Assert.Equal(["false"], env.Where(e => e.Name == TrainerEnv.WeightsAllowHttp).Select(e => e.Value));
+        Assert.Equal(["8589934592"], env.Where(e => e.Name == TrainerEnv.WeightsMaxBytes).Select(e => e.Value));
+        Assert.Equal(["false"], env.Where(e => e.Name == TrainerEnv.WeightsAllowPrivateNetworks).Select(e => e.Value));
+        Assert.Equal([""], env.Where(e => e.Name == TrainerEnv.WeightsPrivateHosts).Select(e => e.Value));
     }
 }

@@ -28,7 +28,7 @@ public sealed class CommandLineTests
         Assert.Equal(["mirror.internal", "10.0.0.7"], c.Weights.PrivateHosts);
 
         var defaults = Parse(["run"], NoEnv).Settings.Controller;
-        Assert.Equal((false, false, (long?)null), (defaults.Weights.AllowHttp, defaults.Weights.AllowPrivateNetworks, defaults.Weights.MaxBytes));
+        Assert.Equal((false, false, 8L << 30), (defaults.Weights.AllowHttp, defaults.Weights.AllowPrivateNetworks, defaults.Weights.MaxBytes));
         Assert.False(defaults.Scheduling.IsPriorityClassAllowed("system-cluster-critical"));
         Assert.True(defaults.Scheduling.IsPriorityClassAllowed("training"));
     }
