@@ -71,4 +71,9 @@ public sealed record RunPolicySpec
     [JsonPropertyName("ttlSecondsAfterFinished")]
     [Field("Delete the job this many seconds after it finished; 0 = keep. At most 10 years.", Minimum = 0, Maximum = MaxSeconds)]
     public long? TtlSecondsAfterFinished { get; init; }
+
+    /// <summary>Delete the pods and the owned checkpoint claim of a finished job after this long, keeping the job; 0 = keep.</summary>
+    [JsonPropertyName("cleanupSecondsAfterFinished")]
+    [Field("Delete the job's pods and the checkpoint claim it owns this many seconds after it finished, keeping the job object and its status (the GitOps-safe alternative to ttlSecondsAfterFinished); 0 = keep. At most 10 years.", Minimum = 0, Maximum = MaxSeconds)]
+    public long? CleanupSecondsAfterFinished { get; init; }
 }
