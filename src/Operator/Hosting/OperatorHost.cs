@@ -32,24 +32,12 @@ public sealed class OperatorHost(IKubernetes client, OperatorSettings settings, 
     {
         using var stopTrimming = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var trimming = settings.TrimMemory ? MemoryTrimmer.Default(time).RunAsync(stopTrimming.Token) : Task.CompletedTask;
-        IAsyncDisposable? health = null;
+        HealthServer? health = null;
         if (settings.MetricsPort is { } port)
         {
-            // BENCH ONLY (issue 10): the memory bench compares the hand-written server with HttpListener's.
-            int bound;
-            if (Environment.GetEnvironmentVariable("BIT_OPERATOR_HEALTH_SERVER") == "httplistener")
-            {
-                var listener = await ListenerHealthServer.StartAsync(settings.MetricsBindAddress, port, () => IsReady, Metrics.WriteAsync, loggerFactory, cancellationToken).ConfigureAwait(false);
-                (health, bound) = (listener, listener.Port);
-            }
-            else
-            {
-                var socket = await HealthServer.StartAsync(settings.MetricsBindAddress, port, () => IsReady, Metrics.WriteAsync, loggerFactory, cancellationToken).ConfigureAwait(false);
-                (health, bound) = (socket, socket.Port);
-            }
-
-            _port.TrySetResult(bound);
-            _logger.LogInformation("Serving /healthz, /readyz and /metrics on port {Port}", bound);
+            health = await HealthServer.StartAsync(settings.MetricsBindAddress, port, () => IsReady, Metrics.WriteAsync, loggerFactory, cancellationToken).ConfigureAwait(false);
+            _port.TrySetResult(health.Port);
+            _logger.LogInformation("Serving /healthz, /readyz and /metrics on port {Port}", health.Port);
         }
 
         try
