@@ -8,6 +8,8 @@
 #    kubectl and helm.
 #  - Debian's prometheus (promtool and the server: the alert rules' unit tests and the end-to-end alert test) and
 #    lua5.1 (the Argo CD health check, run as Argo CD runs it).
+#  - cmake, make, g++ and libgloo-dev: src/Distributed builds its C shim over Gloo (libbitdist.so) with them;
+#    python3-torch's gloo backend is the DDP reference the distributed tests compare with.
 set -euo pipefail
 
 need_apt=()
@@ -16,6 +18,10 @@ command -v unzip >/dev/null 2>&1 || need_apt+=(unzip)
 ldconfig -p 2>/dev/null | grep -q 'libturbojpeg\.so\.0' || need_apt+=(libturbojpeg0)
 { command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; } || need_apt+=(prometheus)
 command -v lua5.1 >/dev/null 2>&1 || need_apt+=(lua5.1)
+command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
+command -v make >/dev/null 2>&1 || need_apt+=(make)
+command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
+[ -f /usr/include/gloo/allreduce.h ] || need_apt+=(libgloo-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-test-deps: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -112,6 +112,27 @@ public sealed class KubectlTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Kubectl_create_token_sends_protobuf_and_gets_a_token_the_server_accepts()
+    {
+        await NamespaceAsync("kct");
+        await OkAsync("create", "serviceaccount", "robot", "-n", "kct");
+        var token = (await OkAsync("create", "token", "robot", "-n", "kct", "--duration=10m", "--audience=https://kubernetes.default.svc")).Trim();
+        Assert.False(string.IsNullOrWhiteSpace(token));
+
+        // The token authenticates as the account: allowed to ask who it is, not (without a binding) to list pods.
+        var (exit, _, err) = await _kubectl.RunAsync("get", "pods", "-n", "kct", "--token", token);
+        Assert.NotEqual(0, exit);
+        Assert.Contains("User \"system:serviceaccount:kct:robot\" cannot list resource \"pods\"", err, StringComparison.Ordinal);
+
+        var request = _server.Requests.Snapshot().Last(r => r.ResourceKey == "serviceaccounts/token" && r.Name == "robot");
+        Assert.Equal(("create", 201), (request.Verb, request.StatusCode));
+
+        var (missingExit, _, missingErr) = await _kubectl.RunAsync("create", "token", "nobody", "-n", "kct");
+        Assert.NotEqual(0, missingExit);
+        Assert.Contains("serviceaccounts \"nobody\" not found", missingErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Schema_violation_and_rbac_denial_surface_in_kubectl()
     {
         await NamespaceAsync("kc2");

@@ -212,6 +212,35 @@ public sealed class KubeletTests : IAsyncLifetime
         Assert.True(await TestSupport.EventuallyAsync(() => Task.FromResult(!Alive(newPid))));
     }
 
+    [Theory]
+    [InlineData(243)]
+    [InlineData(253)]
+    public async Task A_pod_with_a_name_longer_than_a_label_runs_and_is_deleted(int length)
+    {
+        // Pod names may be DNS subdomains of 253 characters; what is derived from them (the hostname, Event names)
+        // must not keep such a pod from running or from going away.
+        var ns = await TestSupport.NewNamespaceAsync(_client, "long");
+        var name = string.Concat(Enumerable.Repeat("a1234567.", 30))[..(length - 1)] + "z";
+        await _client.CoreV1.CreateNamespacedPodAsync(ShellPod(name, "echo \"host=$HOSTNAME\"; trap 'exit 0' TERM; while true; do sleep 0.05; done"), ns);
+        var running = await WaitPodAsync(ns, name, p => p.Status?.Phase == "Running");
+        Assert.True(running.Status.ContainerStatuses[0].Ready);
+        var log = "";
+        Assert.True(await TestSupport.EventuallyAsync(async () =>
+        {
+            using var stream = await _client.CoreV1.ReadNamespacedPodLogAsync(name, ns);
+            log = await new StreamReader(stream).ReadToEndAsync();
+            return log.Contains("host=", StringComparison.Ordinal);
+        }), "the container's log");
+        // The kubelet cuts the hostname to a 63-character label.
+        Assert.Equal("host=" + name[..63].TrimEnd('.'), log.Trim());
+
+        await _client.CoreV1.DeleteNamespacedPodAsync(name, ns);
+        Assert.True(await TestSupport.GoneAsync(() => _client.CoreV1.ReadNamespacedPodAsync(name, ns)), "the pod stayed Terminating");
+        var events = await _client.CoreV1.ListNamespacedEventAsync(ns);
+        Assert.Contains(events.Items, e => e.Reason == "Killing" && e.InvolvedObject.Name == name);
+        Assert.All(events.Items, e => Assert.InRange(e.Metadata.Name.Length, 1, 253));
+    }
+
     [Fact]
     public async Task Process_ignoring_sigterm_is_killed_after_the_grace_period()
     {

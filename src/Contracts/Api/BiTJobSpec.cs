@@ -43,4 +43,8 @@ public sealed record BiTJobSpec
     /// <summary>Restarts and stalls.</summary>
     [Field("Restarts, stalls, pod rolling and clean-up (ignored locally).")]
     public RunPolicySpec? RunPolicy { get; init; }
+
+    /// <summary>What users add to the trainer pod.</summary>
+    [Field("Additions to the trainer pod: labels, annotations, affinity, pull secrets, env, volumes, runtime class, sidecars (ignored locally). The operator's own fields win where they conflict.")]
+    public PodTemplateSpec? PodTemplate { get; init; }
 }

@@ -25,7 +25,7 @@ public sealed record BiTJobStatus
     ];
 
     /// <summary>The fields the trainer writes through the status subresource (result only when it finishes).</summary>
-    public static IReadOnlyList<string> TrainerFields { get; } = ["progress", "checkpoint", "result"];
+    public static IReadOnlyList<string> TrainerFields { get; } = ["progress", "checkpoint", "resumed", "result"];
 
     /// <summary>Summary phase.</summary>
     [Field("Summary for the Phase column.")]
@@ -54,6 +54,10 @@ public sealed record BiTJobStatus
     /// <summary>Latest checkpoint.</summary>
     [Field("The latest checkpoint.")]
     public CheckpointStatus? Checkpoint { get; init; }
+
+    /// <summary>The checkpoint the current pod's trainer restored (reported by the trainer when it starts).</summary>
+    [Field("The checkpoint step the named pod's trainer resumed from (0: from the start), reported by the trainer.")]
+    public ResumeStatus? Resumed { get; init; }
 
     /// <summary>Restarts so far.</summary>
     [Field("Restarts so far.", Minimum = 0)]
@@ -235,8 +239,15 @@ public sealed record RestartRecord
     [Field("The trainer's exit code, when it exited.")]
     public int? ExitCode { get; init; }
 
-    /// <summary>The checkpoint step the next pod resumes from.</summary>
-    [Field("The checkpoint step the next pod resumes from.", Minimum = 0)]
+    /// <summary>The pod that ended.</summary>
+    [Field("The pod that ended.", MaxLength = 253)]
+    public string? PodName { get; init; }
+
+    /// <summary>
+    /// The checkpoint step the next pod resumed from: the one its trainer reported restoring (<see cref="BiTJobStatus.Resumed"/>);
+    /// until that report, the last checkpoint the ended pod reported.
+    /// </summary>
+    [Field("The checkpoint step the next pod resumed from, as its trainer reported it; until then the last checkpoint the ended pod reported.", Minimum = 0)]
     public int? ResumedFromStep { get; init; }
 }
 

@@ -72,6 +72,12 @@ public static class ConditionTypes
     public const string Failed = "Failed";
 
     /// <summary>
+    /// runPolicy.cleanupSecondsAfterFinished deleted the finished job's pods and its owned checkpoint claim; the job
+    /// and its status stay.
+    /// </summary>
+    public const string ResourcesReleased = "ResourcesReleased";
+
+    /// <summary>
     /// The summary kstatus, Flux and `kubectl wait --for=condition=Ready` read (<see cref="ReadyRule"/>): True while the
     /// job runs healthily or after it succeeded, False with the reason otherwise.
     /// </summary>

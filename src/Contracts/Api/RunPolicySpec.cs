@@ -64,4 +64,8 @@ public sealed record RunPolicySpec
     /// <summary>Delete a finished job after this long; 0 = keep.</summary>
     [Field("Delete the job this many seconds after it finished; 0 = keep. At most 10 years.", Minimum = 0, Maximum = MaxSeconds)]
     public long? TtlSecondsAfterFinished { get; init; }
+
+    /// <summary>Delete the pods and the owned checkpoint claim of a finished job after this long, keeping the job; 0 = keep.</summary>
+    [Field("Delete the job's pods and the checkpoint claim it owns this many seconds after it finished, keeping the job object and its status (the GitOps-safe alternative to ttlSecondsAfterFinished); 0 = keep. At most 10 years.", Minimum = 0, Maximum = MaxSeconds)]
+    public long? CleanupSecondsAfterFinished { get; init; }
 }

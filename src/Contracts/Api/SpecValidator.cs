@@ -141,15 +141,20 @@ public static class SpecValidator
         {
             foreach (var (key, value) in selector)
             {
-                if (key.Length > 317 || !Pattern(ApiPatterns.LabelKey).IsMatch(key) || (key.Contains('/') && key[..key.IndexOf('/')].Length > 253))
+                if (!IsLabelKey(key))
                 {
                     errors.Add(new FieldError($"spec.resources.nodeSelector[{key}]", "the key must be a label key (an optional DNS-subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.', alphanumeric at both ends)"));
                 }
-                if (value is null || value.Length > 63 || !Pattern(ApiPatterns.LabelValue).IsMatch(value))
+                if (!IsLabelValue(value))
                 {
                     errors.Add(new FieldError($"spec.resources.nodeSelector[{key}]", $"the value must be a label value (at most 63 letters, digits, '-', '_' or '.', alphanumeric at both ends), got '{value}'"));
                 }
             }
+        }
+
+        if (spec.PodTemplate is { } template)
+        {
+            PodTemplateRules.Check(spec, template, errors);
         }
 
         if (spec.Resources?.Tolerations is { } tolerations)
@@ -347,6 +352,12 @@ public static class SpecValidator
     /// <summary>The attribute-driven checks: required, ranges, lengths, patterns, enums; recursing into objects and lists.</summary>
     private static void CheckObject(object obj, string path, List<FieldError> errors)
     {
+        if (KubeTypeSchema.Handles(obj.GetType()))
+        {
+            // Kubernetes' own types carry no field attributes; PodTemplateRules checks what the pod needs of them.
+            return;
+        }
+
         foreach (var f in ApiFields.Of(obj.GetType()))
         {
             var fieldPath = $"{path}.{f.Name}";
@@ -454,6 +465,15 @@ public static class SpecValidator
             errors.Add(new FieldError(path, $"must be <= {Format(attr.Maximum)}, got {Format(v)}"));
         }
     }
+
+    /// <summary>A label key: an optional DNS-subdomain prefix and '/', then a name of at most 63 characters.</summary>
+    internal static bool IsLabelKey(string key) =>
+        key.Length <= 317 && Pattern(ApiPatterns.LabelKey).IsMatch(key) && (!key.Contains('/') || key[..key.IndexOf('/')].Length <= 253);
+
+    /// <summary>A label value: at most 63 characters, alphanumeric at both ends.</summary>
+    internal static bool IsLabelValue(string? value) => value is not null && value.Length <= 63 && Pattern(ApiPatterns.LabelValue).IsMatch(value);
+
+    internal static bool Matches(string value, string pattern) => Pattern(pattern).IsMatch(value);
 
     private static Regex Pattern(string pattern) =>
         Patterns.GetOrAdd(pattern, p => new Regex(p, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)));

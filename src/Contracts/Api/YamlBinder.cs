@@ -55,6 +55,11 @@ internal sealed partial class YamlBinder
             return null;
         }
 
+        if (Crds.KubeTypeSchema.Handles(target))
+        {
+            return BindKube(node, target, path);
+        }
+
         if (ApiFields.ListElement(target) is { } element)
         {
             return BindList(node, element, path);
@@ -149,6 +154,66 @@ internal sealed partial class YamlBinder
         }
 
         return instance;
+    }
+
+    /// <summary>
+    /// A Kubernetes type (spec.podTemplate's affinity, volumes, containers): the node as JSON, read by the client's
+    /// own (de)serialization, which knows its quantities and int-or-strings. Unknown fields are errors, as the
+    /// API server's pruning would drop them silently.
+    /// </summary>
+    private object? BindKube(YamlNode node, Type type, string path)
+    {
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize(ToJson(node), type, KubeJsonOptions);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            var inner = string.IsNullOrEmpty(e.Path) ? "" : e.Path.TrimStart('$');
+            Fail(path + inner, $"not a valid {type.Name}: {e.Message}", node);
+            return null;
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
+        {
+            // The client's quantity parser throws these for a malformed quantity (sizeLimit: 2Gx).
+            Fail(path, $"not a valid {type.Name}: {e.Message}", node);
+            return null;
+        }
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions KubeJsonOptions = new()
+    {
+        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+    };
+
+    private static System.Text.Json.Nodes.JsonNode? ToJson(YamlNode node)
+    {
+        switch (node)
+        {
+            case YamlMappingNode mapping:
+                var obj = new System.Text.Json.Nodes.JsonObject();
+                foreach (var (k, v) in mapping.Children)
+                {
+                    obj[(k as YamlScalarNode)?.Value ?? ""] = ToJson(v);
+                }
+
+                return obj;
+            case YamlSequenceNode sequence:
+                return new System.Text.Json.Nodes.JsonArray([.. sequence.Children.Select(ToJson)]);
+            case YamlScalarNode scalar when IsNull(scalar):
+                return null;
+            case YamlScalarNode scalar:
+                var text = scalar.Value ?? "";
+                return (IsQuoted(scalar) ? ScalarKind.String : Classify(text)) switch
+                {
+                    ScalarKind.Bool => System.Text.Json.Nodes.JsonValue.Create(text.Equals("true", StringComparison.OrdinalIgnoreCase)),
+                    ScalarKind.Integer when long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l) => System.Text.Json.Nodes.JsonValue.Create(l),
+                    ScalarKind.Float when double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => System.Text.Json.Nodes.JsonValue.Create(d),
+                    _ => System.Text.Json.Nodes.JsonValue.Create(text),
+                };
+            default:
+                throw new InvalidOperationException($"unexpected YAML node {node.NodeType}");
+        }
     }
 
     private object? BindList(YamlNode node, Type element, string path)

@@ -125,6 +125,11 @@ public static class CrdGenerator
 
     private static YamlMap ObjectSchema(Type type, string? description)
     {
+        if (KubeTypeSchema.Handles(type))
+        {
+            return KubeTypeSchema.For(type, description);
+        }
+
         var schema = new YamlMap
         {
             ["description"] = description ?? type.GetCustomAttribute<FieldAttribute>()?.Description,

@@ -48,7 +48,8 @@ public static class PlanResolver
             }
 
             hyper = new ResolvedHyperparameters { Rule = DeferredResolution.RuleName };
-            deferred = new DeferredResolution { Spec = spec, Missing = [.. missing.Select(e => e.Path)] };
+            // The pod's additions are the operator's business: they stay out of the plan the trainer reads (and its hash).
+            deferred = new DeferredResolution { Spec = spec with { PodTemplate = null }, Missing = [.. missing.Select(e => e.Path)] };
         }
         else
         {

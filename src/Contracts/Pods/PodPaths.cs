@@ -27,6 +27,22 @@ public static class PodPaths
     /// </summary>
     public const string Tmp = "/scratch";
 
+    /// <summary>
+    /// The names of the pod's own volumes (plan, scratch, checkpoints, a dataset claim, the upstream output): a user's
+    /// volume (<c>spec.podTemplate.volumes</c>) may not take them; a sidecar may mount them.
+    /// </summary>
+    public static readonly IReadOnlyList<string> ReservedVolumeNames = [PlanVolume, TmpVolume, CheckpointsVolume, DatasetVolume, PretrainedVolume];
+
+    public const string PlanVolume = "plan";
+
+    public const string TmpVolume = "tmp";
+
+    public const string CheckpointsVolume = "checkpoints";
+
+    public const string DatasetVolume = "dataset";
+
+    public const string PretrainedVolume = "pretrained";
+
     /// <summary>Kubernetes' default terminationMessagePath.</summary>
     public const string TerminationLog = "/dev/termination-log";
 

@@ -6,6 +6,16 @@ namespace BiT.Contracts.Pods;
 /// </summary>
 public static class TrainerEnv
 {
+    /// <summary>
+    /// Every name above: the operator's, which a user's <c>spec.podTemplate.env</c> cannot override (the operator's
+    /// value wins).
+    /// </summary>
+    public static IReadOnlySet<string> All { get; } = typeof(TrainerEnv)
+        .GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+        .Where(f => f.IsLiteral)
+        .Select(f => (string)f.GetRawConstantValue()!)
+        .ToHashSet(StringComparer.Ordinal);
+
     /// <summary>Namespace of the job the pod runs.</summary>
     public const string JobNamespace = "BIT_JOB_NAMESPACE";
 
@@ -50,4 +60,52 @@ public static class TrainerEnv
 
     /// <summary>Where the trainer writes its termination message (default <see cref="PodPaths.TerminationLog"/>).</summary>
     public const string TerminationLog = "BIT_TERMINATION_LOG";
+
+    /// <summary>"true": the trainer may fetch weights over plain http (the operator's weights policy).</summary>
+    public const string WeightsAllowHttp = "BIT_WEIGHTS_ALLOW_HTTP";
+
+    /// <summary>"true": weights hosts may be at loopback, link-local or private addresses.</summary>
+    public const string WeightsAllowPrivateNetworks = "BIT_WEIGHTS_ALLOW_PRIVATE_NETWORKS";
+
+    /// <summary>Comma-separated hosts (as written in URLs) that may be at non-public addresses.</summary>
+    public const string WeightsPrivateHosts = "BIT_WEIGHTS_PRIVATE_HOSTS";
+
+    /// <summary>The largest weights file the trainer downloads, in bytes.</summary>
+    public const string WeightsMaxBytes = "BIT_WEIGHTS_MAX_BYTES";
+
+    // Data-parallel training: the names torchrun and Kubeflow's PyTorchJob set (docs/distributed.md), so a pod that
+    // JobSet or PyTorchJob starts can run the trainer too.
+
+    /// <summary>Address of rank 0's host (the rendezvous host).</summary>
+    public const string MasterAddress = "MASTER_ADDR";
+
+    /// <summary>Rendezvous port on <see cref="MasterAddress"/>.</summary>
+    public const string MasterPort = "MASTER_PORT";
+
+    /// <summary>Number of processes (ranks) in the job; absent or 1 = one process, no group.</summary>
+    public const string WorldSize = "WORLD_SIZE";
+
+    /// <summary>This process's rank in [0, WORLD_SIZE); rank 0 writes checkpoints, the model, metrics and status.</summary>
+    public const string Rank = "RANK";
+
+    /// <summary>This process's rank among those of its pod (its GPU index).</summary>
+    public const string LocalRank = "LOCAL_RANK";
+
+    /// <summary>Processes per pod.</summary>
+    public const string LocalWorldSize = "LOCAL_WORLD_SIZE";
+
+    /// <summary>The pod's index among the job's pods.</summary>
+    public const string NodeRank = "NODE_RANK";
+
+    /// <summary>A directory every rank sees, holding Gloo's file store for the rendezvous (docs/distributed.md).</summary>
+    public const string RendezvousDirectory = "BIT_RENDEZVOUS_DIR";
+
+    /// <summary>Names one rendezvous (one attempt) inside <see cref="RendezvousDirectory"/>; default MASTER_ADDR:MASTER_PORT.</summary>
+    public const string RendezvousId = "BIT_RENDEZVOUS_ID";
+
+    /// <summary>The address this rank's peers reach it on (default 127.0.0.1 when MASTER_ADDR is local, else the host name).</summary>
+    public const string RankHost = "BIT_RANK_HOST";
+
+    /// <summary>Seconds a collective (and the rendezvous) may wait for a peer before the group fails (default 300).</summary>
+    public const string CollectiveTimeoutSeconds = "BIT_COLLECTIVE_TIMEOUT_SECONDS";
 }

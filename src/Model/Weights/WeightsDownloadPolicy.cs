@@ -34,16 +34,16 @@ public sealed record WeightsDownloadPolicy
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
     /// <summary>The environment variables an operator sets on trainer pods to loosen the policy.</summary>
-    public const string AllowHttpVariable = "BIT_WEIGHTS_ALLOW_HTTP";
+    public const string AllowHttpVariable = BiT.Contracts.Pods.TrainerEnv.WeightsAllowHttp;
 
     /// <inheritdoc cref="AllowHttpVariable"/>
-    public const string AllowPrivateNetworksVariable = "BIT_WEIGHTS_ALLOW_PRIVATE_NETWORKS";
+    public const string AllowPrivateNetworksVariable = BiT.Contracts.Pods.TrainerEnv.WeightsAllowPrivateNetworks;
 
     /// <inheritdoc cref="AllowHttpVariable"/>
-    public const string MaxBytesVariable = "BIT_WEIGHTS_MAX_BYTES";
+    public const string MaxBytesVariable = BiT.Contracts.Pods.TrainerEnv.WeightsMaxBytes;
 
     /// <inheritdoc cref="AllowHttpVariable"/>
-    public const string PrivateHostsVariable = "BIT_WEIGHTS_PRIVATE_HOSTS";
+    public const string PrivateHostsVariable = BiT.Contracts.Pods.TrainerEnv.WeightsPrivateHosts;
 
     /// <summary>The policy from <c>BIT_WEIGHTS_ALLOW_HTTP</c>, <c>BIT_WEIGHTS_ALLOW_PRIVATE_NETWORKS</c> (true/1) and <c>BIT_WEIGHTS_MAX_BYTES</c>.</summary>
     /// <exception cref="ArgumentException">A variable holds something else.</exception>

@@ -24,6 +24,12 @@ public sealed record ControllerOptions
     /// <summary>UID the trainer runs as (non-root).</summary>
     public long RunAsUser { get; init; } = 1000;
 
+    /// <summary>Priority classes and toleration keys jobs may use.</summary>
+    public SchedulingPolicy Scheduling { get; init; } = new();
+
+    /// <summary>The weights download policy put on every trainer pod's environment.</summary>
+    public WeightsPolicy Weights { get; init; } = new();
+
     public bool IsImageAllowed(string image) =>
         image == TrainerImage
         || AllowedImages.Any(a => a.EndsWith('*') ? image.StartsWith(a[..^1], StringComparison.Ordinal) : image == a);

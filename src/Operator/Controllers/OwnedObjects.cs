@@ -195,8 +195,8 @@ public static class OwnedObjects
 
         var volumes = new List<V1Volume>
         {
-            new() { Name = "plan", ConfigMap = new V1ConfigMapVolumeSource { Name = PlanConfigMapName(job.Metadata.Name, plan.PlanHash) } },
-            new() { Name = "tmp", EmptyDir = new V1EmptyDirVolumeSource() },
+            new() { Name = PodPaths.PlanVolume, ConfigMap = new V1ConfigMapVolumeSource { Name = PlanConfigMapName(job.Metadata.Name, plan.PlanHash) } },
+            new() { Name = PodPaths.TmpVolume, EmptyDir = new V1EmptyDirVolumeSource() },
         };
         var mounts = new List<V1VolumeMount>
         {
@@ -256,8 +256,9 @@ public static class OwnedObjects
             new() { Name = TrainerEnv.PodName, ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.name" } } },
             new() { Name = TrainerEnv.TempDirectory, Value = PodPaths.Tmp },
         };
+        env.AddRange(options.Weights.Env());
 
-        return new V1Pod
+        var pod = new V1Pod
         {
             ApiVersion = "v1",
             Kind = "Pod",
@@ -294,6 +295,8 @@ public static class OwnedObjects
                 ],
             },
         };
+        PodTemplateMerge.Apply(pod, settings.PodTemplate, job.Metadata.Labels);
+        return pod;
     }
 
     /// <summary>
@@ -344,7 +347,7 @@ public static class OwnedObjects
     };
 
     /// <summary>The restricted Pod Security Standard for a container: no privilege, read-only root, no capabilities.</summary>
-    private static V1SecurityContext ContainerSecurity() => new()
+    internal static V1SecurityContext ContainerSecurity() => new()
     {
         RunAsNonRoot = true,
         AllowPrivilegeEscalation = false,

@@ -51,6 +51,18 @@ public sealed record CommandLine(string Command, OperatorSettings Settings, stri
             TrainerImage = string.IsNullOrWhiteSpace(trainerImage) ? new ControllerOptions().TrainerImage : trainerImage,
             AllowedImages = [.. Split(env("BIT_ALLOWED_IMAGES")), .. parsed.GetValue(o.AllowedImages) ?? []],
             TerminationGracePeriodSeconds = parsed.GetValue(o.Grace),
+            Scheduling = new SchedulingPolicy
+            {
+                AllowedPriorityClasses = parsed.GetValue(o.AllowedPriorityClasses) ?? [],
+                AllowedTolerationKeys = parsed.GetValue(o.AllowedTolerationKeys) ?? [],
+            },
+            Weights = new WeightsPolicy
+            {
+                AllowHttp = parsed.GetValue(o.WeightsAllowHttp),
+                AllowPrivateNetworks = parsed.GetValue(o.WeightsAllowPrivateNetworks),
+                PrivateHosts = parsed.GetValue(o.WeightsPrivateHosts) ?? [],
+                MaxBytes = parsed.GetValue(o.WeightsMaxBytes) ?? new WeightsPolicy().MaxBytes,
+            },
         };
         var settings = new OperatorSettings
         {
@@ -94,6 +106,30 @@ public sealed record CommandLine(string Command, OperatorSettings Settings, stri
         {
             Description = "an image, or a prefix ending in '*', that jobs may name; repeatable (also BIT_ALLOWED_IMAGES, comma-separated)",
             Arity = ArgumentArity.OneOrMore,
+        };
+
+        public Option<string[]> AllowedPriorityClasses { get; } = Repeatable(
+            "--allowed-priority-class",
+            "a priority class, or a prefix ending in '*', that jobs may name; repeatable (default: any but system-*)");
+
+        public Option<string[]> AllowedTolerationKeys { get; } = Repeatable(
+            "--allowed-toleration-key",
+            "a toleration key, or a prefix ending in '*', that jobs may use; repeatable (default: any but node-role.kubernetes.io/* and the empty key)");
+
+        public Option<bool> WeightsAllowHttp { get; } = Boolean("--weights-allow-http", "true|false: trainers may download weights over plain http");
+
+        public Option<bool> WeightsAllowPrivateNetworks { get; } = Boolean(
+            "--weights-allow-private-networks", "true|false: trainers may download weights from loopback, link-local and private addresses");
+
+        public Option<string[]> WeightsPrivateHosts { get; } = Repeatable("--weights-private-host", "a weights host allowed at a private address (an internal mirror); repeatable");
+
+        public Option<long?> WeightsMaxBytes { get; } = new("--weights-max-bytes")
+        {
+            Description = "the largest weights file a trainer downloads, in bytes (default: the trainer's, 8 GiB)",
+            Arity = ArgumentArity.ExactlyOne,
+            CustomParser = r => long.TryParse(r.Tokens[0].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
+                ? n
+                : Error<long?>(r, $"--weights-max-bytes must be a positive number of bytes (got '{r.Tokens[0].Value}')", null),
         };
 
         public Option<int?> MetricsPort { get; } = Integer("--metrics-port", 0, 65535, 8080, "port of /metrics, /healthz and /readyz (0: any free port)");
@@ -144,7 +180,8 @@ public sealed record CommandLine(string Command, OperatorSettings Settings, stri
             var run = new Command("run", "run the operator")
             {
                 KubeConfig, Context, TrainerImage, AllowedImages, MetricsPort, Bind, Namespaces, LeaderElect, LeaseNamespace, LeaseName,
-                Parallelism, Resync, Grace,
+                Parallelism, Resync, Grace, AllowedPriorityClasses, AllowedTolerationKeys, WeightsAllowHttp, WeightsAllowPrivateNetworks,
+                WeightsPrivateHosts, WeightsMaxBytes,
             };
             var crds = new Command("crds", "write the CustomResourceDefinitions generated from the C# types") { Output };
             var root = new RootCommand("bit-operator: runs BiTFineTuneJob and BiTPretrainJob as trainer pods") { run, crds };
@@ -153,6 +190,25 @@ public sealed record CommandLine(string Command, OperatorSettings Settings, stri
             root.SetAction(_ => 2);
             return root;
         }
+
+        private static Option<string[]> Repeatable(string name, string description) => new(name)
+        {
+            Description = description,
+            Arity = ArgumentArity.OneOrMore,
+        };
+
+        private static Option<bool> Boolean(string name, string description) => new(name)
+        {
+            Description = description,
+            Arity = ArgumentArity.ExactlyOne,
+            DefaultValueFactory = _ => false,
+            CustomParser = r => r.Tokens[0].Value switch
+            {
+                "true" => true,
+                "false" => false,
+                var v => Error(r, $"{name} must be true or false (got '{v}')", false),
+            },
+        };
 
         private static Option<string?> Text(string name, string description, string? value = null) => new(name)
         {

@@ -24,7 +24,10 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
     public Func<Uri, string, string, CancellationToken, Task<string>> FetchWeights { get; init; } = WeightsFetcher.FetchAsync;
 
     /// <summary>Decode/augment threads; null = one per core.</summary>
-    public int? Workers { get; init; }
+    public int? DataThreads { get; init; }
+
+    /// <summary>The process environment (the data-parallel variables: WORLD_SIZE, RANK, ...); tests give their own.</summary>
+    public Func<string, string?> Variables { get; init; } = System.Environment.GetEnvironmentVariable;
 
     /// <summary>Evaluate every this many steps during <c>run</c> (null = five times per run; 0 = only at the end).</summary>
     public int? EvalEverySteps { get; init; }
@@ -34,6 +37,7 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
     {
         return await GuardAsync(async () =>
         {
+            using var world = DataParallel.FromEnvironment(Variables);
             var job = ManifestParser.ParseFile(manifestPath);
             var manifestDir = Path.GetDirectoryName(Path.GetFullPath(manifestPath))!;
             var workDir = Path.GetFullPath(workDirectory ?? Path.Combine("runs", job.Metadata.Name ?? "job"));
@@ -52,15 +56,25 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
                 PretrainModelPath = name => Path.Combine(Path.GetDirectoryName(workDir)!, name, "final", "model.npz"),
             });
             Directory.CreateDirectory(workDir);
+            var evalEvery = EvalEverySteps ?? Math.Max(1, plan.Hyperparameters.TotalSteps / 5);
+            if (!world.IsLeader)
+            {
+                // The other ranks train in step with rank 0 and write nothing; their errors still reach stderr.
+                return await TrainAsync(plan, workDir, Path.Combine(workDir, "checkpoints"), maxSteps, evalEvery, NullReporter.Instance, _ => { }, world, stop);
+            }
             await File.WriteAllTextAsync(Path.Combine(workDir, "plan.json"), plan.ToJson() + "\n", stop);
             await output.WriteLineAsync(Describe(plan, manifestPath, workDir));
+            if (world.WorldSize > 1)
+            {
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"  ranks        {world.WorldSize} (Gloo), {plan.Hyperparameters.BatchSize / world.WorldSize} images of each global batch per rank"));
+            }
 
             var registry = Metrics.NewCustomRegistry();
             await using var endpoint = metricsPort is { } port ? MetricsEndpoint.TryStart(port, registry, Warn) : null;
             var console = new ConsoleReporter(output, interactive, time, TimeSpan.FromSeconds(10));
             await using var reporter = new CompositeReporter(console, new TrainerMetrics(registry));
-            var evalEvery = EvalEverySteps ?? Math.Max(1, plan.Hyperparameters.TotalSteps / 5);
-            return await TrainAsync(plan, workDir, Path.Combine(workDir, "checkpoints"), maxSteps, evalEvery, reporter, console.Log, stop);
+            return await TrainAsync(plan, workDir, Path.Combine(workDir, "checkpoints"), maxSteps, evalEvery, reporter, console.Log, world, stop);
         }, stop);
     }
 
@@ -69,6 +83,7 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
     {
         return await GuardAsync(async () =>
         {
+            using var world = DataParallel.FromEnvironment(Variables);
             string json;
             try
             {
@@ -88,6 +103,10 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
             }
             var checkpointDir = workDirectory ?? pod.WorkDirectory ?? plan.Checkpoint.Directory
                 ?? throw new PlanException("no checkpoint directory: pass --workdir, set BIT_CHECKPOINT_DIR, or set checkpoint.directory in the plan");
+            if (!world.IsLeader)
+            {
+                return await TrainAsync(plan, checkpointDir, checkpointDir, null, EvalEverySteps ?? 0, NullReporter.Instance, _ => { }, world, stop);
+            }
             await output.WriteLineAsync(Describe(plan, planPath, checkpointDir));
 
             var registry = Metrics.NewCustomRegistry();
@@ -103,18 +122,22 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
             }
             await using var reporter = new CompositeReporter([.. reporters]);
             // In a pod the checkpoint volume is the work directory: /checkpoints/step-*.ckpt and /checkpoints/final/.
-            return await TrainAsync(plan, checkpointDir, checkpointDir, null, EvalEverySteps ?? 0, reporter, output.WriteLine, stop);
+            return await TrainAsync(plan, checkpointDir, checkpointDir, null, EvalEverySteps ?? 0, reporter, output.WriteLine, world, stop);
         }, stop, pod.TerminationLog);
     }
 
-    private async Task<int> TrainAsync(TrainingPlan plan, string workDir, string checkpointDir, int? maxSteps, int evalEvery, IProgressReporter reporter, Action<string> log, CancellationToken stop)
+    private async Task<int> TrainAsync(TrainingPlan plan, string workDir, string checkpointDir, int? maxSteps, int evalEvery, IProgressReporter reporter, Action<string> log, DataParallel world, CancellationToken stop)
     {
         var planHash = PlanHash.Compute(plan);
         var (train, test) = PlanAdapter.OpenData(plan.Dataset, Warn);
         var weightsPath = await WeightsPathAsync(plan, workDir, stop);
-        var settings = PlanAdapter.Settings(plan, planHash, maxSteps, Workers) with { EvalEverySteps = evalEvery };
+        var settings = PlanAdapter.Settings(plan, planHash, maxSteps, DataThreads) with { EvalEverySteps = evalEvery, WorldSize = world.WorldSize, Rank = world.Rank };
         var engine = new TrainingEngine(time, log);
-        var outcome = await engine.RunAsync(PlanAdapter.Model(plan, weightsPath), train, test, settings, workDir, reporter, stop, checkpointDirectory: checkpointDir);
+        var outcome = await engine.RunAsync(PlanAdapter.Model(plan, weightsPath), train, test, settings, workDir, reporter, stop, checkpointDirectory: checkpointDir, world: world);
+        if (outcome.Kind == TrainingOutcomeKind.Completed && !world.IsLeader)
+        {
+            return TrainerExitCodes.Success;
+        }
         if (outcome.Kind == TrainingOutcomeKind.Completed)
         {
             var modelPath = Path.Combine(workDir, PodPaths.FinalModel);

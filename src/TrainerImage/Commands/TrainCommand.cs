@@ -11,13 +11,16 @@ public sealed class TrainCommand : ICommand
     public string Summary => "run a resolved training plan (plan.json) as the operator's pods do";
 
     public string Help => """
-        usage: bit-trainer train --plan plan.json [--workdir DIR] [--metrics-port PORT] [--workers N]
+        usage: bit-trainer train --plan plan.json [--workdir DIR] [--metrics-port PORT] [--data-threads N]
 
         Runs the plan the operator resolved (the same engine as 'run'): checkpoints and outputs go to the work
         directory (--workdir, else BIT_WORKDIR / BIT_CHECKPOINT_DIR, else the plan's checkpoint.directory),
         Prometheus metrics to --metrics-port or BIT_METRICS_PORT, and progress into the job's status.progress
         through the Kubernetes API when BIT_JOB_NAMESPACE, BIT_JOB_NAME and BIT_JOB_KIND are set (docs/api.md,
-        "Pod environment").
+        "Pod environment"). With WORLD_SIZE above 1 it is one rank of a data-parallel run (RANK, MASTER_ADDR,
+        BIT_RENDEZVOUS_DIR, ...; docs/distributed.md).
+
+          --data-threads N     decode/augment threads (default: one per core)
 
         exit codes: 0 finished, 3 stopped after a checkpoint (SIGTERM), 4 permanent failure (the last line says
         why), 2 usage error.
@@ -26,11 +29,11 @@ public sealed class TrainCommand : ICommand
     private readonly Option<string?> _plan = CommandOptions.Text("--plan");
     private readonly Option<string?> _workdir = CommandOptions.Text("--workdir");
     private readonly Option<long?> _metricsPort = CommandOptions.Integer("--metrics-port", min: 1, max: 65535);
-    private readonly Option<long?> _workers = CommandOptions.Integer("--workers", min: 1, max: 256);
+    private readonly Option<long?> _dataThreads = CommandOptions.Integer("--data-threads", min: 1, max: 256);
 
     public Command Define()
     {
-        var command = new Command(Name, Summary) { _plan, _workdir, _metricsPort, _workers };
+        var command = new Command(Name, Summary) { _plan, _workdir, _metricsPort, _dataThreads };
         CommandOptions.Require(command, _plan);
         return command;
     }
@@ -40,7 +43,7 @@ public sealed class TrainCommand : ICommand
         ArgumentNullException.ThrowIfNull(parsed);
         ArgumentNullException.ThrowIfNull(console);
         using var stop = new StopSignal(cancellationToken);
-        var runner = new JobRunner(console.Out, console.Error, TimeProvider.System) { Workers = (int?)parsed.GetValue(_workers) };
+        var runner = new JobRunner(console.Out, console.Error, TimeProvider.System) { DataThreads = (int?)parsed.GetValue(_dataThreads) };
         return await runner.RunPlanAsync(parsed.GetValue(_plan)!, parsed.GetValue(_workdir), (int?)parsed.GetValue(_metricsPort), PodEnvironment.FromProcess(), stop.Token);
     }
 }

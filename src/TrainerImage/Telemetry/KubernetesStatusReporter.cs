@@ -11,7 +11,7 @@ namespace BiT.Trainer.Telemetry;
 
 /// <summary>
 /// Writes the trainer's fields of the job's status (<see cref="BiTJobStatus.TrainerFields"/>: <c>progress</c>,
-/// <c>checkpoint</c>, and <c>result</c> when the run finished) through the status subresource with JSON merge
+/// <c>checkpoint</c>, <c>resumed</c> (once, at start), and <c>result</c> when the run finished) through the status subresource with JSON merge
 /// patches through KubernetesClient (in-cluster configuration, or <c>BIT_KUBE_API</c> with its token and CA), at
 /// most once per <c>interval</c>: events in between are coalesced, the latest wins, and the last one is
 /// sent on dispose (before the process exits). A failed patch is logged and retried with the next one; it never
@@ -23,6 +23,7 @@ public sealed class KubernetesStatusReporter : IProgressReporter
     private readonly JobKind kind;
     private readonly string ns;
     private readonly string name;
+    private readonly string? podName;
     private readonly TimeProvider time;
     private readonly TimeSpan interval;
     private readonly Action<string> warn;
@@ -32,6 +33,7 @@ public sealed class KubernetesStatusReporter : IProgressReporter
     private readonly Task loop;
     private ProgressStatus? pendingProgress;
     private CheckpointStatus? pendingCheckpoint;
+    private ResumeStatus? pendingResumed;
     private ResultStatus? pendingResult;
     private int failures;
 
@@ -49,6 +51,7 @@ public sealed class KubernetesStatusReporter : IProgressReporter
             ?? throw new ArgumentException($"BIT_JOB_KIND must be {ApiInfo.FineTuneKind} or {ApiInfo.PretrainKind}, got '{pod.JobKind}'", nameof(pod));
         ns = pod.Namespace!;
         name = pod.JobName!;
+        podName = pod.PodName;
         client = new Kubernetes(Configuration(pod));
         StatusUri = new Uri(pod.ApiServer!, $"/apis/{ApiInfo.Group}/{ApiInfo.Version}/namespaces/{Uri.EscapeDataString(ns)}/{kind.Plural}/{Uri.EscapeDataString(name)}/status");
         loop = Task.Run(() => RunAsync(stop.Token));
@@ -64,6 +67,8 @@ public sealed class KubernetesStatusReporter : IProgressReporter
         lock (gate)
         {
             pendingProgress = ProgressStatus.Create(startStep, settings.Schedule.TotalSteps) with { LastProgressTime = time.GetUtcNow() };
+            // Which checkpoint this pod restored: the operator records it in the restart history (only a pod that knows its name can say).
+            pendingResumed = podName is null ? null : new ResumeStatus { PodName = podName, Step = startStep, Time = time.GetUtcNow() };
         }
         wake.Release();
     }
@@ -146,8 +151,8 @@ public sealed class KubernetesStatusReporter : IProgressReporter
         BiTJobStatus pending;
         lock (gate)
         {
-            pending = new BiTJobStatus { Progress = pendingProgress, Checkpoint = pendingCheckpoint, Result = pendingResult };
-            (pendingProgress, pendingCheckpoint, pendingResult) = (null, null, null);
+            pending = new BiTJobStatus { Progress = pendingProgress, Checkpoint = pendingCheckpoint, Resumed = pendingResumed, Result = pendingResult };
+            (pendingProgress, pendingCheckpoint, pendingResumed, pendingResult) = (null, null, null, null);
         }
         // Only what is pending, and only the trainer's fields: the operator's are never touched.
         var status = BiTJobStatus.MergePatch(new BiTJobStatus(), pending, BiTJobStatus.TrainerFields);
@@ -192,6 +197,7 @@ public sealed class KubernetesStatusReporter : IProgressReporter
             // Keep what failed unless something newer arrived meanwhile.
             pendingProgress ??= failed.Progress;
             pendingCheckpoint ??= failed.Checkpoint;
+            pendingResumed ??= failed.Resumed;
             pendingResult ??= failed.Result;
         }
     }

@@ -26,6 +26,9 @@ public sealed record PodEnvironment(
     /// <summary>True when the API server comes from the in-cluster service, not from <see cref="TrainerEnv.KubeApi"/>.</summary>
     public bool InCluster { get; init; }
 
+    /// <summary>The pod's own name (<see cref="TrainerEnv.PodName"/>), to say which pod resumed from which checkpoint.</summary>
+    public string? PodName { get; init; }
+
     public bool CanReportStatus => ApiServer is not null && !string.IsNullOrEmpty(Namespace) && !string.IsNullOrEmpty(JobName) && !string.IsNullOrEmpty(JobKind);
 
     public static PodEnvironment From(Func<string, string?> env)
@@ -57,6 +60,7 @@ public sealed record PodEnvironment(
             Value(env, TrainerEnv.TerminationLog) ?? (File.Exists(DefaultTerminationLog) ? DefaultTerminationLog : null))
         {
             InCluster = inCluster,
+            PodName = Value(env, TrainerEnv.PodName),
         };
     }
 

@@ -15,6 +15,10 @@ namespace BiT.Trainer.Training;
 /// that the loss is finite, one SGD step at the schedule's rate, logging and checkpoints; evaluation at the end.
 /// A stop request is honoured between steps: the step in flight finishes, a checkpoint is written, and the run
 /// returns <see cref="TrainingOutcomeKind.Stopped"/>.
+/// Data-parallel (<paramref name="world"/> of more than one rank, docs/distributed.md): each rank reads its slice of
+/// every global batch, gradients are averaged over the ranks before the update, the ranks agree on the loss and on
+/// stopping every step, and rank 0 alone restores and broadcasts the state and writes checkpoints, metrics and the
+/// final model.
 /// </summary>
 public sealed class TrainingEngine(TimeProvider time, Action<string> log)
 {
@@ -27,9 +31,16 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
         IProgressReporter reporter,
         CancellationToken stop,
         CancellationToken abort = default,
-        string? checkpointDirectory = null)
+        string? checkpointDirectory = null,
+        DataParallel? world = null)
     {
+        world ??= DataParallel.Single;
         settings.Validate();
+        if (settings.WorldSize != world.WorldSize || settings.Rank != world.Rank)
+        {
+            throw new ArgumentException($"the settings say rank {settings.Rank} of {settings.WorldSize}, the group rank {world.Rank} of {world.WorldSize}", nameof(settings));
+        }
+        var leader = world.IsLeader;
         if (train.NumClasses != settings.NumClasses || test.NumClasses != settings.NumClasses)
         {
             throw new TrainingFailedException($"the dataset has {train.NumClasses} classes but the plan says numClasses {settings.NumClasses}");
@@ -55,17 +66,23 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
         var parameters = model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
         using var optimizer = new SgdMomentum(parameters, settings.Momentum, settings.WeightDecay);
 
-        store.RemoveStaleTemporaryFiles();
-        RemoveStaleTemporaryFiles(Path.Combine(workDirectory, "final"), log);
         var step = 0;
-        if (store.LoadLatest(settings.PlanHash) is { } checkpoint)
+        if (leader)
         {
-            CheckpointMapper.Restore(checkpoint, model, optimizer);
-            step = checkpoint.Step;
-            log($"resuming from {Path.Combine(store.Directory, CheckpointStore.FileName(step))} (step {step} of {settings.Schedule.TotalSteps})");
+            store.RemoveStaleTemporaryFiles();
+            RemoveStaleTemporaryFiles(Path.Combine(workDirectory, "final"), log);
+            if (store.LoadLatest(settings.PlanHash) is { } checkpoint)
+            {
+                CheckpointMapper.Restore(checkpoint, model, optimizer);
+                step = checkpoint.Step;
+                log($"resuming from {Path.Combine(store.Directory, CheckpointStore.FileName(step))} (step {step} of {settings.Schedule.TotalSteps})");
+            }
         }
+        // Every rank starts from rank 0's state: the checkpoint it restored, or its freshly built network.
+        step = world.BroadcastState(model, optimizer, step);
+        var trainable = parameters.Select(p => p.Item2).Where(p => p.requires_grad).ToList();
 
-        using var runLog = new RunLog(workDirectory, step);
+        using var runLog = leader ? new RunLog(workDirectory, step) : null;
         reporter.Started(settings, step);
         var lastCheckpointStep = step;
         var lastCheckpointTime = time.GetTimestamp();
@@ -80,16 +97,16 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
             var order = new SampleOrder(train.Count, settings.Seed);
             var tracker = new CorruptImageTracker(train.Count, settings.CorruptImageThreshold, log);
             await using var pipeline = new BatchPipeline(
-                train, transform, BatchPlans.Training(order, settings.MicroBatchSize, (long)step * settings.BatchSplit),
+                train, transform, BatchPlans.TrainingShard(order, settings.BatchSize, settings.BatchSplit, settings.WorldSize, settings.Rank, step),
                 settings.Seed, settings.Workers, settings.Prefetch, tracker);
             var speed = new SpeedMeter();
-            runLog.Startup(step, ProcessUptime().TotalSeconds, kernelSeconds, kernelLine, time.GetUtcNow());
+            runLog?.Startup(step, ProcessUptime().TotalSeconds, kernelSeconds, kernelLine, time.GetUtcNow());
             while (step < stopAt)
             {
                 var started = Stopwatch.GetTimestamp();
                 var waitedBefore = pipeline.WaitTime;
                 var lr = settings.Schedule.LearningRate(step);
-                var loss = await TrainStepAsync(model, optimizer, pipeline, settings, step, lr, abort);
+                var (loss, stopRequested) = await TrainStepAsync(model, optimizer, pipeline, settings, step, lr, world, trainable, stop, abort);
                 if (!double.IsFinite(loss))
                 {
                     throw new TrainingFailedException($"non-finite loss ({loss.ToString(CultureInfo.InvariantCulture)}) at step {step + 1}; lower the learning rate or check the data");
@@ -99,20 +116,21 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
                 var imagesPerSecond = speed.Add(settings.BatchSize, seconds);
                 var now = time.GetUtcNow();
                 var epoch = (double)step * settings.BatchSize / train.Count;
-                runLog.Step(step, loss, lr, imagesPerSecond, epoch, now, seconds, (pipeline.WaitTime - waitedBefore).TotalSeconds);
+                runLog?.Step(step, loss, lr, imagesPerSecond, epoch, now, seconds, (pipeline.WaitTime - waitedBefore).TotalSeconds);
                 reporter.Progress(new ProgressUpdate(step, total, epoch, loss, lr, imagesPerSecond, speed.Eta(total - step, settings.BatchSize), now));
 
-                if (settings.EvalEverySteps > 0 && step % settings.EvalEverySteps == 0 && step < total)
+                if (leader && runLog is not null && settings.EvalEverySteps > 0 && step % settings.EvalEverySteps == 0 && step < total)
                 {
                     var result = await EvaluateAsync(model, test, settings, abort);
                     runLog.Eval(step, result, time.GetUtcNow());
                     reporter.Evaluated(step, result);
                 }
 
-                var stopping = stop.IsCancellationRequested || step >= stopAt;
+                // One process looks at its own signal as late as possible; ranks use the value they agreed on.
+                var stopping = (world.WorldSize == 1 ? stop.IsCancellationRequested : stopRequested) || step >= stopAt;
                 var due = (settings.Checkpoints.EverySteps is { } every && step - lastCheckpointStep >= every)
                     || (settings.Checkpoints.EverySeconds is { } seconds2 && time.GetElapsedTime(lastCheckpointTime).TotalSeconds >= seconds2);
-                if (due || stopping)
+                if (leader && (due || stopping))
                 {
                     var path = store.Write(CheckpointMapper.Capture(step, settings, model, optimizer, time.GetUtcNow()));
                     lastCheckpointStep = step;
@@ -121,8 +139,11 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
                 }
                 if (stopping && step < total)
                 {
-                    log($"stopped at step {step} of {total} after writing a checkpoint; run again to resume");
-                    CurvePlot.Save(Path.Combine(workDirectory, "curves.png"), runLog.LossHistory, runLog.Top1History, $"{modelSpec.Description}, step {step}/{total}");
+                    if (runLog is not null)
+                    {
+                        log($"stopped at step {step} of {total} after writing a checkpoint; run again to resume");
+                        CurvePlot.Save(Path.Combine(workDirectory, "curves.png"), runLog.LossHistory, runLog.Top1History, $"{modelSpec.Description}, step {step}/{total}");
+                    }
                     return new TrainingOutcome(TrainingOutcomeKind.Stopped, step, null);
                 }
             }
@@ -130,6 +151,11 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
         if (step < total)
         {
             return new TrainingOutcome(TrainingOutcomeKind.Stopped, step, null);
+        }
+        if (runLog is null)
+        {
+            // Not rank 0: the training is done; rank 0 evaluates and writes the results.
+            return new TrainingOutcome(TrainingOutcomeKind.Completed, step, null);
         }
 
         var final = await EvaluateAsync(model, test, settings, abort);
@@ -152,7 +178,9 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
         return new TrainingOutcome(TrainingOutcomeKind.Completed, step, final);
     }
 
-    private static async Task<double> TrainStepAsync(nn.Module<Tensor, Tensor> model, SgdMomentum optimizer, BatchPipeline pipeline, TrainingSettings settings, int step, double lr, CancellationToken abort)
+    private static async Task<(double Loss, bool Stop)> TrainStepAsync(
+        nn.Module<Tensor, Tensor> model, SgdMomentum optimizer, BatchPipeline pipeline, TrainingSettings settings, int step, double lr,
+        DataParallel world, IReadOnlyList<Tensor> trainable, CancellationToken stopRequest, CancellationToken abort)
     {
         optimizer.ZeroGrad();
         var lambda = MixUp.Lambda(settings.Seed, step, settings.MixupAlpha);
@@ -167,7 +195,8 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
             Tensor loss;
             if (lambda < 1.0)
             {
-                var perm = torch.tensor(MixUp.Permutation(settings.Seed, step, micro, batch.Count), [batch.Count]).to(device);
+                // Keyed by the micro-batch's index in the global batch (rank-major), the same as before for one rank.
+                var perm = torch.tensor(MixUp.Permutation(settings.Seed, step, settings.Rank * settings.BatchSplit + micro, batch.Count), [batch.Count]).to(device);
                 var mixed = x.mul(lambda).add(x.index_select(0, perm).mul(1.0 - lambda));
                 var logits = Flatten(model.forward(mixed));
                 loss = Losses.CrossEntropy(logits, y, settings.Loss, settings.NumClasses).mul(lambda)
@@ -181,11 +210,14 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
             scaled.backward();
             total += scaled.item<float>();
         }
-        if (double.IsFinite(total))
+        // Every rank learns the global loss (so all of them stop on a non-finite one) and whether any was asked to stop.
+        var (globalLoss, stop) = world.Agree(total, stopRequest.IsCancellationRequested);
+        if (double.IsFinite(globalLoss))
         {
+            world.AverageGradients(trainable);
             optimizer.Step(lr);
         }
-        return total;
+        return (globalLoss, stop);
     }
 
     public static async Task<EvalResult> EvaluateAsync(nn.Module<Tensor, Tensor> model, IImageDataset test, TrainingSettings settings, CancellationToken abort)

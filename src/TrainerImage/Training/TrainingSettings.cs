@@ -52,7 +52,17 @@ public sealed record TrainingSettings
     /// <summary>"cpu", "cuda" or null = CUDA when libtorch sees a GPU (the trainer image), else the CPU.</summary>
     public string? Device { get; init; }
 
-    public int MicroBatchSize => BatchSize / BatchSplit;
+    /// <summary>Processes that share each global batch (data-parallel ranks); 1 = this process alone.</summary>
+    public int WorldSize { get; init; } = 1;
+
+    /// <summary>This process's rank in [0, <see cref="WorldSize"/>): which slice of each global batch it reads.</summary>
+    public int Rank { get; init; }
+
+    /// <summary>This rank's share of each global batch.</summary>
+    public int RankBatchSize => BatchSize / WorldSize;
+
+    /// <summary>What one forward/backward pass of this rank sees: the rank's share split <c>batchSplit</c> ways.</summary>
+    public int MicroBatchSize => BatchSize / (WorldSize * BatchSplit);
 
     public TorchSharp.torch.Device ResolveDevice() => Device is { } name
         ? TorchSharp.torch.device(name)
@@ -63,6 +73,18 @@ public sealed record TrainingSettings
         if (BatchSize <= 0 || BatchSplit <= 0 || BatchSize % BatchSplit != 0)
         {
             throw new TrainingFailedException($"batchSize ({BatchSize}) must be a positive multiple of batchSplit ({BatchSplit})");
+        }
+        if (WorldSize < 1 || Rank < 0 || Rank >= WorldSize)
+        {
+            throw new TrainingFailedException($"rank {Rank} is not in [0, world size {WorldSize})");
+        }
+        if (BatchSize % WorldSize != 0)
+        {
+            throw new TrainingFailedException($"batchSize ({BatchSize}) is not divisible by the world size ({WorldSize} processes): every rank takes an equal share of the global batch; choose a batchSize that is a multiple of {WorldSize} or another number of processes");
+        }
+        if (BatchSize / WorldSize % BatchSplit != 0)
+        {
+            throw new TrainingFailedException($"batchSize ({BatchSize}) / world size ({WorldSize}) = {BatchSize / WorldSize} per rank is not a multiple of batchSplit ({BatchSplit})");
         }
         if (CropSize <= 0 || (Augmentation == AugmentationKind.FineTune && PrecropSize < CropSize))
         {
@@ -86,12 +108,12 @@ public sealed record TrainingSettings
     /// </summary>
     public void CheckMemory(long availableBytes)
     {
-        var inputBytes = (long)(BatchSize / BatchSplit) * 3 * CropSize * CropSize * sizeof(float);
+        var inputBytes = (long)MicroBatchSize * 3 * CropSize * CropSize * sizeof(float);
         var held = inputBytes * (Math.Max(0, Prefetch) + 2);
         if (inputBytes > int.MaxValue || held > availableBytes)
         {
             throw new TrainingFailedException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"a micro-batch of {BatchSize / BatchSplit} images of {CropSize}x{CropSize} needs {inputBytes / 1073741824.0:F1} GiB for its input alone ({held / 1073741824.0:F1} GiB with {Prefetch} prefetched), more than the {availableBytes / 1073741824.0:F1} GiB this process may use: lower batchSize or raise batchSplit"));
+                $"a micro-batch of {MicroBatchSize} images of {CropSize}x{CropSize} needs {inputBytes / 1073741824.0:F1} GiB for its input alone ({held / 1073741824.0:F1} GiB with {Prefetch} prefetched), more than the {availableBytes / 1073741824.0:F1} GiB this process may use: lower batchSize or raise batchSplit"));
         }
     }
 }

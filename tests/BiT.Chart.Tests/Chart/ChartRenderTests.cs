@@ -101,7 +101,35 @@ public sealed class ChartRenderTests
         Assert.Contains("--leader-elect=false", args);
     }
 
+    [Fact]
+    public async Task The_scheduling_and_weights_policies_become_operator_flags()
+    {
+        static List<string> Args(IReadOnlyList<JsonObject> docs) =>
+            docs.Single("Deployment")["spec"]!["template"]!["spec"]!["containers"]![0]!["args"]!.AsArray().Select(a => (string)a!).ToList();
+
+        var strict = Args(await HelmChart.TemplateAsync());
+        Assert.Contains("--weights-allow-http=false", strict);
+        Assert.Contains("--weights-allow-private-networks=false", strict);
+        Assert.DoesNotContain(strict, a => a.StartsWith("--weights-max-bytes", StringComparison.Ordinal) || a.StartsWith("--weights-private-host", StringComparison.Ordinal));
+        Assert.DoesNotContain(strict, a => a.StartsWith("--allowed-priority-class", StringComparison.Ordinal) || a.StartsWith("--allowed-toleration-key", StringComparison.Ordinal));
+
+        var loose = Args(await HelmChart.TemplateAsync(
+            "policy.allowedPriorityClasses={batch-*,training}", "policy.allowedTolerationKeys={nvidia.com/*}",
+            "trainer.weights.allowHttp=true", "trainer.weights.allowPrivateNetworks=true", "trainer.weights.privateHosts={mirror.internal}",
+            "trainer.weights.maxBytes=17179869184"));
+        Assert.Equal(["--allowed-priority-class=batch-*", "--allowed-priority-class=training"], loose.Where(a => a.StartsWith("--allowed-priority-class", StringComparison.Ordinal)));
+        Assert.Contains("--allowed-toleration-key=nvidia.com/*", loose);
+        Assert.Contains("--weights-allow-http=true", loose);
+        Assert.Contains("--weights-allow-private-networks=true", loose);
+        Assert.Contains("--weights-private-host=mirror.internal", loose);
+        Assert.Contains("--weights-max-bytes=17179869184", loose);
+
+    }
+
     [Theory]
+    [InlineData("trainer.weights.maxBytes=-1", "/trainer/weights/maxBytes")]
+    [InlineData("trainer.weights.allowHttp=yes", "/trainer/weights/allowHttp")]
+    [InlineData("policy.allowedPriorityClasses={Bad Class}", "/policy/allowedPriorityClasses/0")]
     [InlineData("replicaCount=0", "/replicaCount")]
     [InlineData("metrics.serviceMonitor.enabled=yes", "/metrics/serviceMonitor/enabled")]
     [InlineData("prometheusRule.alerts.stalled.for=5minutes", "/prometheusRule/alerts/stalled/for")]

@@ -209,7 +209,7 @@ public sealed class ManifestParserTests
     [InlineData("runPolicy: {onStall: restart}", "spec.runPolicy.onStall: must be one of Restart, Fail, None, got 'restart' (did you mean Restart?)")]
     [InlineData("runPolicy: {maxRestarts: -1}", "spec.runPolicy.maxRestarts: must be >= 0, got -1")]
     [InlineData("runPolicy: {backoffSeconds: 601}", "spec.runPolicy.backoffSeconds: must be <= 600, got 601")]
-    [InlineData("unknown: 1", "spec.unknown: unknown field (allowed: model, dataset, hyperparameters, checkpoint, seed, suspend, image, resources, runPolicy)")]
+    [InlineData("unknown: 1", "spec.unknown: unknown field (allowed: model, dataset, hyperparameters, checkpoint, seed, suspend, image, resources, runPolicy, podTemplate)")]
     public void Other_spec_errors_name_the_field(string extra, string expected)
     {
         var ex = Invalid(Spec(Custom(extra)));

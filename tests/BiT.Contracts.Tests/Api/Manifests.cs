@@ -78,6 +78,26 @@ internal static class Manifests
             maxSegmentDuration: 24h
             activeDeadlineSeconds: 0
             ttlSecondsAfterFinished: 0
+            cleanupSecondsAfterFinished: 0
+          podTemplate:
+            labels: {cost-center: ml}
+            annotations: {example.com/owner: vision}
+            affinity:
+              nodeAffinity:
+                requiredDuringSchedulingIgnoredDuringExecution:
+                  nodeSelectorTerms:
+                  - matchExpressions: [{key: gpu, operator: In, values: [a100]}]
+            imagePullSecrets: [{name: registry}]
+            env:
+            - {name: HF_HOME, value: /cache}
+            envFrom: [{secretRef: {name: tokens}}]
+            volumes: [{name: cache, emptyDir: {sizeLimit: 2Gi}}]
+            volumeMounts: [{name: cache, mountPath: /cache}]
+            runtimeClassName: nvidia
+            sidecars:
+            - name: uploader
+              image: example.com/uploader:1
+              volumeMounts: [{name: checkpoints, mountPath: /ckpt, readOnly: true}]
         """;
 
     public const string Pretrain = """

@@ -364,6 +364,36 @@ public sealed class JobReconcilerTests
     }
 
     [Fact]
+    public void The_restart_history_records_the_checkpoint_the_next_pod_resumed_from_not_the_last_one_reported()
+    {
+        var (job, _) = Step(Job(), [], T0);
+        // Pod 1 restored nothing (step 0) and reported a checkpoint at step 50; the step-50 file turns out torn, so
+        // pod 2 resumes from step 30.
+        job = WithStatusPatch(job, new JsonObject { ["resumed"] = new JsonObject { ["podName"] = "pets-run-1", ["step"] = 0 } });
+        job = WithTrainerStatus(job, 55, T0.AddSeconds(50), checkpointStep: 50);
+        var ended = Ended("pets-run-1", 137, reason: "Error");
+        (job, var d) = Step(job, [ended], T0.AddSeconds(60));
+        var record = Assert.Single(d.Status.RestartHistory!);
+        Assert.Equal(("pets-run-1", 50), (record.PodName, record.ResumedFromStep));
+
+        (job, d) = Step(job, [ended], T0.AddSeconds(70));
+        Assert.Equal("pets-run-2", CreatedPod(d).Metadata.Name);
+        // Pod 1's own report (step 0) is about the start of pod 1, not about this restart.
+        Assert.Equal(50, Assert.Single(d.Status.RestartHistory!).ResumedFromStep);
+
+        job = WithStatusPatch(job, new JsonObject { ["resumed"] = new JsonObject { ["podName"] = "pets-run-2", ["step"] = 30 } });
+        (job, d) = Step(job, [Pod("pets-run-2", "Running", T0.AddSeconds(75))], T0.AddSeconds(76));
+        record = Assert.Single(d.Status.RestartHistory!);
+        Assert.Equal(("pets-run-1", 30), (record.PodName, record.ResumedFromStep));
+        Assert.NotNull(d.StatusPatch);
+
+        // The next restart starts from what pod 2 reported; the first entry keeps 30.
+        job = WithTrainerStatus(job, 45, T0.AddSeconds(90), checkpointStep: 40);
+        (_, d) = Step(job, [Ended("pets-run-2", 143, reason: "Error")], T0.AddSeconds(100));
+        Assert.Equal([("pets-run-1", 30), ("pets-run-2", 40)], d.Status.RestartHistory!.Select(r => (r.PodName!, r.ResumedFromStep ?? -1)));
+    }
+
+    [Fact]
     public void Backoff_doubles_with_each_restart()
     {
         var policy = RunPolicy.Default with { Backoff = TimeSpan.FromSeconds(10) };

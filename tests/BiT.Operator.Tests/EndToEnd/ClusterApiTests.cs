@@ -95,6 +95,45 @@ public sealed class ClusterApiTests
     }
 
     [Fact]
+    public async Task A_job_asking_for_a_priority_class_or_toleration_outside_the_policy_gets_a_condition_an_event_and_no_pod()
+    {
+        await using var cluster = await Start();
+        var settings = TestCluster.Settings();
+        settings = settings with { Controller = settings.Controller with { Scheduling = new SchedulingPolicy { AllowedTolerationKeys = ["nvidia.com/*"] } } };
+        await using var op = cluster.StartOperator(settings);
+
+        var critical = Spec();
+        critical["resources"] = new JsonObject { ["priorityClassName"] = "system-node-critical" };
+        await cluster.CreateJobAsync(JobKind.FineTune, "critical", critical);
+        var tolerating = Spec();
+        tolerating["resources"] = new JsonObject { ["tolerations"] = new JsonArray(new JsonObject { ["key"] = "dedicated", ["operator"] = "Exists" }) };
+        await cluster.CreateJobAsync(JobKind.FineTune, "tolerating", tolerating);
+        var fine = Spec();
+        fine["resources"] = new JsonObject
+        {
+            ["priorityClassName"] = "training",
+            ["tolerations"] = new JsonArray(new JsonObject { ["key"] = "nvidia.com/gpu", ["operator"] = "Exists" }),
+        };
+        await cluster.CreateJobAsync(JobKind.FineTune, "fine", fine);
+
+        foreach (var (name, field) in new[] { ("critical", "spec.resources.priorityClassName"), ("tolerating", "spec.resources.tolerations[0].key") })
+        {
+            var status = await cluster.WaitForJobAsync(JobKind.FineTune, name, s => s.FindCondition(ConditionTypes.Validated)?.Status == "False", Timeout, $"{name} Validated=False");
+            var validated = status.FindCondition(ConditionTypes.Validated)!;
+            Assert.Equal(SchedulingPolicy.RefusedReason, validated.Reason);
+            Assert.Contains(field, validated.Message, StringComparison.Ordinal);
+            Assert.Equal(JobPhase.Failed, status.Phase);
+            await TestCluster.WaitUntilAsync(async () =>
+                (await cluster.Admin.CoreV1.ListNamespacedEventAsync(TestCluster.Namespace)).Items.Any(e => e.Reason == SchedulingPolicy.RefusedReason && e.InvolvedObject.Name == name && e.Type == "Warning"),
+                Timeout, $"the {SchedulingPolicy.RefusedReason} event of {name}");
+        }
+
+        var pod = await WaitForPodAsync(cluster, "fine-run-1");
+        Assert.Equal("training", pod.Spec.PriorityClassName);
+        Assert.Equal(["fine-run-1"], (await cluster.PodsAsync()).Select(p => p.Metadata.Name));
+    }
+
+    [Fact]
     public async Task An_operator_restarted_mid_job_creates_no_duplicate_pod()
     {
         await using var cluster = await Start();

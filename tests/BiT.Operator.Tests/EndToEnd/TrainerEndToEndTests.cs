@@ -94,6 +94,9 @@ public sealed class TrainerEndToEndTests(TrainerCluster fixture)
         Assert.Equal(137, restart.ExitCode);
         Assert.True(restart.ResumedFromStep >= 4, $"resumed from {restart.ResumedFromStep}");
         Assert.Equal("killed-run-2", status.PodName);
+        // The history holds the step the second pod's trainer reported restoring, and names the pod that ended.
+        Assert.Equal("killed-run-1", restart.PodName);
+        Assert.Equal(("killed-run-2", restart.ResumedFromStep), (status.Resumed?.PodName, (int?)status.Resumed?.Step));
     }
 
     [Fact]

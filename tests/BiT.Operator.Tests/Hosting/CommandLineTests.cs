@@ -14,6 +14,36 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void Run_takes_the_scheduling_and_weights_policies()
+    {
+        var cl = Parse(
+            ["run", "--allowed-priority-class", "batch-*", "--allowed-priority-class=training", "--allowed-toleration-key", "nvidia.com/*",
+             "--weights-allow-http=true", "--weights-allow-private-networks", "false", "--weights-private-host", "mirror.internal", "--weights-private-host=10.0.0.7", "--weights-max-bytes", "1073741824"], NoEnv);
+        var c = cl.Settings.Controller;
+        Assert.Equal(["batch-*", "training"], c.Scheduling.AllowedPriorityClasses);
+        Assert.Equal(["nvidia.com/*"], c.Scheduling.AllowedTolerationKeys);
+        Assert.True(c.Scheduling.IsPriorityClassAllowed("batch-low"));
+        Assert.False(c.Scheduling.IsPriorityClassAllowed("system-node-critical"));
+        Assert.Equal((true, false, 1L << 30), (c.Weights.AllowHttp, c.Weights.AllowPrivateNetworks, c.Weights.MaxBytes));
+        Assert.Equal(["mirror.internal", "10.0.0.7"], c.Weights.PrivateHosts);
+
+        var defaults = Parse(["run"], NoEnv).Settings.Controller;
+        Assert.Equal((false, false, 8L << 30), (defaults.Weights.AllowHttp, defaults.Weights.AllowPrivateNetworks, defaults.Weights.MaxBytes));
+        Assert.False(defaults.Scheduling.IsPriorityClassAllowed("system-cluster-critical"));
+        Assert.True(defaults.Scheduling.IsPriorityClassAllowed("training"));
+    }
+
+    [Theory]
+    [InlineData("--weights-allow-http=yes", "--weights-allow-http")]
+    [InlineData("--weights-max-bytes=-1", "--weights-max-bytes must be a positive number")]
+    [InlineData("--weights-max-bytes=0", "--weights-max-bytes must be a positive number")]
+    public void A_bad_policy_flag_is_an_error_naming_it(string flag, string message)
+    {
+        var parse = CommandLine.Parse(["run", .. flag.Split('=', 2)], NoEnv);
+        Assert.Contains(parse.Errors, e => e.Contains(message, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Run_takes_the_documented_flags()
     {
         var cl = Parse(

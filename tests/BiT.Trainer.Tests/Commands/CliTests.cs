@@ -86,7 +86,7 @@ public sealed class CliTests
             RedirectStandardError = true,
             WorkingDirectory = dir.Path,
         };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "bit-trainer.dll"), "run", dir.Combine("job.yaml"), "--workdir", dir.Combine("work"), "--workers", "1", "--eval-every", "0" })
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "bit-trainer.dll"), "run", dir.Combine("job.yaml"), "--workdir", dir.Combine("work"), "--data-threads", "1", "--eval-every", "0" })
         {
             start.ArgumentList.Add(a);
         }

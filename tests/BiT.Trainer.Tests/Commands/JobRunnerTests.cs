@@ -44,7 +44,7 @@ public sealed class JobRunnerTests
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var code = await new JobRunner(output, error, TimeProvider.System) { Workers = 2 }
+        var code = await new JobRunner(output, error, TimeProvider.System) { DataThreads = 2 }
             .RunManifestAsync(manifest, workDir, maxSteps, null, interactive: false, CancellationToken.None);
         return (code, output.ToString(), error.ToString());
     }
@@ -140,7 +140,7 @@ public sealed class JobRunnerTests
         await using var api = new FakeApiServer();
         var output = new StringWriter();
         var error = new StringWriter();
-        var code = await new JobRunner(output, error, TimeProvider.System) { Workers = 2 }.RunPlanAsync(
+        var code = await new JobRunner(output, error, TimeProvider.System) { DataThreads = 2 }.RunPlanAsync(
             dir.Combine("runs", "down", "plan.json"), null, null,
             PodEnvironment.From(n => n switch
             {
@@ -199,7 +199,7 @@ public sealed class JobRunnerTests
         {
             var output = new StringWriter();
             var error = new StringWriter();
-            var code = await new JobRunner(output, error, TimeProvider.System) { Workers = 2 }
+            var code = await new JobRunner(output, error, TimeProvider.System) { DataThreads = 2 }
                 .RunPlanAsync(dir.Combine("plan.json"), null, null, pod, CancellationToken.None);
             return (code, output.ToString(), error.ToString());
         }

@@ -68,6 +68,8 @@ public sealed partial class TrainerImageTests
         var natives = Directory.GetFiles(dir.Path, "*.so", SearchOption.AllDirectories).Select(Path.GetFileName).ToList();
         Assert.Contains(natives, n => n!.StartsWith("libLibTorchSharp", StringComparison.Ordinal));
         Assert.Contains(natives, n => n!.StartsWith("libSkiaSharp", StringComparison.Ordinal));
+        // The Gloo shim the build compiles, next to the assemblies where its P/Invoke finds it.
+        Assert.True(File.Exists(Path.Combine(dir.Path, "libbitdist.so")), string.Join(", ", natives));
     }
 
     [GeneratedRegex(@"[/\\]bin[/\\]([^/\\]+)[/\\]net")]

@@ -71,6 +71,34 @@ public sealed class KubernetesStatusReporterTests
     }
 
     [Fact]
+    public async Task The_step_a_pod_resumed_from_is_reported_once_with_the_pods_name()
+    {
+        await using var server = new FakeApiServer();
+        using var dir = new TempDir();
+        var pod = PodEnvironment.From(name => name switch
+        {
+            "BIT_KUBE_API" => server.BaseUri.ToString(),
+            "BIT_KUBE_TOKEN_FILE" => dir.Combine("token"),
+            "BIT_JOB_NAMESPACE" => "team-a",
+            "BIT_JOB_NAME" => "pets",
+            "BIT_JOB_KIND" => "BiTFineTuneJob",
+            "POD_NAME" => "pets-run-2",
+            _ => null,
+        });
+        var reporter = new KubernetesStatusReporter(pod, TimeProvider.System, TimeSpan.FromMilliseconds(50), _ => { });
+        reporter.Started(new TrainingSettings { Schedule = new LearningRateSchedule(0.1, 0, [], 100), BatchSize = 1, CropSize = 8, NumClasses = 2, PlanHash = "h" }, 30);
+        reporter.Progress(Update(31));
+        reporter.Progress(Update(32));
+        await reporter.DisposeAsync();
+
+        var resumed = server.Requests.Select(r => JsonNode.Parse(r.Body)!["status"]!["resumed"]).Where(r => r is not null).ToList();
+        var only = Assert.Single(resumed)!;
+        Assert.Equal(("pets-run-2", 30), (only["podName"]!.GetValue<string>(), only["step"]!.GetValue<int>()));
+        Assert.Contains("resumed", BiTJobStatus.TrainerFields);
+        Assert.DoesNotContain("resumed", BiTJobStatus.OperatorFields);
+    }
+
+    [Fact]
     public async Task A_failed_result_patch_is_a_warning()
     {
         await using var server = new FakeApiServer(HttpStatusCode.Forbidden);

@@ -6,7 +6,7 @@ namespace KubeEmulator.Http;
 
 /// <summary>
 /// Decodes the protobuf request bodies kubectl's imperative commands send (`kubectl create namespace|configmap|secret|
-/// serviceaccount|role|rolebinding|clusterrole|clusterrolebinding`) and DeleteOptions: the "k8s\0" envelope (runtime.Unknown) around a
+/// serviceaccount|role|rolebinding|clusterrole|clusterrolebinding`, `kubectl create token`) and DeleteOptions: the "k8s\0" envelope (runtime.Unknown) around a
 /// message of one of those kinds, decoded by a table of their field numbers into the same JSON the client would send.
 /// Other kinds answer 415 (see docs/emulator.md).
 /// </summary>
@@ -101,6 +101,18 @@ internal static class ProtobufBodies
         },
         ["RoleBinding"] = new() { [1] = new("metadata", F.Message, ObjectMeta), [2] = new("subjects", F.RepeatedMessage, Subject), [3] = new("roleRef", F.Message, RoleRef) },
         ["ClusterRoleBinding"] = new() { [1] = new("metadata", F.Message, ObjectMeta), [2] = new("subjects", F.RepeatedMessage, Subject), [3] = new("roleRef", F.Message, RoleRef) },
+        // `kubectl create token SA [--audience A] [--duration D] [--bound-object-kind K --bound-object-name N]`
+        // (k8s.io/api/authentication/v1 generated.proto: TokenRequestSpec audiences=1, boundObjectRef=3, expirationSeconds=4).
+        ["TokenRequest"] = new()
+        {
+            [1] = new("metadata", F.Message, ObjectMeta),
+            [2] = new("spec", F.Message, new()
+            {
+                [1] = new("audiences", F.RepeatedString),
+                [3] = new("boundObjectRef", F.Message, new() { [1] = new("kind", F.String), [2] = new("apiVersion", F.String), [3] = new("name", F.String), [4] = new("uid", F.String) }),
+                [4] = new("expirationSeconds", F.Int64),
+            }),
+        },
         // The body of a DELETE from client-go clients that prefer protobuf (helm uninstall deleting its release Secret).
         ["DeleteOptions"] = new()
         {

@@ -113,7 +113,7 @@ internal static partial class ContainerLaunch
         var ns = Json.Str(pod, "metadata", "namespace")!;
         var env = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["HOSTNAME"] = Json.Str(pod, "metadata", "name")!,
+            ["HOSTNAME"] = PodSandbox.Hostname(Json.Str(pod, "metadata", "name")!),
             ["KUBERNETES_SERVICE_HOST"] = api.Host,
             ["KUBERNETES_SERVICE_PORT"] = api.Port.ToString(CultureInfo.InvariantCulture),
             ["KUBERNETES_SERVICE_PORT_HTTPS"] = api.Port.ToString(CultureInfo.InvariantCulture),

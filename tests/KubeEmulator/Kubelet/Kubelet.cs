@@ -449,7 +449,7 @@ public sealed class Kubelet
         var container = (string?)ctx.Request.Query["container"] ?? (containers.Count == 1 ? containers[0] : null)
             ?? throw ApiException.BadRequest($"a container name must be specified for pod {name}, choose one of: [{string.Join(" ", containers)}]");
         var uid = Json.Str(pod, "metadata", "uid")!;
-        var file = Path.Combine(_stateDir, "logs", $"{ns}_{name}_{uid[..8]}", container + ".log");
+        var file = Path.Combine(_stateDir, "logs", PodSandbox.DirName(ns, name, uid), container + ".log");
         ctx.Response.StatusCode = 200;
         ctx.Response.ContentType = "text/plain";
         var follow = ctx.Request.Query["follow"] == "true";

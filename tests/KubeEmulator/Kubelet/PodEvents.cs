@@ -15,7 +15,7 @@ internal static class PodEvents
         var now = Json.Timestamp(core.Time.GetUtcNow());
         var ev = new JsonObject
         {
-            ["metadata"] = new JsonObject { ["name"] = $"{name}.{core.Time.GetUtcNow().ToUnixTimeMilliseconds().ToString("x", CultureInfo.InvariantCulture)}{Random.Shared.Next(0x1000):x3}", ["namespace"] = ns },
+            ["metadata"] = new JsonObject { ["name"] = EventName(name, $"{core.Time.GetUtcNow().ToUnixTimeMilliseconds().ToString("x", CultureInfo.InvariantCulture)}{Random.Shared.Next(0x1000):x3}"), ["namespace"] = ns },
             ["involvedObject"] = new JsonObject
             {
                 ["kind"] = "Pod",
@@ -43,5 +43,15 @@ internal static class PodEvents
         {
             // Events are best effort, as in a real cluster (e.g. the namespace is being deleted).
         }
+    }
+
+    /// <summary>
+    /// NAME.SUFFIX, with the name cut so the whole stays a 253-character DNS subdomain (a pod name may use all 253)
+    /// and ends in an alphanumeric, so the Event of a long-named pod is stored rather than refused.
+    /// </summary>
+    internal static string EventName(string name, string suffix)
+    {
+        var room = 253 - 1 - suffix.Length;
+        return (name.Length <= room ? name : name[..room].TrimEnd('-', '.')) + "." + suffix;
     }
 }

@@ -44,12 +44,32 @@ internal sealed class PodSandbox
 
     public static string PvcDir(string stateDir, string ns, string claim) => Path.Combine(stateDir, "pvcs", ns, claim);
 
+    /// <summary>
+    /// The directory name of a pod's state and logs: <c>NAMESPACE_NAME_UID8</c>, or, when that would pass the file
+    /// system's 255-byte limit on one path component (a pod name may be 253 characters), the name cut short and
+    /// followed by a hash of the whole name, so that such a pod still runs and can be deleted.
+    /// </summary>
+    public static string DirName(string ns, string name, string uid)
+    {
+        var full = $"{ns}_{name}_{uid[..8]}";
+        if (System.Text.Encoding.UTF8.GetByteCount(full) <= 255)
+        {
+            return full;
+        }
+
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name)))[..12];
+        return $"{ns}_{name[..Math.Min(name.Length, 100)]}-{hash}_{uid[..8]}";
+    }
+
+    /// <summary>The hostname a pod gets: its name, cut to 63 characters (a label) and without a trailing '-' or '.', as the kubelet does.</summary>
+    public static string Hostname(string name) => name.Length <= 63 ? name : name[..63].TrimEnd('-', '.');
+
     public static PodSandbox Create(ApiServerCore core, JsonObject pod, string stateDir, Uri api)
     {
         var ns = Json.Str(pod, "metadata", "namespace")!;
         var name = Json.Str(pod, "metadata", "name")!;
         var uid = Json.Str(pod, "metadata", "uid")!;
-        var dir = Path.Combine(stateDir, "pods", $"{ns}_{name}_{uid[..8]}");
+        var dir = Path.Combine(stateDir, "pods", DirName(ns, name, uid));
         Directory.CreateDirectory(dir);
         var volumes = new List<HostMount>();
         var textFiles = new Dictionary<string, List<string>>(StringComparer.Ordinal);

@@ -57,7 +57,7 @@ internal sealed class PodWorker
     public string Name { get; }
     public string Uid { get; }
     public Task Completion { get; private set; } = Task.CompletedTask;
-    public string LogDir => Path.Combine(_stateDir, "logs", $"{Namespace}_{Name}_{Uid[..8]}");
+    public string LogDir => Path.Combine(_stateDir, "logs", PodSandbox.DirName(Namespace, Name, Uid));
 
     private string RestartPolicy => Json.Str(_pod, "spec", "restartPolicy") ?? "Always";
     private string Now => Json.Timestamp(_core.Time.GetUtcNow());
