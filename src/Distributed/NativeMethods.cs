@@ -16,6 +16,9 @@ internal static partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "bitdist_init", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Init(string storeDirectory, string prefix, string host, int rank, int size, int timeoutMilliseconds, out IntPtr group);
 
+    [LibraryImport(Library, EntryPoint = "bitdist_init_tcp", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int InitTcp(string masterAddress, int masterPort, string prefix, string host, int rank, int size, int timeoutMilliseconds, out IntPtr group);
+
     [LibraryImport(Library, EntryPoint = "bitdist_allreduce_sum_f32")]
     internal static unsafe partial int AllReduceSumF32(IntPtr group, float* data, long count);
 

@@ -52,12 +52,29 @@ public sealed class ProcessGroup : IDisposable
         {
             throw new CollectiveException(reason);
         }
-        Directory.CreateDirectory(options.StoreDirectory);
         var timeout = (int)Math.Clamp(options.Timeout.TotalMilliseconds, 1, int.MaxValue);
-        if (NativeMethods.Init(options.StoreDirectory, options.Prefix, options.Host, options.Rank, options.WorldSize, timeout, out var group) != 0)
+        int status;
+        IntPtr group;
+        string store;
+        if (options.StoreDirectory is { } directory)
+        {
+            Directory.CreateDirectory(directory);
+            store = directory;
+            status = NativeMethods.Init(directory, options.Prefix, options.Host, options.Rank, options.WorldSize, timeout, out group);
+        }
+        else
+        {
+            if (options.MasterPort is < 1 or > 65535)
+            {
+                throw new ArgumentOutOfRangeException(nameof(options), $"master port {options.MasterPort} is not in [1, 65535]");
+            }
+            store = $"tcp://{options.MasterAddress}:{options.MasterPort}";
+            status = NativeMethods.InitTcp(options.MasterAddress, options.MasterPort, options.Prefix, options.Host, options.Rank, options.WorldSize, timeout, out group);
+        }
+        if (status != 0)
         {
             throw new CollectiveException(string.Create(CultureInfo.InvariantCulture,
-                $"rank {options.Rank} of {options.WorldSize} could not join the group (store {options.StoreDirectory}, timeout {options.Timeout.TotalSeconds:0.#} s): {NativeMethods.LastErrorMessage()}"));
+                $"rank {options.Rank} of {options.WorldSize} could not join the group (store {store}, timeout {options.Timeout.TotalSeconds:0.#} s): {NativeMethods.LastErrorMessage()}"));
         }
         return new ProcessGroup(group, options.Rank, options.WorldSize);
     }

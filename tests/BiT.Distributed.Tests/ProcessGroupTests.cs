@@ -77,6 +77,35 @@ public sealed class ProcessGroupTests : IDisposable
         }
     }
 
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    [Fact]
+    public void A_TCP_rendezvous_on_the_master_port_forms_the_group_without_a_shared_directory()
+    {
+        var port = FreePort();
+        var results = OnRanks(3, rank =>
+        {
+            using var group = ProcessGroup.Join(Options(rank, 3) with { StoreDirectory = null, MasterAddress = "127.0.0.1", MasterPort = port });
+            var data = new float[] { rank, 1 };
+            group.AllReduceSum(data);
+            return data;
+        });
+        Assert.All(results, r => Assert.Equal(new float[] { 3, 3 }, r));
+    }
+
+    [Fact]
+    public void A_TCP_rendezvous_without_rank_0_fails_at_the_timeout_naming_the_master()
+    {
+        var port = FreePort();
+        var e = Assert.Throws<CollectiveException>(() => ProcessGroup.Join(Options(1, 2, timeoutSeconds: 1) with { StoreDirectory = null, MasterPort = port }));
+        Assert.Contains($"tcp://127.0.0.1:{port}", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Broadcast_copies_the_root_s_bytes_to_every_rank_and_barrier_returns()
     {

@@ -173,6 +173,12 @@ internal sealed partial class YamlBinder
             Fail(path + inner, $"not a valid {type.Name}: {e.Message}", node);
             return null;
         }
+        catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
+        {
+            // The client's quantity parser throws these for a malformed quantity (sizeLimit: 2Gx).
+            Fail(path, $"not a valid {type.Name}: {e.Message}", node);
+            return null;
+        }
     }
 
     private static readonly System.Text.Json.JsonSerializerOptions KubeJsonOptions = new()

@@ -82,11 +82,18 @@ internal static class KubeTypeSchema
 
         if (type == typeof(ResourceQuantity) || type == typeof(IntOrString))
         {
-            return new YamlMap
+            var quantity = new YamlMap
             {
                 ["anyOf"] = new List<object?> { new YamlMap { ["type"] = "integer" }, new YamlMap { ["type"] = "string" } },
-                ["x-kubernetes-int-or-string"] = true,
             };
+            if (type == typeof(ResourceQuantity))
+            {
+                // As Kubernetes' own CRDs say it: a string quantity must parse, or the operator could not read it.
+                quantity["pattern"] = Api.ApiPatterns.Quantity;
+            }
+
+            quantity["x-kubernetes-int-or-string"] = true;
+            return quantity;
         }
 
         if (type == typeof(object))

@@ -9,6 +9,8 @@
 #include <gloo/rendezvous/prefix_store.h>
 #include <gloo/transport/tcp/device.h>
 
+#include "tcp_store.h"
+
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -21,6 +23,7 @@ namespace {
 thread_local std::string last_error;
 
 struct Group {
+  std::unique_ptr<bitdist::TcpStoreServer> server;  // rank 0 of a TCP rendezvous; lives as long as the group
   std::shared_ptr<gloo::transport::Device> device;
   std::shared_ptr<gloo::rendezvous::Context> context;
   std::chrono::milliseconds timeout;
@@ -65,6 +68,26 @@ int bitdist_init(const char* store_dir, const char* prefix, const char* host, in
     group->device = gloo::transport::tcp::CreateDevice(attr);
     gloo::rendezvous::FileStore files(store_dir);
     gloo::rendezvous::PrefixStore store(prefix, files);
+    group->context = std::make_shared<gloo::rendezvous::Context>(rank, size);
+    group->context->setTimeout(group->timeout);
+    group->context->connectFullMesh(store, group->device);
+    *out = group.release();
+  });
+}
+
+// The same over a TCP store on master_addr:master_port (torchrun's MASTER_ADDR/MASTER_PORT): rank 0 serves it.
+int bitdist_init_tcp(const char* master_addr, int master_port, const char* prefix, const char* host, int rank, int size, int timeout_ms, void** out) {
+  *out = nullptr;
+  return guarded([&] {
+    if (size < 1 || rank < 0 || rank >= size) throw std::invalid_argument("rank must be in [0, size)");
+    auto group = std::make_unique<Group>();
+    group->timeout = std::chrono::milliseconds(timeout_ms);
+    if (rank == 0) group->server = std::make_unique<bitdist::TcpStoreServer>(master_port);
+    gloo::transport::tcp::attr attr;
+    attr.hostname = host;
+    group->device = gloo::transport::tcp::CreateDevice(attr);
+    bitdist::TcpStore tcp(master_addr, master_port, group->timeout);
+    gloo::rendezvous::PrefixStore store(prefix, tcp);
     group->context = std::make_shared<gloo::rendezvous::Context>(rank, size);
     group->context->setTimeout(group->timeout);
     group->context->connectFullMesh(store, group->device);

@@ -11,7 +11,8 @@ public sealed record RunPolicy(
     StallAction OnStall,
     TimeSpan? MaxSegmentDuration,
     TimeSpan? ActiveDeadline,
-    TimeSpan? TtlAfterFinished)
+    TimeSpan? TtlAfterFinished,
+    TimeSpan? CleanupAfterFinished = null)
 {
     /// <summary>The contracts' defaults (<see cref="RunPolicySpec"/>).</summary>
     public static RunPolicy Default { get; } = new(

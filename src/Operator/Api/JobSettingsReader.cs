@@ -43,6 +43,12 @@ public static class JobSettingsReader
             var path = string.IsNullOrEmpty(e.Path) ? "(json)" : e.Path.TrimStart('$', '.');
             return (null, [new FieldError(path, e.Message)]);
         }
+        catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
+        {
+            // Only the client's quantity parser (spec.podTemplate's core/v1 types) throws these; the CRD's pattern
+            // keeps malformed quantities out, so this is for an API server without the current CRD.
+            return (null, [new FieldError("spec.podTemplate", $"a quantity is not valid: {e.Message}")]);
+        }
 
         var metadata = new ObjectMeta
         {
@@ -105,7 +111,8 @@ public static class JobSettingsReader
             p?.OnStall ?? StallAction.Restart,
             p?.MaxSegmentDuration?.Value,
             p?.ActiveDeadlineSeconds is > 0 and var deadline ? TimeSpan.FromSeconds(deadline) : null,
-            p?.TtlSecondsAfterFinished is > 0 and var ttl ? TimeSpan.FromSeconds(ttl) : null);
+            p?.TtlSecondsAfterFinished is > 0 and var ttl ? TimeSpan.FromSeconds(ttl) : null,
+            p?.CleanupSecondsAfterFinished is > 0 and var cleanup ? TimeSpan.FromSeconds(cleanup) : null);
 
         var volume = spec.Checkpoint?.Volume is { } v ? new VolumeSettings(v.ClaimName, v.StorageClassName, v.Size, v.EffectiveOnDelete) : null;
         var weights = spec.Model?.Weights;

@@ -36,6 +36,9 @@ public sealed class ActionExecutor(IKubernetes client, TimeProvider time, string
             case SetClaimOwner { ClaimName: var claim, Owned: var owned }:
                 await SetClaimOwnerAsync(job, claim, owned, cancellationToken).ConfigureAwait(false);
                 break;
+            case DeleteClaim { Name: var claim }:
+                await IgnoreAsync(HttpStatusCode.NotFound, () => client.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync(claim, ns, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                break;
             case DeleteJob:
                 await IgnoreAsync(HttpStatusCode.NotFound, () => client.CustomObjects.DeleteNamespacedCustomObjectAsync(
                     ApiInfo.Group, ApiInfo.Version, ns, kind.Plural, job.Metadata.Name, propagationPolicy: "Background", cancellationToken: cancellationToken)).ConfigureAwait(false);

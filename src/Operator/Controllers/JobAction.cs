@@ -20,6 +20,9 @@ public sealed record SetFinalizer(string Name, bool Present) : JobAction;
 /// <summary>Make the job the owner of a claim it created, or not (onDelete changed); a write only if it differs.</summary>
 public sealed record SetClaimOwner(string ClaimName, bool Owned) : JobAction;
 
+/// <summary>Delete a claim the job owns (runPolicy.cleanupSecondsAfterFinished); already gone is done.</summary>
+public sealed record DeleteClaim(string Name) : JobAction;
+
 /// <summary>Delete the job itself (ttlSecondsAfterFinished); owned objects follow through ownerReferences.</summary>
 public sealed record DeleteJob : JobAction;
 

@@ -302,7 +302,7 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
         {
             DeleteActive(c, c.Pods, options.TerminationGracePeriodSeconds);
             Fail(c, "DeadlineExceeded", $"the job ran longer than activeDeadlineSeconds ({deadline.TotalSeconds:0}s)");
-            FinishedTtl(c, c.Settings);
+            AfterFinished(c, c.Settings);
             return true;
         }
 
@@ -388,6 +388,8 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
 
     /// <summary>The job's trainer pods (its cleanup pod aside).</summary>
     private static IEnumerable<V1Pod> TrainerPods(ReconcileInput input) => input.Pods.Where(p => !OwnedObjects.IsCleanupPod(p));
+
+    private const int CleanupGracePeriodSeconds = 30;
 
     /// <summary>How long a failed cleanup pod stays before it is deleted and tried again.</summary>
     public static readonly TimeSpan CleanupRetryDelay = TimeSpan.FromSeconds(30);
@@ -495,11 +497,61 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
         DeleteActive(c, TrainerPods(c.Input), options.TerminationGracePeriodSeconds);
         if (settings is not null)
         {
-            FinishedTtl(c, settings);
+            AfterFinished(c, settings);
         }
     }
 
-    /// <summary>ttlSecondsAfterFinished: delete on time, not at the next resync.</summary>
+    /// <summary>
+    /// cleanupSecondsAfterFinished: the job stays (a GitOps tool finds what Git says), its pods and its owned
+    /// checkpoint claim go. Level-triggered: every reconcile past the time deletes whatever pods are left; the claim's
+    /// delete is issued with the ResourcesReleased condition in the same decision, and repeated (a 404 is done) only
+    /// if the operator stopped before the condition was written.
+    /// </summary>
+    private static void FinishedCleanup(Context c, JobSettings settings)
+    {
+        if (settings.RunPolicy.CleanupAfterFinished is not { } delay)
+        {
+            return;
+        }
+
+        var due = (c.Status.CompletionTime ?? c.Now) + delay;
+        if (c.Now < due)
+        {
+            c.Requeue(due - c.Now);
+            return;
+        }
+
+        foreach (var pod in TrainerPods(c.Input).Where(p => p.Metadata.DeletionTimestamp is null))
+        {
+            // Ended pods (a finished job's running pod was stopped when it finished): the grace only bounds a straggler.
+            c.Actions.Add(new DeletePod(pod.Metadata.Name, CleanupGracePeriodSeconds));
+        }
+
+        if (c.Status.IsConditionTrue(ConditionTypes.ResourcesReleased))
+        {
+            return;
+        }
+
+        // Only a claim the job owns: an existing claim, or a created one kept by onDelete Retain, is the user's.
+        var claim = settings.CheckpointVolume is { ClaimName: null, OnDelete: CheckpointRetention.Delete } ? OwnedObjects.CheckpointClaimName(c.JobName) : null;
+        if (claim is not null)
+        {
+            c.Actions.Add(new DeleteClaim(claim));
+        }
+
+        var message = $"runPolicy.cleanupSecondsAfterFinished ({delay.TotalSeconds:0}s): deleted the pods" + (claim is null ? "" : $" and the checkpoint claim {claim}") + "; the job and its status stay";
+        c.Condition(ConditionTypes.ResourcesReleased, true, "CleanupAfterFinished", message);
+        c.Event(RecordEvent.Normal, "ResourcesReleased", message);
+    }
+
+    /// <summary>What a finished job's run policy asks for, on time rather than at the next resync.</summary>
+    private static void AfterFinished(Context c, JobSettings settings)
+    {
+        FinishedTtl(c, settings);
+        FinishedCleanup(c, settings);
+    }
+
+    /// <summary>ttlSecondsAfterFinished: delete the job.</summary>
     private static void FinishedTtl(Context c, JobSettings settings)
     {
         if (settings.RunPolicy.TtlAfterFinished is not { } ttl)
@@ -583,6 +635,13 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
         if (upStatus.Phase != JobPhase.Succeeded || claim is null)
         {
             return UpstreamState.Waiting;
+        }
+
+        if (upStatus.IsConditionTrue(ConditionTypes.ResourcesReleased) && upSettings?.CheckpointVolume is { ClaimName: null, OnDelete: CheckpointRetention.Delete })
+        {
+            errors.Add(new FieldError("spec.model.weights.fromPretrainJob.name",
+                $"BiTPretrainJob {upstreamName} released its checkpoint claim {claim} (runPolicy.cleanupSecondsAfterFinished), so its output is gone"));
+            return null;
         }
 
         // The trainer writes its final model to final/model.npz in its checkpoint volume; a reported path under
@@ -713,7 +772,7 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
                 case StallAction.Fail:
                     c.Actions.Add(new DeletePod(pod.Metadata.Name, options.StalledPodGracePeriodSeconds));
                     Fail(c, nameof(PodEndReason.Stalled), message);
-                    FinishedTtl(c, settings);
+                    AfterFinished(c, settings);
                     return;
                 default:
                     break;
@@ -765,14 +824,14 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
             c.Clear(ConditionTypes.Restarting, "Completed");
             c.Clear(ConditionTypes.Stalled, "Completed");
             c.Event(RecordEvent.Normal, "Succeeded", ResultMessage(result));
-            FinishedTtl(c, settings);
+            AfterFinished(c, settings);
             return;
         }
 
         if (outcome.Kind == PodEndKind.Permanent)
         {
             Fail(c, outcome.Reason.ToString(), string.IsNullOrEmpty(outcome.Message) ? $"trainer exited with code {outcome.ExitCode}" : outcome.Message);
-            FinishedTtl(c, settings);
+            AfterFinished(c, settings);
             return;
         }
 
@@ -803,7 +862,7 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
         if (countsAsFailure && done >= settings.RunPolicy.MaxRestarts)
         {
             Fail(c, "RestartLimitExceeded", $"{message}; restarted {done} times already (runPolicy.maxRestarts {settings.RunPolicy.MaxRestarts})");
-            FinishedTtl(c, settings);
+            AfterFinished(c, settings);
             return;
         }
 

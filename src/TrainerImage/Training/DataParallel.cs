@@ -52,7 +52,8 @@ public sealed class DataParallel : IDisposable
     /// <summary>
     /// The world the environment describes (<see cref="TrainerEnv.WorldSize"/>, <see cref="TrainerEnv.Rank"/>, ...):
     /// <see cref="Single"/> when WORLD_SIZE is absent or 1, else this rank joins the group (blocking until every rank
-    /// has, or the timeout). Bad values are a <see cref="TrainingFailedException"/> naming the variable.
+    /// has, or the timeout) through a file store in BIT_RENDEZVOUS_DIR when set, else through the TCP store rank 0
+    /// serves on MASTER_ADDR:MASTER_PORT. Bad values are a <see cref="TrainingFailedException"/> naming the variable.
     /// </summary>
     public static DataParallel FromEnvironment(Func<string, string?> env)
     {
@@ -65,15 +66,20 @@ public sealed class DataParallel : IDisposable
         var rank = Integer(env, TrainerEnv.Rank, null, 0, size - 1);
         var timeout = Integer(env, TrainerEnv.CollectiveTimeoutSeconds, 300, 1, 86400);
         var master = Value(env, TrainerEnv.MasterAddress) ?? "127.0.0.1";
-        var port = Value(env, TrainerEnv.MasterPort) ?? "";
-        var store = Value(env, TrainerEnv.RendezvousDirectory)
-            ?? throw new TrainingFailedException(
-                $"{TrainerEnv.WorldSize}={size} needs {TrainerEnv.RendezvousDirectory}, a directory every rank sees (the rendezvous is Gloo's file store; a TCP store on {TrainerEnv.MasterAddress}:{TrainerEnv.MasterPort} is not implemented yet)");
+        var store = Value(env, TrainerEnv.RendezvousDirectory);
+        int port = 0;
+        if (store is null)
+        {
+            // torchrun's contract: rank 0 serves the rendezvous store on MASTER_ADDR:MASTER_PORT.
+            port = Integer(env, TrainerEnv.MasterPort, null, 1, 65535);
+        }
         var local = master is "localhost" || (IPAddress.TryParse(master, out var ip) && IPAddress.IsLoopback(ip));
         var options = new RendezvousOptions
         {
             StoreDirectory = store,
-            Prefix = Value(env, TrainerEnv.RendezvousId) ?? $"{master}:{port}",
+            MasterAddress = master,
+            MasterPort = port,
+            Prefix = Value(env, TrainerEnv.RendezvousId) ?? $"{master}:{Value(env, TrainerEnv.MasterPort)}",
             Host = Value(env, TrainerEnv.RankHost) ?? (local ? "127.0.0.1" : Dns.GetHostName()),
             Rank = rank,
             WorldSize = size,
@@ -222,7 +228,9 @@ public sealed class DataParallel : IDisposable
     {
         if (Value(env, name) is not { } text)
         {
-            return fallback ?? throw new TrainingFailedException($"{name} is not set ({TrainerEnv.WorldSize} is above 1)");
+            return fallback ?? throw new TrainingFailedException(name == TrainerEnv.MasterPort
+                ? $"{TrainerEnv.WorldSize} is above 1 but neither {TrainerEnv.MasterPort} (rank 0 serves the rendezvous there) nor {TrainerEnv.RendezvousDirectory} (a directory every rank sees) is set"
+                : $"{name} is not set ({TrainerEnv.WorldSize} is above 1)");
         }
         if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
         {

@@ -78,6 +78,7 @@ internal static class Manifests
             maxSegmentDuration: 24h
             activeDeadlineSeconds: 0
             ttlSecondsAfterFinished: 0
+            cleanupSecondsAfterFinished: 0
           podTemplate:
             labels: {cost-center: ml}
             annotations: {example.com/owner: vision}

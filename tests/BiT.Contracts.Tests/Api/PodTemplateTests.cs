@@ -80,6 +80,7 @@ public sealed class PodTemplateTests
     [InlineData("imagePullSecrets: [{name: \"\"}]", "spec.podTemplate.imagePullSecrets[0].name: required")]
     [InlineData("runtimeClassName: Not_Valid", "spec.podTemplate.runtimeClassName: must be a DNS-1123 subdomain")]
     [InlineData("affinity: {nodeAfinity: {}}", "spec.podTemplate.affinity")]
+    [InlineData("volumes: [{name: a, emptyDir: {sizeLimit: 2Gx}}]", "spec.podTemplate.volumes[0]: not a valid V1Volume")]
     public void What_would_break_the_pod_is_refused_naming_the_field(string podTemplate, string expected)
     {
         var ex = Assert.Throws<ManifestException>(() => ManifestParser.Parse(Job(podTemplate)));

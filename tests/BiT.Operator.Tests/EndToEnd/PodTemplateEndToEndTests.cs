@@ -105,6 +105,12 @@ public sealed class PodTemplateEndToEndTests
         refused = await Assert.ThrowsAsync<HttpOperationException>(() => CreateAsync(cluster, "nameless", noName));
         Assert.Equal(System.Net.HttpStatusCode.UnprocessableEntity, refused.Response.StatusCode);
 
+        var badQuantity = ContractsJobPlannerTests.RealSpec();
+        badQuantity["podTemplate"] = JsonNode.Parse("""{"volumes": [{"name": "c", "emptyDir": {"sizeLimit": "2Gx"}}]}""");
+        refused = await Assert.ThrowsAsync<HttpOperationException>(() => CreateAsync(cluster, "badquantity", badQuantity));
+        Assert.Equal(System.Net.HttpStatusCode.UnprocessableEntity, refused.Response.StatusCode);
+        Assert.Contains("sizeLimit", refused.Response.Content, StringComparison.Ordinal);
+
         // Well-formed but breaking the pod: the operator's validator says so in a condition and creates no pod.
         var shadowing = ContractsJobPlannerTests.RealSpec();
         shadowing["podTemplate"] = JsonNode.Parse("""{"volumes": [{"name": "c", "emptyDir": {}}], "volumeMounts": [{"name": "c", "mountPath": "/checkpoints"}]}""");
