@@ -34,7 +34,7 @@ try
         o.TimestampFormat = "HH:mm:ss ";
     }).SetMinimumLevel(LogLevel.Information));
     var config = ClientConfig.Load(commandLine.KubeConfig, commandLine.Context);
-    using var client = new Kubernetes(config);
+    using var client = OperatorClient.Create(config, TimeProvider.System);
     using var shutdown = new CancellationTokenSource();
     Console.CancelKeyPress += (_, e) =>
     {

@@ -64,12 +64,15 @@ internal static class ApiFields
         var fields = new List<ApiField>();
         foreach (var t in chain)
         {
+            // Every property the serializer writes, named as it names them: BiTJson's camelCase policy is the one
+            // naming convention of the API types (an explicit [JsonPropertyName] would still win, as it does there).
             var declared = t.GetProperties(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly)
-                .Where(p => p.GetCustomAttribute<JsonPropertyNameAttribute>() is not null)
+                .Where(p => p.GetIndexParameters().Length == 0 && p.GetCustomAttribute<JsonIgnoreAttribute>() is null)
                 .OrderBy(p => p.MetadataToken);
             foreach (var p in declared)
             {
-                fields.Add(new ApiField(p.GetCustomAttribute<JsonPropertyNameAttribute>()!.Name, p, p.GetCustomAttribute<FieldAttribute>()));
+                var name = p.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name ?? BiTJson.Options.PropertyNamingPolicy!.ConvertName(p.Name);
+                fields.Add(new ApiField(name, p, p.GetCustomAttribute<FieldAttribute>()));
             }
         }
 

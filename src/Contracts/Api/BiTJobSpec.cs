@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using BiT.Contracts.Crds;
 
 namespace BiT.Contracts.Api;
@@ -10,52 +9,42 @@ namespace BiT.Contracts.Api;
 public sealed record BiTJobSpec
 {
     /// <summary>The network and its initial weights.</summary>
-    [JsonPropertyName("model")]
     [Field("The network and its initial weights.", Required = true)]
     public ModelSpec? Model { get; init; }
 
     /// <summary>The data.</summary>
-    [JsonPropertyName("dataset")]
     [Field("Training and test data.", Required = true)]
     public DatasetSpec? Dataset { get; init; }
 
     /// <summary>Overrides of the rule's choices.</summary>
-    [JsonPropertyName("hyperparameters")]
     [Field("Overrides of the HyperRule / upstream recipe.")]
     public HyperparametersSpec? Hyperparameters { get; init; }
 
     /// <summary>Checkpointing.</summary>
-    [JsonPropertyName("checkpoint")]
     [Field("Checkpoint interval, retention and storage.")]
     public CheckpointSpec? Checkpoint { get; init; }
 
     /// <summary>Seed of everything random (init, data order, augmentation, MixUp).</summary>
-    [JsonPropertyName("seed")]
     [Field("Seed of initialisation, data order, augmentation and MixUp (default 0).", Minimum = 0, Maximum = 4_294_967_295)]
     public long? Seed { get; init; }
 
     /// <summary>Suspend: checkpoint and delete the pod; resume when cleared.</summary>
-    [JsonPropertyName("suspend")]
     [Field("True: checkpoint, delete the pod and wait; false again resumes from the checkpoint.")]
     public bool? Suspend { get; init; }
 
     /// <summary>Trainer image; must be in the operator's allow-list.</summary>
-    [JsonPropertyName("image")]
     [Field("Trainer image (default: the operator's); must be in the operator's allow-list.", Pattern = ApiPatterns.Image, PatternHint = "an image reference such as ghcr.io/org/trainer:0.1.0", MaxLength = 512)]
     public string? Image { get; init; }
 
     /// <summary>Pod resources and scheduling.</summary>
-    [JsonPropertyName("resources")]
     [Field("Pod resources and scheduling (ignored locally).")]
     public ResourcesSpec? Resources { get; init; }
 
     /// <summary>Restarts and stalls.</summary>
-    [JsonPropertyName("runPolicy")]
     [Field("Restarts, stalls, pod rolling and clean-up (ignored locally).")]
     public RunPolicySpec? RunPolicy { get; init; }
 
     /// <summary>What users add to the trainer pod.</summary>
-    [JsonPropertyName("podTemplate")]
     [Field("Additions to the trainer pod: labels, annotations, affinity, pull secrets, env, volumes, runtime class, sidecars (ignored locally). The operator's own fields win where they conflict.")]
     public PodTemplateSpec? PodTemplate { get; init; }
 }

@@ -28,74 +28,60 @@ public sealed record BiTJobStatus
     public static IReadOnlyList<string> TrainerFields { get; } = ["progress", "checkpoint", "resumed", "result"];
 
     /// <summary>Summary phase.</summary>
-    [JsonPropertyName("phase")]
     [Field("Summary for the Phase column.")]
     public JobPhase? Phase { get; init; }
 
     /// <summary>metadata.generation last acted on.</summary>
-    [JsonPropertyName("observedGeneration")]
     [Field("metadata.generation the operator last acted on.", Minimum = 0)]
     public long? ObservedGeneration { get; init; }
 
     /// <summary>Conditions.</summary>
-    [JsonPropertyName("conditions")]
     [Field("Validated, Running, Stalled, Restarting, Suspended, Succeeded, Failed, and the summary Ready.", MaxItems = 16, ListMapKey = "type")]
     public IReadOnlyList<Condition>? Conditions { get; init; }
 
     /// <summary>The resolved hyperparameters.</summary>
-    [JsonPropertyName("hyperparameters")]
     [Field("The resolved hyperparameters: every value the trainer uses.")]
     public ResolvedHyperparameters? Hyperparameters { get; init; }
 
     /// <summary>Hash of the resolved plan.</summary>
-    [JsonPropertyName("planHash")]
     [Field("SHA-256 of the resolved plan's result-affecting fields.")]
     public string? PlanHash { get; init; }
 
     /// <summary>Training progress.</summary>
-    [JsonPropertyName("progress")]
     [Field("Training progress, reported by the trainer.")]
     public ProgressStatus? Progress { get; init; }
 
     /// <summary>Latest checkpoint.</summary>
-    [JsonPropertyName("checkpoint")]
     [Field("The latest checkpoint.")]
     public CheckpointStatus? Checkpoint { get; init; }
 
     /// <summary>The checkpoint the current pod's trainer restored (reported by the trainer when it starts).</summary>
-    [JsonPropertyName("resumed")]
     [Field("The checkpoint step the named pod's trainer resumed from (0: from the start), reported by the trainer.")]
     public ResumeStatus? Resumed { get; init; }
 
     /// <summary>Restarts so far.</summary>
-    [JsonPropertyName("restarts")]
     [Field("Restarts so far.", Minimum = 0)]
     public int? Restarts { get; init; }
 
     /// <summary>The latest restarts, oldest first, at most <see cref="MaxRestartHistory"/>.</summary>
-    [JsonPropertyName("restartHistory")]
     [Field("The latest restarts, oldest first (bounded).", MaxItems = MaxRestartHistory)]
     public IReadOnlyList<RestartRecord>? RestartHistory { get; init; }
 
     /// <summary>The current or last trainer pod.</summary>
-    [JsonPropertyName("podName")]
     [Field("The current or last trainer pod.")]
     public string? PodName { get; init; }
 
     /// <summary>When the first pod started.</summary>
-    [JsonPropertyName("startTime")]
     [JsonConverter(typeof(KubeTimeJsonConverter))]
     [Field("When training first started.", Format = "date-time")]
     public DateTimeOffset? StartTime { get; init; }
 
     /// <summary>When the job finished.</summary>
-    [JsonPropertyName("completionTime")]
     [JsonConverter(typeof(KubeTimeJsonConverter))]
     [Field("When the job succeeded or failed.", Format = "date-time")]
     public DateTimeOffset? CompletionTime { get; init; }
 
     /// <summary>Final metrics.</summary>
-    [JsonPropertyName("result")]
     [Field("Final metrics and model location, patched by the trainer when it finishes (else taken from its last words by the operator).")]
     public ResultStatus? Result { get; init; }
 
@@ -177,43 +163,35 @@ public sealed record BiTJobStatus
 public sealed record ProgressStatus
 {
     /// <summary>Optimizer steps done.</summary>
-    [JsonPropertyName("step")]
     [Field("Optimizer steps done.", Minimum = 0)]
     public int Step { get; init; }
 
     /// <summary>Steps of the whole run.</summary>
-    [JsonPropertyName("totalSteps")]
     [Field("Optimizer steps of the run.", Minimum = 0)]
     public int TotalSteps { get; init; }
 
     /// <summary>"step/total" for the Progress column.</summary>
-    [JsonPropertyName("display")]
     [Field("step/totalSteps, for the Progress column.")]
     public string? Display { get; init; }
 
     /// <summary>Epochs done (fractional).</summary>
-    [JsonPropertyName("epoch")]
     [Field("Epochs done.")]
     public double? Epoch { get; init; }
 
     /// <summary>Latest training loss.</summary>
-    [JsonPropertyName("loss")]
     [Field("Latest training loss.")]
     public double? Loss { get; init; }
 
     /// <summary>Throughput.</summary>
-    [JsonPropertyName("imagesPerSecond")]
     [Field("Training throughput.")]
     public double? ImagesPerSecond { get; init; }
 
     /// <summary>When the step last advanced.</summary>
-    [JsonPropertyName("lastProgressTime")]
     [JsonConverter(typeof(KubeTimeJsonConverter))]
     [Field("When the step last advanced.", Format = "date-time")]
     public DateTimeOffset? LastProgressTime { get; init; }
 
     /// <summary>Estimated time left.</summary>
-    [JsonPropertyName("eta")]
     [Field("Estimated time left.")]
     public GoDuration? Eta { get; init; }
 
@@ -231,17 +209,14 @@ public sealed record ProgressStatus
 public sealed record CheckpointStatus
 {
     /// <summary>Step of the checkpoint.</summary>
-    [JsonPropertyName("step")]
     [Field("Step of the checkpoint.", Minimum = 0)]
     public int Step { get; init; }
 
     /// <summary>Its path in the trainer's file system.</summary>
-    [JsonPropertyName("path")]
     [Field("Path of the checkpoint file.")]
     public string? Path { get; init; }
 
     /// <summary>When it was written.</summary>
-    [JsonPropertyName("time")]
     [JsonConverter(typeof(KubeTimeJsonConverter))]
     [Field("When it was written.", Format = "date-time")]
     public DateTimeOffset? Time { get; init; }
@@ -252,23 +227,19 @@ public sealed record CheckpointStatus
 public sealed record RestartRecord
 {
     /// <summary>When the restart was decided.</summary>
-    [JsonPropertyName("time")]
     [JsonConverter(typeof(KubeTimeJsonConverter))]
     [Field("When the restart was decided.", Format = "date-time")]
     public DateTimeOffset? Time { get; init; }
 
     /// <summary>CamelCase reason (Evicted, OOMKilled, Preempted, Stalled, SegmentEnd, ...).</summary>
-    [JsonPropertyName("reason")]
     [Field("Why: Evicted, Preempted, OOMKilled, NodeLost, Signal, Checkpointed, Stalled, SegmentEnd, ...")]
     public string? Reason { get; init; }
 
     /// <summary>The trainer's exit code, when it exited.</summary>
-    [JsonPropertyName("exitCode")]
     [Field("The trainer's exit code, when it exited.")]
     public int? ExitCode { get; init; }
 
     /// <summary>The pod that ended.</summary>
-    [JsonPropertyName("podName")]
     [Field("The pod that ended.", MaxLength = 253)]
     public string? PodName { get; init; }
 
@@ -276,7 +247,6 @@ public sealed record RestartRecord
     /// The checkpoint step the next pod resumed from: the one its trainer reported restoring (<see cref="BiTJobStatus.Resumed"/>);
     /// until that report, the last checkpoint the ended pod reported.
     /// </summary>
-    [JsonPropertyName("resumedFromStep")]
     [Field("The checkpoint step the next pod resumed from, as its trainer reported it; until then the last checkpoint the ended pod reported.", Minimum = 0)]
     public int? ResumedFromStep { get; init; }
 }
@@ -286,17 +256,14 @@ public sealed record RestartRecord
 public sealed record ResultStatus
 {
     /// <summary>Top-1 accuracy on the test split (0..1).</summary>
-    [JsonPropertyName("top1")]
     [Field("Top-1 accuracy on the test split, 0..1.", Minimum = 0, Maximum = 1)]
     public double? Top1 { get; init; }
 
     /// <summary>Top-5 accuracy on the test split (0..1).</summary>
-    [JsonPropertyName("top5")]
     [Field("Top-5 accuracy on the test split, 0..1.", Minimum = 0, Maximum = 1)]
     public double? Top5 { get; init; }
 
     /// <summary>Where the final model is.</summary>
-    [JsonPropertyName("modelPath")]
     [Field("Path of the final model (.npz, published key layout).")]
     public string? ModelPath { get; init; }
 }

@@ -4,9 +4,10 @@ using System.Text.Json.Serialization;
 namespace BiT.Contracts.Api;
 
 /// <summary>
-/// JSON as the API server speaks it: camelCase (the types carry explicit names), enums as strings, nulls left
-/// out (so a status write never sends a null the schema would refuse), unknown fields ignored on read (the
-/// server sends managedFields and friends).
+/// JSON as the API server speaks it: camelCase (the one naming convention of the API and plan types: their property
+/// names, converted by this policy, are their JSON names, and the schema and the YAML reader name fields the same
+/// way), enums as strings, nulls left out (so a status write never sends a null the schema would refuse), unknown
+/// fields ignored on read (the server sends managedFields and friends).
 /// </summary>
 public static class BiTJson
 {

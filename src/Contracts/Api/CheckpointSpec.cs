@@ -14,22 +14,18 @@ public sealed record CheckpointSpec
     public const int DefaultKeep = 3;
 
     /// <summary>Checkpoint every N optimizer steps.</summary>
-    [JsonPropertyName("everySteps")]
     [Field("Checkpoint every N optimizer steps.", Minimum = 1)]
     public int? EverySteps { get; init; }
 
     /// <summary>Checkpoint every T seconds of training.</summary>
-    [JsonPropertyName("everySeconds")]
     [Field("Checkpoint every T seconds of training.", Minimum = 1)]
     public int? EverySeconds { get; init; }
 
     /// <summary>How many checkpoints to keep.</summary>
-    [JsonPropertyName("keep")]
     [Field("How many checkpoints to keep (default 3).", Minimum = 1, Maximum = 1000)]
     public int? Keep { get; init; }
 
     /// <summary>Where checkpoints live in the cluster.</summary>
-    [JsonPropertyName("volume")]
     [Field("Checkpoint storage in the cluster: an existing claim (claimName), or one the operator creates (storageClassName, size).")]
     public CheckpointVolumeSpec? Volume { get; init; }
 }
@@ -41,22 +37,18 @@ public sealed record CheckpointSpec
 public sealed record CheckpointVolumeSpec
 {
     /// <summary>An existing claim.</summary>
-    [JsonPropertyName("claimName")]
     [Field("Name of an existing claim.", Pattern = ApiPatterns.DnsSubdomain, PatternHint = "a DNS-1123 subdomain", MaxLength = 253)]
     public string? ClaimName { get; init; }
 
     /// <summary>Storage class of a new claim.</summary>
-    [JsonPropertyName("storageClassName")]
     [Field("Storage class of the claim the operator creates.", Pattern = ApiPatterns.DnsSubdomainOrEmpty, PatternHint = "a DNS-1123 subdomain", MaxLength = 253)]
     public string? StorageClassName { get; init; }
 
     /// <summary>Size of a new claim.</summary>
-    [JsonPropertyName("size")]
     [Field("Size of the claim the operator creates (a quantity such as 10Gi).", Pattern = ApiPatterns.NonNegativeQuantity, PatternHint = "a non-negative quantity such as 10Gi", MaxLength = 64)]
     public string? Size { get; init; }
 
     /// <summary>What happens to the job's checkpoints when the job is deleted; see <see cref="EffectiveOnDelete"/>.</summary>
-    [JsonPropertyName("onDelete")]
     [Field("What happens to the checkpoints when the job is deleted. Delete (the default for a claim the operator creates): " +
         "the claim goes with the job; for an existing claim, the job's directory in it is emptied by a cleanup pod before the job goes. " +
         "Retain (the default for an existing claim): the job's directory stays; a claim the operator created outlives the job " +

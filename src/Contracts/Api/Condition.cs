@@ -8,34 +8,28 @@ namespace BiT.Contracts.Api;
 public sealed record Condition
 {
     /// <summary>Condition type (see <see cref="ConditionTypes"/>).</summary>
-    [JsonPropertyName("type")]
     [Field("Type: Validated, Running, Stalled, Restarting, Suspended, Succeeded or Failed.", Required = true, MaxLength = 316,
         Pattern = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$")]
     public string Type { get; init; } = "";
 
     /// <summary>"True", "False" or "Unknown" (see <see cref="ConditionStatus"/>).</summary>
-    [JsonPropertyName("status")]
     [Field("True, False or Unknown.", Required = true, Pattern = "^(True|False|Unknown)$", PatternHint = "True, False or Unknown")]
     public string Status { get; init; } = ConditionStatus.Unknown;
 
     /// <summary>The generation the condition was computed from.</summary>
-    [JsonPropertyName("observedGeneration")]
     [Field("metadata.generation the condition was set from.", Minimum = 0)]
     public long? ObservedGeneration { get; init; }
 
     /// <summary>When the status last changed.</summary>
-    [JsonPropertyName("lastTransitionTime")]
     [JsonConverter(typeof(KubeTimeJsonConverter))]
     [Field("When status last changed.", Required = true, Format = "date-time")]
     public DateTimeOffset LastTransitionTime { get; init; }
 
     /// <summary>CamelCase reason.</summary>
-    [JsonPropertyName("reason")]
     [Field("CamelCase reason.", Required = true, MinLength = 1, MaxLength = 1024, Pattern = "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")]
     public string Reason { get; init; } = "";
 
     /// <summary>Human message.</summary>
-    [JsonPropertyName("message")]
     [Field("Human-readable details.", MaxLength = 32_768)]
     public string? Message { get; init; }
 }

@@ -24,43 +24,35 @@ public enum DatasetFormat
 public sealed record DatasetSpec
 {
     /// <summary>Format of the files under <see cref="Path"/>.</summary>
-    [JsonPropertyName("format")]
     [Field("Format of the files under path.", Required = true)]
     public DatasetFormat? Format { get; init; }
 
     /// <summary>Folder with train/ and test/ splits.</summary>
-    [JsonPropertyName("path")]
     [Field("Folder holding the train and test splits; relative paths resolve against the manifest's folder.", Required = true, MinLength = 1, MaxLength = 4096)]
     public string Path { get; init; } = "";
 
     /// <summary>Claim mounted read-only at <see cref="Path"/> in the cluster.</summary>
-    [JsonPropertyName("volume")]
     [Field("PersistentVolumeClaim mounted read-only at path in the cluster.")]
     public VolumeClaimReference? Volume { get; init; }
 
     /// <summary>Number of classes of the head.</summary>
-    [JsonPropertyName("numClasses")]
     [Field("Number of classes (the size of the new head).", Required = true, Minimum = 2, Maximum = 100_000)]
     public int NumClasses { get; init; }
 
     /// <summary>Optional label subset: only these labels are used, relabelled 0..n-1 in this order.</summary>
-    [JsonPropertyName("classes")]
     [Field("Optional: use only these labels of the data (train and test), relabelled 0..n-1 in the order given; numClasses must equal their count. Lets one dataset serve an upstream and a downstream task.",
         MinItems = 2, MaxItems = 10_000, Minimum = 0)]
     public IReadOnlyList<int>? Classes { get; init; }
 
     /// <summary>Training examples; measured from the data when omitted.</summary>
-    [JsonPropertyName("trainExamples")]
     [Field("Training examples (before few-shot subsetting); measured from the data when omitted.", Minimum = 1, Maximum = 1_000_000_000_000)]
     public long? TrainExamples { get; init; }
 
     /// <summary>Original image size; measured from the data when omitted.</summary>
-    [JsonPropertyName("imageSize")]
     [Field("Size of the original images; measured from the data when omitted.")]
     public ImageSize? ImageSize { get; init; }
 
     /// <summary>k examples per class drawn with a fixed seed.</summary>
-    [JsonPropertyName("fewShot")]
     [Field("Train on k examples per class drawn with a fixed seed; the HyperRule schedule follows the subset's size.")]
     public FewShotSpec? FewShot { get; init; }
 }
@@ -70,12 +62,10 @@ public sealed record DatasetSpec
 public sealed record ImageSize
 {
     /// <summary>Pixels.</summary>
-    [JsonPropertyName("height")]
     [Field("Height in pixels.", Required = true, Minimum = 1, Maximum = 1_000_000)]
     public int Height { get; init; }
 
     /// <summary>Pixels.</summary>
-    [JsonPropertyName("width")]
     [Field("Width in pixels.", Required = true, Minimum = 1, Maximum = 1_000_000)]
     public int Width { get; init; }
 }
@@ -85,12 +75,10 @@ public sealed record ImageSize
 public sealed record FewShotSpec
 {
     /// <summary>k.</summary>
-    [JsonPropertyName("examplesPerClass")]
     [Field("Examples per class (k).", Required = true, Minimum = 1, Maximum = 1_000_000)]
     public int ExamplesPerClass { get; init; }
 
     /// <summary>Seed of the draw.</summary>
-    [JsonPropertyName("seed")]
     [Field("Seed of the draw (default 0).", Minimum = 0, Maximum = 4_294_967_295)]
     public long? Seed { get; init; }
 }
@@ -100,7 +88,6 @@ public sealed record FewShotSpec
 public sealed record VolumeClaimReference
 {
     /// <summary>Claim name.</summary>
-    [JsonPropertyName("claimName")]
     [Field("Name of the claim.", Required = true, Pattern = ApiPatterns.DnsSubdomain, PatternHint = "a DNS-1123 subdomain", MaxLength = 253)]
     public string ClaimName { get; init; } = "";
 }

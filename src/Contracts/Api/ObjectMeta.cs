@@ -14,59 +14,48 @@ public sealed record ObjectMeta
     public const int MaxNameLength = 253 - 16;
 
     /// <summary>Object name.</summary>
-    [JsonPropertyName("name")]
     [Field("Name of the job.", Required = true, Pattern = ApiPatterns.DnsSubdomain, PatternHint = "a DNS-1123 subdomain (lowercase letters, digits, '-' and '.')", MaxLength = MaxNameLength)]
     public string? Name { get; init; }
 
     /// <summary>Namespace; empty locally.</summary>
-    [JsonPropertyName("namespace")]
     [Field("Namespace of the job.", Pattern = ApiPatterns.DnsLabel, PatternHint = "a DNS-1123 label", MaxLength = 63)]
     public string? Namespace { get; init; }
 
     /// <summary>Server-assigned unique id.</summary>
-    [JsonPropertyName("uid")]
     [Field("Unique id assigned by the API server.")]
     public string? Uid { get; init; }
 
     /// <summary>Spec generation, bumped by the API server on every spec change.</summary>
-    [JsonPropertyName("generation")]
     [Field("Generation of the spec.")]
     public long? Generation { get; init; }
 
     /// <summary>Optimistic-concurrency token.</summary>
-    [JsonPropertyName("resourceVersion")]
     [Field("Resource version for optimistic concurrency.")]
     public string? ResourceVersion { get; init; }
 
     /// <summary>When the object was created.</summary>
-    [JsonPropertyName("creationTimestamp")]
     [JsonConverter(typeof(KubeTimeJsonConverter))]
     [Field("Creation time.", Format = "date-time")]
     public DateTimeOffset? CreationTimestamp { get; init; }
 
     /// <summary>Set when deletion was requested and finalizers are pending.</summary>
-    [JsonPropertyName("deletionTimestamp")]
     [JsonConverter(typeof(KubeTimeJsonConverter))]
     [Field("Deletion request time.", Format = "date-time")]
     public DateTimeOffset? DeletionTimestamp { get; init; }
 
     /// <summary>Labels.</summary>
-    [JsonPropertyName("labels")]
     [Field("Labels.")]
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
 
     /// <summary>Annotations.</summary>
-    [JsonPropertyName("annotations")]
     [Field("Annotations.")]
     public IReadOnlyDictionary<string, string>? Annotations { get; init; }
 
     /// <summary>Finalizers.</summary>
-    [JsonPropertyName("finalizers")]
     [Field("Finalizers.")]
     public IReadOnlyList<string>? Finalizers { get; init; }
 
     /// <summary>Owners.</summary>
-    [JsonPropertyName("ownerReferences")]
     [Field("Owners of this object.")]
     public IReadOnlyList<OwnerReference>? OwnerReferences { get; init; }
 }
@@ -75,32 +64,26 @@ public sealed record ObjectMeta
 public sealed record OwnerReference
 {
     /// <summary>Owner's apiVersion.</summary>
-    [JsonPropertyName("apiVersion")]
     [Field("API version of the owner.", Required = true)]
     public string ApiVersion { get; init; } = "";
 
     /// <summary>Owner's kind.</summary>
-    [JsonPropertyName("kind")]
     [Field("Kind of the owner.", Required = true)]
     public string Kind { get; init; } = "";
 
     /// <summary>Owner's name.</summary>
-    [JsonPropertyName("name")]
     [Field("Name of the owner.", Required = true)]
     public string Name { get; init; } = "";
 
     /// <summary>Owner's uid.</summary>
-    [JsonPropertyName("uid")]
     [Field("UID of the owner.", Required = true)]
     public string Uid { get; init; } = "";
 
     /// <summary>The managing controller.</summary>
-    [JsonPropertyName("controller")]
     [Field("True for the managing controller.")]
     public bool? Controller { get; init; }
 
     /// <summary>Foreground deletion waits for this object.</summary>
-    [JsonPropertyName("blockOwnerDeletion")]
     [Field("Foreground deletion of the owner waits for this object.")]
     public bool? BlockOwnerDeletion { get; init; }
 }

@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using BiT.Contracts.Crds;
 using BiT.Contracts.Rules;
 
@@ -12,87 +11,70 @@ namespace BiT.Contracts.Api;
 public sealed record ResolvedHyperparameters
 {
     /// <summary>HyperRule or UpstreamRecipe.</summary>
-    [JsonPropertyName("rule")]
     [Field("Which rule chose the defaults: HyperRule or UpstreamRecipe.")]
     public string Rule { get; init; } = "";
 
     /// <summary>Field names the spec overrode.</summary>
-    [JsonPropertyName("overridden")]
     [Field("Names of the values the spec overrode.")]
     public IReadOnlyList<string> Overridden { get; init; } = [];
 
     /// <summary>Global batch size.</summary>
-    [JsonPropertyName("batchSize")]
     [Field("Global batch size.")]
     public int BatchSize { get; init; }
 
     /// <summary>Micro-batches per optimizer step.</summary>
-    [JsonPropertyName("batchSplit")]
     [Field("Micro-batches per optimizer step.")]
     public int BatchSplit { get; init; } = 1;
 
     /// <summary>Peak learning rate.</summary>
-    [JsonPropertyName("baseLearningRate")]
     [Field("Peak learning rate.")]
     public double BaseLearningRate { get; init; }
 
     /// <summary>Optimizer steps.</summary>
-    [JsonPropertyName("totalSteps")]
     [Field("Optimizer steps.")]
     public int TotalSteps { get; init; }
 
     /// <summary>Warm-up steps.</summary>
-    [JsonPropertyName("warmupSteps")]
     [Field("Linear warm-up steps.")]
     public int WarmupSteps { get; init; }
 
     /// <summary>Decay boundaries (rate / 10 strictly after each).</summary>
-    [JsonPropertyName("decaySteps")]
     [Field("Steps after which the rate is divided by 10.")]
     public IReadOnlyList<int> DecaySteps { get; init; } = [];
 
     /// <summary>Fine-tuning: resize before the random crop; null upstream (inception crop).</summary>
-    [JsonPropertyName("precropSize")]
     [Field("Fine-tuning: square resize before the random crop.")]
     public int? PrecropSize { get; init; }
 
     /// <summary>Crop (and evaluation) size.</summary>
-    [JsonPropertyName("cropSize")]
     [Field("Training crop and evaluation size.")]
     public int CropSize { get; init; }
 
     /// <summary>MixUp alpha; 0 = off.</summary>
-    [JsonPropertyName("mixupAlpha")]
     [Field("MixUp alpha; 0 = off.")]
     public double MixupAlpha { get; init; }
 
     /// <summary>SGD momentum.</summary>
-    [JsonPropertyName("momentum")]
     [Field("SGD momentum.")]
     public double Momentum { get; init; } = 0.9;
 
     /// <summary>Weight decay (0 for fine-tuning).</summary>
-    [JsonPropertyName("weightDecay")]
     [Field("Weight decay.")]
     public double WeightDecay { get; init; }
 
     /// <summary>Loss function.</summary>
-    [JsonPropertyName("loss")]
     [Field("Softmax or Sigmoid cross-entropy.")]
     public LossFunction Loss { get; init; }
 
     /// <summary>Pre-training: epochs.</summary>
-    [JsonPropertyName("epochs")]
     [Field("Pre-training: schedule length in epochs.")]
     public double? Epochs { get; init; }
 
     /// <summary>Pre-training: decay points in epochs.</summary>
-    [JsonPropertyName("decayEpochs")]
     [Field("Pre-training: decay points in epochs.")]
     public IReadOnlyList<double>? DecayEpochs { get; init; }
 
     /// <summary>Training examples the schedule was chosen from (after few-shot subsetting).</summary>
-    [JsonPropertyName("trainExamples")]
     [Field("Training examples the rule saw (after few-shot subsetting).")]
     public long TrainExamples { get; init; }
 

@@ -8,36 +8,30 @@ namespace BiT.Contracts.Api;
 public sealed record ResourcesSpec
 {
     /// <summary>nvidia.com/gpu count.</summary>
-    [JsonPropertyName("gpus")]
     [Field("GPUs (nvidia.com/gpu) requested.", Minimum = 0, Maximum = 64)]
     public int? Gpus { get; init; }
 
     /// <summary>CPU request/limit quantity.</summary>
-    [JsonPropertyName("cpu")]
     [JsonConverter(typeof(IntOrStringJsonConverter))]
     [Field("CPU quantity (8, 500m).", Pattern = ApiPatterns.NonNegativeQuantity, PatternHint = "a non-negative quantity such as 8 or 500m", IntOrString = true, MaxLength = 64)]
     public string? Cpu { get; init; }
 
     /// <summary>Memory quantity.</summary>
-    [JsonPropertyName("memory")]
     [JsonConverter(typeof(IntOrStringJsonConverter))]
     [Field("Memory quantity (32Gi).", Pattern = ApiPatterns.NonNegativeQuantity, PatternHint = "a non-negative quantity such as 32Gi", IntOrString = true, MaxLength = 64)]
     public string? Memory { get; init; }
 
     /// <summary>Node selector.</summary>
-    [JsonPropertyName("nodeSelector")]
     [Field("Node selector of the pod.", MaxItems = 64)]
     [CelRule("self.all(k, k.size() <= 317 && k.matches('" + ApiPatterns.LabelKey + "'))", "nodeSelector keys must be label keys (an optional DNS-subdomain prefix and '/', then a name of at most 63 characters)")]
     [CelRule("self.all(k, self[k].size() <= 63 && self[k].matches('" + ApiPatterns.LabelValue + "'))", "nodeSelector values must be label values (at most 63 characters, alphanumeric at both ends)")]
     public IReadOnlyDictionary<string, string>? NodeSelector { get; init; }
 
     /// <summary>Tolerations.</summary>
-    [JsonPropertyName("tolerations")]
     [Field("Tolerations of the pod.", MaxItems = 32)]
     public IReadOnlyList<Toleration>? Tolerations { get; init; }
 
     /// <summary>Priority class.</summary>
-    [JsonPropertyName("priorityClassName")]
     [Field("Priority class of the pod.", Pattern = ApiPatterns.DnsSubdomainOrEmpty, PatternHint = "a DNS-1123 subdomain", MaxLength = 253)]
     public string? PriorityClassName { get; init; }
 }
@@ -47,27 +41,22 @@ public sealed record ResourcesSpec
 public sealed record Toleration
 {
     /// <summary>Taint key.</summary>
-    [JsonPropertyName("key")]
     [Field("Taint key; empty with operator Exists matches every taint.", MaxLength = 317, Pattern = "^$|" + ApiPatterns.LabelKey, PatternHint = "a label key such as nvidia.com/gpu")]
     public string? Key { get; init; }
 
     /// <summary>Exists or Equal.</summary>
-    [JsonPropertyName("operator")]
     [Field("Exists or Equal (default Equal).", Pattern = "^(Exists|Equal)$", PatternHint = "Exists or Equal")]
     public string? Operator { get; init; }
 
     /// <summary>Taint value.</summary>
-    [JsonPropertyName("value")]
     [Field("Taint value.", MaxLength = 63, Pattern = ApiPatterns.LabelValue, PatternHint = "a label value (alphanumeric at both ends; '-', '_', '.' inside)")]
     public string? Value { get; init; }
 
     /// <summary>Taint effect.</summary>
-    [JsonPropertyName("effect")]
     [Field("NoSchedule, PreferNoSchedule or NoExecute; empty matches all.", Pattern = "^(NoSchedule|PreferNoSchedule|NoExecute)?$", PatternHint = "NoSchedule, PreferNoSchedule or NoExecute")]
     public string? Effect { get; init; }
 
     /// <summary>NoExecute grace.</summary>
-    [JsonPropertyName("tolerationSeconds")]
     [Field("How long a NoExecute taint is tolerated.", Minimum = 0, Maximum = 315_360_000)]
     public long? TolerationSeconds { get; init; }
 }

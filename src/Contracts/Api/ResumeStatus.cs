@@ -12,17 +12,14 @@ namespace BiT.Contracts.Api;
 public sealed record ResumeStatus
 {
     /// <summary>The pod whose trainer resumed.</summary>
-    [JsonPropertyName("podName")]
     [Field("The pod whose trainer resumed.", MaxLength = 253)]
     public string? PodName { get; init; }
 
     /// <summary>The step of the checkpoint it restored, 0 when it found none.</summary>
-    [JsonPropertyName("step")]
     [Field("Step of the checkpoint restored; 0 when the trainer found none.", Minimum = 0)]
     public int Step { get; init; }
 
     /// <summary>When it resumed.</summary>
-    [JsonPropertyName("time")]
     [JsonConverter(typeof(KubeTimeJsonConverter))]
     [Field("When the trainer resumed.", Format = "date-time")]
     public DateTimeOffset? Time { get; init; }

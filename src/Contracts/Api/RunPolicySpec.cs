@@ -38,42 +38,34 @@ public sealed record RunPolicySpec
     public static readonly TimeSpan DefaultStallTimeout = TimeSpan.FromMinutes(15);
 
     /// <summary>Restarts allowed before the job fails.</summary>
-    [JsonPropertyName("maxRestarts")]
     [Field("Restarts allowed before the job fails (default 10).", Minimum = 0, Maximum = 10_000)]
     public int? MaxRestarts { get; init; }
 
     /// <summary>First restart delay; doubles, capped at 10 minutes.</summary>
-    [JsonPropertyName("backoffSeconds")]
     [Field("Delay before the first restart in seconds (default 10); doubles each time, capped at 10 minutes.", Minimum = 0, Maximum = 600)]
     public int? BackoffSeconds { get; init; }
 
     /// <summary>No progress for this long = stalled.</summary>
-    [JsonPropertyName("stallTimeout")]
     [Field("No progress for this long marks the job Stalled (default 15m).", Pattern = ApiPatterns.Duration, PatternHint = "a duration such as 90s, 15m or 1h30m", MaxLength = 64)]
     public GoDuration? StallTimeout { get; init; }
 
     /// <summary>Reaction to a stall.</summary>
-    [JsonPropertyName("onStall")]
     [Field("What to do on a stall: Restart (default), Fail or None.")]
     public StallAction? OnStall { get; init; }
 
     /// <summary>Roll the pod (checkpoint first) after this long.</summary>
-    [JsonPropertyName("maxSegmentDuration")]
     [Field("Roll the pod after this long, checkpointing first (for clusters that cap pod lifetime).", Pattern = ApiPatterns.Duration, PatternHint = "a duration such as 24h", MaxLength = 64)]
     public GoDuration? MaxSegmentDuration { get; init; }
 
     /// <summary>Bound of the whole job; 0 = none.</summary>
-    [JsonPropertyName("activeDeadlineSeconds")]
     [Field("Fail the job after this many seconds in total; 0 = no deadline. At most 10 years.", Minimum = 0, Maximum = MaxSeconds)]
     public long? ActiveDeadlineSeconds { get; init; }
 
     /// <summary>Delete a finished job after this long; 0 = keep.</summary>
-    [JsonPropertyName("ttlSecondsAfterFinished")]
     [Field("Delete the job this many seconds after it finished; 0 = keep. At most 10 years.", Minimum = 0, Maximum = MaxSeconds)]
     public long? TtlSecondsAfterFinished { get; init; }
 
     /// <summary>Delete the pods and the owned checkpoint claim of a finished job after this long, keeping the job; 0 = keep.</summary>
-    [JsonPropertyName("cleanupSecondsAfterFinished")]
     [Field("Delete the job's pods and the checkpoint claim it owns this many seconds after it finished, keeping the job object and its status (the GitOps-safe alternative to ttlSecondsAfterFinished); 0 = keep. At most 10 years.", Minimum = 0, Maximum = MaxSeconds)]
     public long? CleanupSecondsAfterFinished { get; init; }
 }

@@ -15,35 +15,27 @@ public sealed record TrainingPlan
     public const string CurrentVersion = "bit.training/plan-v1";
 
     /// <summary>Format version.</summary>
-    [JsonPropertyName("planVersion")]
     public string PlanVersion { get; init; } = CurrentVersion;
 
     /// <summary>BiTFineTuneJob or BiTPretrainJob.</summary>
-    [JsonPropertyName("kind")]
     public string Kind { get; init; } = "";
 
     /// <summary>Which job this is (for status reporting).</summary>
-    [JsonPropertyName("job")]
     public PlanJob Job { get; init; } = new();
 
     /// <summary>The network.</summary>
-    [JsonPropertyName("model")]
     public PlanModel Model { get; init; } = new();
 
     /// <summary>The data.</summary>
-    [JsonPropertyName("dataset")]
     public PlanDataset Dataset { get; init; } = new();
 
     /// <summary>Every hyperparameter.</summary>
-    [JsonPropertyName("hyperparameters")]
     public ResolvedHyperparameters Hyperparameters { get; init; } = new();
 
     /// <summary>Checkpointing.</summary>
-    [JsonPropertyName("checkpoint")]
     public PlanCheckpoint Checkpoint { get; init; } = new();
 
     /// <summary>Seed of initialisation, data order, augmentation and MixUp.</summary>
-    [JsonPropertyName("seed")]
     public long Seed { get; init; }
 
     /// <summary>
@@ -51,7 +43,6 @@ public sealed record TrainingPlan
     /// hyperparameters are placeholders until the trainer measures the data and calls
     /// <see cref="PlanResolver.Complete"/>. Null in a complete plan.
     /// </summary>
-    [JsonPropertyName("deferred")]
     public DeferredResolution? Deferred { get; init; }
 
     /// <summary>True for pre-training.</summary>
@@ -106,11 +97,9 @@ public sealed record DeferredResolution
     public const string RuleName = "Deferred";
 
     /// <summary>The job's spec, resolved again by <see cref="PlanResolver.Complete"/>.</summary>
-    [JsonPropertyName("spec")]
     public BiTJobSpec Spec { get; init; } = new();
 
     /// <summary>Field paths of the missing facts (spec.dataset.trainExamples, spec.dataset.imageSize).</summary>
-    [JsonPropertyName("missing")]
     public IReadOnlyList<string> Missing { get; init; } = [];
 }
 
@@ -118,19 +107,15 @@ public sealed record DeferredResolution
 public sealed record PlanJob
 {
     /// <summary>Namespace (empty locally).</summary>
-    [JsonPropertyName("namespace")]
     public string Namespace { get; init; } = "";
 
     /// <summary>Name.</summary>
-    [JsonPropertyName("name")]
     public string Name { get; init; } = "";
 
     /// <summary>UID (empty locally).</summary>
-    [JsonPropertyName("uid")]
     public string Uid { get; init; } = "";
 
     /// <summary>metadata.generation the plan was made from.</summary>
-    [JsonPropertyName("generation")]
     public long Generation { get; init; }
 }
 
@@ -138,23 +123,18 @@ public sealed record PlanJob
 public sealed record PlanModel
 {
     /// <summary>R50x1 ... R152x4 (prefix removed) or Custom.</summary>
-    [JsonPropertyName("architecture")]
     public string Architecture { get; init; } = "";
 
     /// <summary>Units per stage (filled in for published architectures too).</summary>
-    [JsonPropertyName("blocks")]
     public IReadOnlyList<int> Blocks { get; init; } = [];
 
     /// <summary>Width factor.</summary>
-    [JsonPropertyName("widthFactor")]
     public double WidthFactor { get; init; }
 
     /// <summary>Classes of the new head.</summary>
-    [JsonPropertyName("numClasses")]
     public int NumClasses { get; init; }
 
     /// <summary>Initial weights; null = random initialisation.</summary>
-    [JsonPropertyName("weights")]
     public PlanWeights? Weights { get; init; }
 }
 
@@ -175,24 +155,19 @@ public enum WeightsSource
 public sealed record PlanWeights
 {
     /// <summary>Kind of source.</summary>
-    [JsonPropertyName("source")]
     [JsonConverter(typeof(JsonStringEnumConverter<WeightsSource>))]
     public WeightsSource Source { get; init; }
 
     /// <summary>URL for <see cref="WeightsSource.Url"/>.</summary>
-    [JsonPropertyName("url")]
     public string? Url { get; init; }
 
     /// <summary>Expected SHA-256 (required with url).</summary>
-    [JsonPropertyName("sha256")]
     public string? Sha256 { get; init; }
 
     /// <summary>File as the trainer sees it (absolute when the manifest's folder was known).</summary>
-    [JsonPropertyName("path")]
     public string? Path { get; init; }
 
     /// <summary>Name of the upstream BiTPretrainJob.</summary>
-    [JsonPropertyName("pretrainJob")]
     public string? PretrainJob { get; init; }
 }
 
@@ -200,39 +175,30 @@ public sealed record PlanWeights
 public sealed record PlanDataset
 {
     /// <summary>File format.</summary>
-    [JsonPropertyName("format")]
     public DatasetFormat Format { get; init; }
 
     /// <summary>Folder with the splits, as the trainer sees it.</summary>
-    [JsonPropertyName("path")]
     public string Path { get; init; } = "";
 
     /// <summary>Classes.</summary>
-    [JsonPropertyName("numClasses")]
     public int NumClasses { get; init; }
 
     /// <summary>Label subset (relabelled 0..n-1 in this order), or null for all labels.</summary>
-    [JsonPropertyName("classes")]
     public IReadOnlyList<int>? Classes { get; init; }
 
     /// <summary>Training examples (spec or measured; before few-shot).</summary>
-    [JsonPropertyName("trainExamples")]
     public long TrainExamples { get; init; }
 
     /// <summary>Original image height (0 when unknown and not needed: pre-training).</summary>
-    [JsonPropertyName("imageHeight")]
     public int ImageHeight { get; init; }
 
     /// <summary>Original image width.</summary>
-    [JsonPropertyName("imageWidth")]
     public int ImageWidth { get; init; }
 
     /// <summary>Few-shot k, or null.</summary>
-    [JsonPropertyName("fewShotExamplesPerClass")]
     public int? FewShotExamplesPerClass { get; init; }
 
     /// <summary>Seed of the few-shot draw.</summary>
-    [JsonPropertyName("fewShotSeed")]
     public long FewShotSeed { get; init; }
 }
 
@@ -240,18 +206,14 @@ public sealed record PlanDataset
 public sealed record PlanCheckpoint
 {
     /// <summary>Every N steps (null = not by steps).</summary>
-    [JsonPropertyName("everySteps")]
     public int? EverySteps { get; init; }
 
     /// <summary>Every T seconds (null = not by time).</summary>
-    [JsonPropertyName("everySeconds")]
     public int? EverySeconds { get; init; }
 
     /// <summary>Checkpoints kept.</summary>
-    [JsonPropertyName("keep")]
     public int Keep { get; init; } = Api.CheckpointSpec.DefaultKeep;
 
     /// <summary>Folder of the checkpoints as the trainer sees it; null = the trainer's work directory.</summary>
-    [JsonPropertyName("directory")]
     public string? Directory { get; init; }
 }

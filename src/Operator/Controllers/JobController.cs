@@ -199,6 +199,8 @@ public sealed class JobController : IDisposable
                 NamespaceProperty = StringPool.Shared.Intern(meta.NamespaceProperty),
                 Uid = meta.Uid,
                 ResourceVersion = meta.ResourceVersion,
+                // When the job started, should the status write after the first pod's creation have been lost.
+                CreationTimestamp = meta.CreationTimestamp,
                 DeletionTimestamp = meta.DeletionTimestamp,
                 Labels = role is null ? null : new Dictionary<string, string>(1) { [OwnedObjects.RoleLabel] = StringPool.Shared.Intern(role)! },
                 OwnerReferences = owner is null ? null :

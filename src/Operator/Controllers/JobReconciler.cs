@@ -141,6 +141,14 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
         }
 
         LocatePods(c);
+        RecoverStartTime(c);
+        if (c.Current is { } current)
+        {
+            // The status that named this pod may have been lost (the operator stopped right after creating it): name
+            // it now, or its end would be taken for a new one at every reconcile and recorded as restart after restart.
+            c.Status = c.Status with { PodName = current.Metadata.Name };
+        }
+
         if (DeadlinePassed(c) || CompletedRun(c) || Suspend(c))
         {
             return;
@@ -263,6 +271,22 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
 
         // The pod the status names is gone; older pods are leftovers.
         c.Current = current is not null && OwnedObjects.AttemptOf(c.JobName, current.Metadata.Name) >= c.Attempt ? current : null;
+    }
+
+    /// <summary>
+    /// The status write that follows the first pod's creation was lost (the operator stopped in between): the job
+    /// started when its first pod was made. Without this the adopted pod runs with no startTime, and so with no
+    /// activeDeadlineSeconds.
+    /// </summary>
+    private static void RecoverStartTime(Context c)
+    {
+        if (c.Status.StartTime is not null || c.Pods.Count == 0)
+        {
+            return;
+        }
+
+        var first = c.Pods.Select(p => p.Metadata.CreationTimestamp ?? p.Status?.StartTime).Where(t => t is not null).Min();
+        c.Status = c.Status with { StartTime = first is { } t ? new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc)) : c.Stamp };
     }
 
     /// <summary>activeDeadlineSeconds bounds the whole job, restarts and suspensions included.</summary>

@@ -12,18 +12,19 @@ namespace BiT.Operator.Controllers;
 /// </summary>
 public static class OwnedObjects
 {
+    // The operator's own labels, annotation and finalizer are prefixed with the API group.
     public const string ManagedByLabel = "app.kubernetes.io/managed-by";
     public const string ManagedBy = "bit-operator";
-    public const string JobUidLabel = "bit.training/job-uid";
-    public const string JobNameLabel = "bit.training/job-name";
-    public const string AttemptLabel = "bit.training/attempt";
-    public const string PlanHashAnnotation = "bit.training/plan-hash";
+    public const string JobUidLabel = ApiInfo.Group + "/job-uid";
+    public const string JobNameLabel = ApiInfo.Group + "/job-name";
+    public const string AttemptLabel = ApiInfo.Group + "/attempt";
+    public const string PlanHashAnnotation = ApiInfo.Group + "/plan-hash";
     public const string GpuResource = "nvidia.com/gpu";
-    public const string RoleLabel = "bit.training/role";
+    public const string RoleLabel = ApiInfo.Group + "/role";
     public const string CleanupRole = "checkpoint-cleanup";
 
     /// <summary>The one finalizer: a job whose checkpoints live in an existing claim with onDelete Delete.</summary>
-    public const string CleanupFinalizer = "bit.training/checkpoint-cleanup";
+    public const string CleanupFinalizer = ApiInfo.Group + "/checkpoint-cleanup";
 
     public static string CleanupPodName(string job) => $"{job}-cleanup";
 

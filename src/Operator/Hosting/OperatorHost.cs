@@ -35,7 +35,18 @@ public sealed class OperatorHost(IKubernetes client, OperatorSettings settings, 
         HealthServer? health = null;
         if (settings.MetricsPort is { } port)
         {
-            health = await HealthServer.StartAsync(settings.MetricsBindAddress, port, () => IsReady, Metrics.WriteAsync, loggerFactory, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                health = await HealthServer.StartAsync(settings.MetricsBindAddress, port, () => IsReady, Metrics.WriteAsync, loggerFactory, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Stopped while starting (SIGTERM right after start): as clean a stop as any other.
+                await stopTrimming.CancelAsync().ConfigureAwait(false);
+                await trimming.ConfigureAwait(false);
+                return 0;
+            }
+
             _port.TrySetResult(health.Port);
             _logger.LogInformation("Serving /healthz, /readyz and /metrics on port {Port}", health.Port);
         }

@@ -8,8 +8,10 @@ namespace BiT.Operator.Runtime;
 
 /// <summary>
 /// /healthz, /readyz and /metrics over a minimal HTTP/1.1 server (one request per connection, GET only).
-/// Deliberately not ASP.NET Core: Kestrel, hosting and DI cost the operator tens of MiB of resident memory
-/// (docs/benchmarks.md, "Operator at scale") for three plain-text endpoints that probes and Prometheus read.
+/// Deliberately not ASP.NET Core: Kestrel, hosting and DI cost the operator several MiB of resident memory
+/// (docs/benchmarks.md, "Operator at scale") for three plain-text endpoints that probes and Prometheus read. Not
+/// HttpListener either (prometheus-net's MetricServer is built on it): it measured 2-18 MiB more, and it ends an
+/// aborted chunked body as if it were complete (docs/benchmarks.md, "the health/metrics server").
 /// </summary>
 public sealed class HealthServer : IAsyncDisposable
 {

@@ -29,21 +29,16 @@ public sealed class CleanCommand : ICommand
         2 usage error.
         """;
 
-    private readonly Option<string?> _dir = CommandOptions.Text("--dir");
+    private readonly Option<string?> _dir = CommandOptions.Text("--dir").Check(dir =>
+        !string.IsNullOrWhiteSpace(dir) && (!Path.IsPathFullyQualified(dir) || Path.GetFullPath(dir) == Path.GetPathRoot(Path.GetFullPath(dir)))
+            ? $"--dir must be an absolute path other than the root, got '{dir}'"
+            : null);
 
     /// <inheritdoc/>
     public Command Define()
     {
         var command = new Command(Name, Summary) { _dir };
         CommandOptions.Require(command, _dir);
-        _dir.Validators.Add(r =>
-        {
-            var dir = r.GetValueOrDefault<string?>();
-            if (!string.IsNullOrWhiteSpace(dir) && (!Path.IsPathFullyQualified(dir) || Path.GetFullPath(dir) == Path.GetPathRoot(Path.GetFullPath(dir))))
-            {
-                r.AddError($"--dir must be an absolute path other than the root, got '{dir}'");
-            }
-        });
         return command;
     }
 

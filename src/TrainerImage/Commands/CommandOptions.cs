@@ -55,6 +55,22 @@ internal static class CommandOptions
         },
     };
 
+    /// <summary>
+    /// Checks the option's value when it is given: <paramref name="problem"/> returns the error (naming the flag) or
+    /// null. The one way the commands check a single option; checks across options stay command validators.
+    /// </summary>
+    public static Option<string?> Check(this Option<string?> option, Func<string, string?> problem)
+    {
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is { } value && problem(value) is { } error)
+            {
+                r.AddError(error);
+            }
+        });
+        return option;
+    }
+
     private static readonly ConditionalWeakTable<Command, Option[]> RequiredOptions = [];
 
     /// <summary>

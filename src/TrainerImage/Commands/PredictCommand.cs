@@ -55,11 +55,12 @@ public sealed class PredictCommand : ICommand
     private readonly Option<string?> _weightsSha256 = CommandOptions.Text("--weights-sha256");
     private readonly Option<string?> _cacheDir = CommandOptions.Text("--cache-dir");
     private readonly Option<long?> _headSize = CommandOptions.Integer("--head-size", min: 1, max: int.MaxValue);
-    private readonly Option<string?> _input = CommandOptions.Text("--input");
+    private readonly Option<string?> _input = CommandOptions.Text("--input").Check(input =>
+        input.Length > 0 && !Directory.Exists(input) && !File.Exists(input) ? $"--input '{input}' is neither a .npy file nor a directory of images" : null);
     private readonly Option<string?> _output = CommandOptions.Text("--output");
     private readonly Option<long?> _imageSize = CommandOptions.Integer("--image-size", min: 32, max: 4096);
     private readonly Option<ResolutionRule> _resolution = ResolutionOption.Create();
-    private readonly Option<string?> _labels = CommandOptions.Text("--labels");
+    private readonly Option<string?> _labels = CommandOptions.Text("--labels").Check(labels => File.Exists(labels) ? null : $"--labels '{labels}': no such file");
     private readonly Option<long?> _batchSize = CommandOptions.Integer("--batch-size", min: 1, max: 4096);
     private readonly Option<long?> _threads = CommandOptions.Integer("--threads", min: 1, max: 1024);
 
@@ -73,16 +74,6 @@ public sealed class PredictCommand : ICommand
         CommandOptions.Require(command, _model, _weights, _input, _output);
         command.Validators.Add(r =>
         {
-            if (r.GetValue(_input) is { Length: > 0 } input && !Directory.Exists(input) && !File.Exists(input))
-            {
-                r.AddError($"--input '{input}' is neither a .npy file nor a directory of images");
-            }
-
-            if (r.GetValue(_labels) is { } labels && !File.Exists(labels))
-            {
-                r.AddError($"--labels '{labels}': no such file");
-            }
-
             if (r.GetValue(_weights) is { Length: > 0 } weights)
             {
                 if (IsUrl(weights))

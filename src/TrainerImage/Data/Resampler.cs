@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace BiT.Trainer.Data;
 
 /// <summary>
@@ -28,12 +30,7 @@ public static class Resampler
                 var start = xStart[ox];
                 for (var ch = 0; ch < c; ch++)
                 {
-                    float sum = 0;
-                    for (var k = 0; k < ws.Length; k++)
-                    {
-                        sum += ws[k] * pixels[rowOffset + ((start + k) * c) + ch];
-                    }
-                    temp[(((y * outWidth) + ox) * c) + ch] = sum;
+                    temp[(((y * outWidth) + ox) * c) + ch] = Tap(ws, pixels, rowOffset + (start * c) + ch, c);
                 }
             }
         }
@@ -93,12 +90,7 @@ public static class Resampler
                 var start = xStart[ox];
                 for (var ch = 0; ch < c; ch++)
                 {
-                    float sum = 0;
-                    for (var k = 0; k < ws.Length; k++)
-                    {
-                        sum += ws[k] * pixels[rowOffset + ((start + k) * c) + ch];
-                    }
-                    tempRow[((ox - left) * c) + ch] = sum;
+                    tempRow[((ox - left) * c) + ch] = Tap(ws, pixels, rowOffset + (start * c) + ch, c);
                 }
             }
         }
@@ -131,6 +123,22 @@ public static class Resampler
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// One sample of the horizontal pass: the weighted sum of the taps from <paramref name="first"/> on, one pixel
+    /// (<paramref name="stride"/> values) apart, added in tap order (both resizes must make the same floats).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Tap(float[] weights, byte[] pixels, int first, int stride)
+    {
+        float sum = 0;
+        for (var k = 0; k < weights.Length; k++)
+        {
+            sum += weights[k] * pixels[first + (k * stride)];
+        }
+
+        return sum;
     }
 
     [ThreadStatic]

@@ -41,6 +41,7 @@ internal static unsafe class TurboJpeg
         {
             if (api.Header(Decompressor(api), data, (nuint)jpeg.Length, &w, &h, &subsampling, &colorspace) != 0)
             {
+                Discard(api);
                 return false;
             }
         }
@@ -87,7 +88,9 @@ internal static unsafe class TurboJpeg
                 return null;
             }
         }
-        return Marshal.PtrToStringUTF8(api.Error(handle)) ?? "libjpeg-turbo failed";
+        var message = Marshal.PtrToStringUTF8(api.Error(handle)) ?? "libjpeg-turbo failed";
+        Discard(api);
+        return message;
     }
 
     private static int Scaled(int side, int divisor) => (side + divisor - 1) / divisor;
@@ -106,6 +109,20 @@ internal static unsafe class TurboJpeg
         return _decompressor;
     }
 
+    /// <summary>
+    /// Destroys this thread's decompressor after a failure. libjpeg-turbo returns from some header errors without
+    /// resetting the decompressor, which then refuses every later file ("two SOI markers"): a damaged file among
+    /// the training images made every later JPEG on that decode thread fall back to the slow decoder.
+    /// </summary>
+    private static void Discard(Api api)
+    {
+        if (_decompressor != IntPtr.Zero)
+        {
+            api.Destroy(_decompressor);
+            _decompressor = IntPtr.Zero;
+        }
+    }
+
     private static Api? Bind()
     {
         foreach (var name in new[] { "libturbojpeg.so.0", "libturbojpeg.so" })
@@ -114,14 +131,16 @@ internal static unsafe class TurboJpeg
                 && NativeLibrary.TryGetExport(library, "tjInitDecompress", out var init)
                 && NativeLibrary.TryGetExport(library, "tjDecompressHeader3", out var header)
                 && NativeLibrary.TryGetExport(library, "tjDecompress2", out var decompress)
-                && NativeLibrary.TryGetExport(library, "tjGetErrorStr2", out var error))
+                && NativeLibrary.TryGetExport(library, "tjGetErrorStr2", out var error)
+                && NativeLibrary.TryGetExport(library, "tjDestroy", out var destroy))
             {
                 LibraryName = name;
                 return new Api(
                     (delegate* unmanaged<IntPtr>)init,
                     (delegate* unmanaged<IntPtr, byte*, nuint, int*, int*, int*, int*, int>)header,
                     (delegate* unmanaged<IntPtr, byte*, nuint, byte*, int, int, int, int, int, int>)decompress,
-                    (delegate* unmanaged<IntPtr, IntPtr>)error);
+                    (delegate* unmanaged<IntPtr, IntPtr>)error,
+                    (delegate* unmanaged<IntPtr, int>)destroy);
             }
         }
         return null;
@@ -131,7 +150,8 @@ internal static unsafe class TurboJpeg
         delegate* unmanaged<IntPtr> init,
         delegate* unmanaged<IntPtr, byte*, nuint, int*, int*, int*, int*, int> header,
         delegate* unmanaged<IntPtr, byte*, nuint, byte*, int, int, int, int, int, int> decompress,
-        delegate* unmanaged<IntPtr, IntPtr> error)
+        delegate* unmanaged<IntPtr, IntPtr> error,
+        delegate* unmanaged<IntPtr, int> destroy)
     {
         public IntPtr Init() => init();
 
@@ -142,5 +162,7 @@ internal static unsafe class TurboJpeg
             decompress(handle, data, size, output, width, pitch, height, format, flags);
 
         public IntPtr Error(IntPtr handle) => error(handle);
+
+        public int Destroy(IntPtr handle) => destroy(handle);
     }
 }

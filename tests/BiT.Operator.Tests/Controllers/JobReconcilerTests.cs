@@ -394,6 +394,45 @@ public sealed class JobReconcilerTests
     }
 
     [Fact]
+    public void A_pod_adopted_after_a_lost_status_write_gives_the_job_its_start_time_and_deadline()
+    {
+        // The operator created pets-run-1 at T0 and stopped before writing the status that names it.
+        var spec = Spec();
+        spec["runPolicy"]!["activeDeadlineSeconds"] = 600;
+        var pod = Pod("pets-run-1", "Running", T0);
+        pod.Metadata.CreationTimestamp = T0.UtcDateTime;
+        var (job, d) = Step(Job(spec), [pod], T0.AddMinutes(3));
+        Assert.Empty(d.Actions.OfType<CreatePod>());
+        Assert.Equal(("pets-run-1", T0), (d.Status.PodName, d.Status.StartTime));
+
+        // So the deadline still counts from the pod's creation.
+        (_, d) = Step(job, [pod], T0.AddMinutes(11));
+        Assert.Equal(JobPhase.Failed, d.Status.Phase);
+        Assert.Equal("DeadlineExceeded", d.Status.FindCondition(ConditionTypes.Failed)!.Reason);
+    }
+
+    [Fact]
+    public void A_pod_that_ended_after_a_lost_status_write_is_recorded_as_one_restart_not_one_per_reconcile()
+    {
+        // pets-run-1 was created, its status write lost, and it was killed before the next operator looked.
+        var ended = Ended("pets-run-1", 137, reason: "Error");
+        var (job, d) = Step(Job(), [ended], T0.AddSeconds(60));
+        Assert.Equal((JobPhase.Restarting, 1, "pets-run-1"), (d.Status.Phase, d.Status.Restarts, d.Status.PodName));
+        Assert.Equal("pets-run-1", Assert.Single(d.Status.RestartHistory!).PodName);
+
+        for (var i = 1; i <= 3; i++)
+        {
+            (job, d) = Step(job, [ended], T0.AddSeconds(60 + i));
+            Assert.Empty(d.Actions.OfType<CreatePod>());
+            Assert.Equal(1, BiTJobStatus.FromJson(job.Status).Restarts);
+            Assert.Single(BiTJobStatus.FromJson(job.Status).RestartHistory!);
+        }
+
+        (_, d) = Step(job, [ended], T0.AddSeconds(71));
+        Assert.Equal("pets-run-2", CreatedPod(d).Metadata.Name);
+    }
+
+    [Fact]
     public void Backoff_doubles_with_each_restart()
     {
         var policy = RunPolicy.Default with { Backoff = TimeSpan.FromSeconds(10) };

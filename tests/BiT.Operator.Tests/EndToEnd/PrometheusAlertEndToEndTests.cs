@@ -19,7 +19,7 @@ public sealed class PrometheusAlertEndToEndTests
 {
     private const int SecondsWithoutProgress = 25;
 
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
     private static int FreePort()
     {
@@ -98,7 +98,9 @@ public sealed class PrometheusAlertEndToEndTests
                 honor_labels: true
                 static_configs: [{"targets": ["127.0.0.1:{{operatorPort}}"]}]
               - job_name: bit-trainer
-                static_configs: [{"targets": ["127.0.0.1:{{trainerPort}}"]}]
+                # The labels the chart's PodMonitor gives a trainer pod's series (namespace, and name from the pod's
+                # bit.training/job-name label); the healthy trainer holds the port (every local pod is 127.0.0.1).
+                static_configs: [{"targets": ["127.0.0.1:{{trainerPort}}"], "labels": {"namespace": "e2e", "name": "healthy"}}]
             """.Replace("{{operatorPort}}", operatorPort.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
                .Replace("{{trainerPort}}", trainerPort.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
         var check = await RunAsync("promtool", "check", "config", Path.Combine(dir, "prometheus.yml"));
@@ -118,6 +120,7 @@ public sealed class PrometheusAlertEndToEndTests
         prometheus.BeginErrorReadLine();
         prometheus.BeginOutputReadLine();
         var stoppedPid = 0;
+        var recordingStart = DateTimeOffset.UtcNow;
         try
         {
             await TestCluster.WaitUntilAsync(async () =>
@@ -131,7 +134,7 @@ public sealed class PrometheusAlertEndToEndTests
                 {
                     return false;
                 }
-            }, TimeSpan.FromSeconds(60), "prometheus to be ready");
+            }, TimeSpan.FromSeconds(120), "prometheus to be ready");
 
             // The healthy trainer starts first and holds the trainer metrics port (every local pod is 127.0.0.1).
             // Runs far longer than the test, checkpoints rarely; the operator's own stall rule stays out of the way.
@@ -143,17 +146,17 @@ public sealed class PrometheusAlertEndToEndTests
             }
 
             await cluster.CreateJobAsync(JobKind.FineTune, "healthy", Spec());
-            await cluster.WaitForJobAsync(JobKind.FineTune, "healthy", s => s.Phase == JobPhase.Running && s.Progress?.LastProgressTime is not null, TimeSpan.FromSeconds(120), "the healthy trainer's first progress");
-            await TestCluster.WaitUntilAsync(async () => (await QueryAsync(prometheusPort, "bit_trainer_step{job=\"bit-trainer\"} > 0")).Count == 1, TimeSpan.FromSeconds(60), "the trainer to be scraped");
+            await cluster.WaitForJobAsync(JobKind.FineTune, "healthy", s => s.Phase == JobPhase.Running && s.Progress?.LastProgressTime is not null, TimeSpan.FromSeconds(240), "the healthy trainer's first progress");
+            await TestCluster.WaitUntilAsync(async () => (await QueryAsync(prometheusPort, "bit_trainer_step{job=\"bit-trainer\"} > 0")).Count == 1, TimeSpan.FromSeconds(120), "the trainer to be scraped");
 
             await cluster.CreateJobAsync(JobKind.FineTune, "stopped", Spec());
-            await cluster.WaitForJobAsync(JobKind.FineTune, "stopped", s => s.Phase == JobPhase.Running && s.Progress?.LastProgressTime is not null, TimeSpan.FromSeconds(120), "the second trainer's first progress");
+            await cluster.WaitForJobAsync(JobKind.FineTune, "stopped", s => s.Phase == JobPhase.Running && s.Progress?.LastProgressTime is not null, TimeSpan.FromSeconds(240), "the second trainer's first progress");
             var pids = new Dictionary<string, int>();
             await TestCluster.WaitUntilAsync(() =>
             {
                 pids = new Dictionary<string, int>(cluster.Server.Kubelet.ProcessIds(TestCluster.Namespace, "stopped-run-1"));
                 return Task.FromResult(pids.ContainsKey("trainer"));
-            }, TimeSpan.FromSeconds(60), "the trainer process");
+            }, TimeSpan.FromSeconds(120), "the trainer process");
             stoppedPid = pids["trainer"];
             var kill = await RunAsync("kill", "-STOP", stoppedPid.ToString(System.Globalization.CultureInfo.InvariantCulture));
             Assert.True(kill.Exit == 0, kill.Stderr);
@@ -161,7 +164,7 @@ public sealed class PrometheusAlertEndToEndTests
             // Seconds without progress pass the threshold, then the rule's `for`: firing, read from the alerts API.
             await TestCluster.WaitUntilAsync(async () =>
                 (await AlertsAsync(prometheusPort, "BiTJobStalled")).Any(a => (string?)a["labels"]!["name"] == "stopped" && (string?)a["state"] == "firing"),
-                TimeSpan.FromSeconds(SecondsWithoutProgress + 90), "BiTJobStalled to fire for the stopped trainer");
+                TimeSpan.FromSeconds(SecondsWithoutProgress + 180), "BiTJobStalled to fire for the stopped trainer");
 
             var stalled = await AlertsAsync(prometheusPort, "BiTJobStalled");
             var firing = Assert.Single(stalled);
@@ -198,6 +201,19 @@ public sealed class PrometheusAlertEndToEndTests
             Assert.Single(await QueryAsync(prometheusPort, "bit_operator_leader{job=\"bit-operator\"} == 1"));
             Assert.Empty(await AlertsAsync(prometheusPort, "BiTOperatorDown"));
             Assert.Empty(await AlertsAsync(prometheusPort, "BiTOperatorNoLeader"));
+
+            // Every dashboard query runs over the test's time range, and those about what happened here have data.
+            var recording = await DashboardRecording.RecordAsync(Http, prometheusPort, recordingStart, DateTimeOffset.UtcNow);
+            var withData = DashboardRecording.PanelsWithData(recording);
+            foreach (var title in new[] { "Jobs by phase", "Images per second", "Training loss", "Seconds since progress (running jobs)", "Reconcile latency", "Reconciles by result", "Leader", "Work queue", "Operator memory" })
+            {
+                Assert.True(withData.Contains(title), $"the dashboard's '{title}' has no data; with data: {string.Join(", ", withData)}");
+            }
+
+            if (Environment.GetEnvironmentVariable(DashboardRecording.OutputVariable) is { Length: > 0 } output)
+            {
+                await File.WriteAllTextAsync(output, recording.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = false }) + "\n");
+            }
         }
         finally
         {

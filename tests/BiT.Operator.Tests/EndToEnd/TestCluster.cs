@@ -79,7 +79,7 @@ internal sealed class TestCluster : IAsyncDisposable
     public RunningOperator StartOperator(OperatorSettings? settings = null, string? token = null)
     {
         settings ??= Settings();
-        var client = Server.CreateClient(token);
+        var client = OperatorClient.Create(Server.CreateClientConfiguration(token), TimeProvider.System);
         var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(Enum.TryParse<LogLevel>(Environment.GetEnvironmentVariable("BIT_E2E_LOG"), out var level) ? level : LogLevel.Warning));
         var host = new OperatorHost(client, settings, new ContractsJobPlanner(), TimeProvider.System, loggerFactory);
         var running = new RunningOperator(host, client, loggerFactory);

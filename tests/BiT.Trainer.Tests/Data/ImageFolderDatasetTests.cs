@@ -203,6 +203,47 @@ public sealed class ImageFolderDatasetTests
         Assert.Throws<CorruptImageException>(() => train.LoadForTransform(index, 32, 32));
     }
 
+    [Theory]
+    [InlineData(12)]
+    [InlineData(200)]
+    [InlineData(-1)]
+    public void A_file_damaged_in_its_header_does_not_spoil_the_next_decode_on_the_same_thread(int keep)
+    {
+        // libjpeg-turbo leaves a decompressor mid-header after some header errors; the per-thread handle must not
+        // carry that into the next file (it did: every later JPEG on the thread fell back to the slow decoder).
+        using var dir = new TempDir();
+        var good = dir.Combine("good.jpg");
+        WriteNoiseJpeg(good, 120, 90, 5);
+        var bytes = File.ReadAllBytes(good);
+        var bad = dir.Combine("bad.jpg");
+        // keep = -1: a valid start followed by garbage where the frame header should be.
+        File.WriteAllBytes(bad, keep > 0 ? bytes[..keep] : [.. bytes[..4], .. Enumerable.Repeat((byte)0xFF, 64), .. bytes[4..40]]);
+        Exception? failure = null;
+        // A fresh thread: its decompressor has met nothing but these two files.
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                var badBytes = File.ReadAllBytes(bad);
+                Assert.False(TurboJpeg.TryReadHeader(badBytes, out _, out _, out _) && TurboJpeg.Decode(badBytes, 120, 90, false, new byte[120 * 90 * 3]) is null);
+                Assert.True(TurboJpeg.TryReadHeader(bytes, out var w, out var h, out _), "the header of a good file after a bad one");
+                Assert.Equal((120, 90), (w, h));
+                var (_, sw, sh) = TurboJpeg.ShrinkFor(w, h, 50, 40);
+                Assert.Null(TurboJpeg.Decode(bytes, sw, sh, false, new byte[sw * sh * 3]));
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+        });
+        thread.Start();
+        thread.Join();
+        if (failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
+        }
+    }
+
     [Fact]
     public void Empty_class_and_missing_split_and_wrong_class_count_are_clear_errors()
     {

@@ -159,14 +159,17 @@ public sealed class KubeEmulatorServer : IAsyncDisposable
     }
 
     /// <summary>A KubernetesClient for this server (admin unless a token is given).</summary>
-    public k8s.Kubernetes CreateClient(string? token = null) =>
-        new(new KubernetesClientConfiguration
+    public k8s.Kubernetes CreateClient(string? token = null) => new(CreateClientConfiguration(token));
+
+    /// <summary>The configuration <see cref="CreateClient"/> uses, for a client built with its own handlers.</summary>
+    public KubernetesClientConfiguration CreateClientConfiguration(string? token = null) =>
+        new()
         {
             Host = BaseAddress.ToString().TrimEnd('/'),
             AccessToken = token ?? AdminToken,
             Namespace = "default",
             SslCaCerts = [X509CertificateLoader.LoadCertificate(Certificate.RawData)],
-        });
+        };
 
     /// <summary>A bearer token that authenticates as the ServiceAccount; RBAC applies to it.</summary>
     public string IssueServiceAccountToken(string @namespace, string serviceAccount) => Core.Tokens.IssueServiceAccount(@namespace, serviceAccount);
