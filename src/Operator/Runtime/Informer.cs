@@ -284,10 +284,13 @@ public sealed class Informer<T>(
         lock (_gate)
         {
             var key = KeyOf(obj.Metadata.NamespaceProperty, obj.Metadata.Name);
+            // An object without a server version (one this process just sent) only fills a gap: the watch may
+            // already have delivered the server's newer state (a pod created, then Running), and overwriting it
+            // would leave the cache stale until the next relist. Nothing changes a pod after it is Running, so a
+            // job once stayed Pending for minutes while its trainer reported progress.
             if (_cache.TryGetValue(key, out var existing)
                 && long.TryParse(existing.Metadata.ResourceVersion, out var have)
-                && long.TryParse(obj.Metadata.ResourceVersion, out var got)
-                && got < have)
+                && (!long.TryParse(obj.Metadata.ResourceVersion, out var got) || got < have))
             {
                 return;
             }

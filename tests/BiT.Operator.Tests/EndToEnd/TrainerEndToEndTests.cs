@@ -119,14 +119,16 @@ public sealed class TrainerEndToEndTests(TrainerCluster fixture)
     {
         fixture.EnsureOperator();
         var spec = TrainerCluster.TinySpec(totalSteps: LongRun, everySteps: 4);
-        spec["runPolicy"]!["stallTimeout"] = "15s";
+        // Long enough for a restarted trainer's start-up (kernel probe, restore: over 20 s on a loaded 2-core CI
+        // machine, where 15 s judged every restart stalled), short enough to keep the test quick.
+        spec["runPolicy"]!["stallTimeout"] = "45s";
         await Cluster.CreateJobAsync(JobKind.FineTune, "stalled", spec);
         await fixture.WaitAsync("stalled", s => s.Checkpoint?.Step >= 4, "a first checkpoint");
         var pid = await TrainerPidAsync("stalled-run-1");
         var (code, output) = await RunAsync("kill", $"-STOP {pid}");
         Assert.True(code == 0, output);
 
-        var restarted = await fixture.WaitAsync("stalled", s => (s.RestartHistory ?? []).Any(r => r.Reason == "Stalled"), "the stall to be detected", 90);
+        var restarted = await fixture.WaitAsync("stalled", s => (s.RestartHistory ?? []).Any(r => r.Reason == "Stalled"), "the stall to be detected", 150);
         Assert.Equal(1, restarted.Restarts);
         var events = await Cluster.Admin.CoreV1.ListNamespacedEventAsync(Ns);
         Assert.Contains(events.Items, e => e.InvolvedObject.Name == "stalled" && e.Reason == "Stalled");

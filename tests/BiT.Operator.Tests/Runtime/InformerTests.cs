@@ -187,6 +187,29 @@ public sealed class InformerTests
         Assert.Equal(["b", "d"], informer.ByIndex("owner", "y").Select(c => c.Metadata.Name).Order());
     }
 
+    [Fact]
+    public void An_object_sent_by_this_process_never_replaces_what_the_watch_already_delivered()
+    {
+        var informer = new Informer<V1ConfigMap>("cm", new FakeSource(), new FakeTimeProvider(), TimeSpan.Zero, NullLogger.Instance);
+        // The watch is faster than the create's answer: the server's newer state is cached first.
+        var delivered = Obj("p", "7");
+        delivered.Data = new Dictionary<string, string> { ["phase"] = "Running" };
+        informer.Apply(new(WatchEventType.Modified, delivered, "7"));
+        var sent = Obj("p", null!);
+        sent.Data = new Dictionary<string, string> { ["phase"] = "Pending" };
+        informer.Upsert(sent);
+        Assert.Equal("Running", informer.Get("ns", "p")!.Data["phase"]);
+
+        // Where nothing is cached yet, what was sent fills the gap, and the server's version then replaces it.
+        var other = Obj("q", null!);
+        informer.Upsert(other);
+        Assert.NotNull(informer.Get("ns", "q"));
+        var server = Obj("q", "9");
+        server.Data = new Dictionary<string, string> { ["phase"] = "Running" };
+        informer.Upsert(server);
+        Assert.Equal("Running", informer.Get("ns", "q")!.Data["phase"]);
+    }
+
     private static async Task WaitUntil(Func<bool> condition)
     {
         for (var i = 0; i < 1000 && !condition(); i++)
