@@ -40,6 +40,12 @@ public sealed class SgdMomentum : IDisposable
     {
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
+        // Scalars held for the whole loop: TorchSharp does not keep an implicitly converted Scalar alive across the
+        // native call, and a finalizer that runs mid-call leaves libtorch reading a freed Scalar ("Expected false to
+        // be true ... toFloat", seen in CI under GC pressure).
+        using var weightDecay = WeightDecay.ToScalar();
+        using var momentum = Momentum.ToScalar();
+        using var step = (-learningRate).ToScalar();
         for (var i = 0; i < parameters.Length; i++)
         {
             var p = parameters[i].Parameter;
@@ -48,9 +54,9 @@ public sealed class SgdMomentum : IDisposable
             {
                 continue;
             }
-            var d = WeightDecay != 0 ? grad.add(p, alpha: WeightDecay) : grad;
-            buffers[i].mul_(Momentum).add_(d);
-            p.add_(buffers[i], alpha: -learningRate);
+            var d = WeightDecay != 0 ? grad.add(p, alpha: weightDecay) : grad;
+            buffers[i].mul_(momentum).add_(d);
+            p.add_(buffers[i], alpha: step);
         }
     }
 

@@ -197,16 +197,20 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
             {
                 // Keyed by the micro-batch's index in the global batch (rank-major), the same as before for one rank.
                 var perm = torch.tensor(MixUp.Permutation(settings.Seed, step, settings.Rank * settings.BatchSplit + micro, batch.Count), [batch.Count]).to(device);
-                var mixed = x.mul(lambda).add(x.index_select(0, perm).mul(1.0 - lambda));
+                // Explicit Scalars, disposed after use: an implicitly converted one can be finalized mid-call.
+                using var mine = lambda.ToScalar();
+                using var theirs = (1.0 - lambda).ToScalar();
+                var mixed = x.mul(mine).add(x.index_select(0, perm).mul(theirs));
                 var logits = Flatten(model.forward(mixed));
-                loss = Losses.CrossEntropy(logits, y, settings.Loss, settings.NumClasses).mul(lambda)
-                    .add(Losses.CrossEntropy(logits, y.index_select(0, perm), settings.Loss, settings.NumClasses).mul(1.0 - lambda));
+                loss = Losses.CrossEntropy(logits, y, settings.Loss, settings.NumClasses).mul(mine)
+                    .add(Losses.CrossEntropy(logits, y.index_select(0, perm), settings.Loss, settings.NumClasses).mul(theirs));
             }
             else
             {
                 loss = Losses.CrossEntropy(Flatten(model.forward(x)), y, settings.Loss, settings.NumClasses);
             }
-            var scaled = loss.div(settings.BatchSplit);
+            using var split = ((double)settings.BatchSplit).ToScalar();
+            var scaled = loss.div(split);
             scaled.backward();
             total += scaled.item<float>();
         }
