@@ -192,6 +192,8 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
             var device = settings.ResolveDevice();
             var x = torch.tensor(batch.Pixels, [batch.Count, 3, batch.Size, batch.Size]).to(device);
             var y = torch.tensor(batch.Labels.Select(l => (long)l).ToArray(), [batch.Count]).to(device);
+            // torch.tensor copied the pixels: the array goes back to the pipeline for a later batch.
+            pipeline.Return(batch);
             Tensor loss;
             if (lambda < 1.0)
             {
@@ -241,6 +243,7 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
                 using var scope = torch.NewDisposeScope();
                 var x = torch.tensor(batch.Pixels, [batch.Count, 3, batch.Size, batch.Size]).to(settings.ResolveDevice());
                 var y = torch.tensor(batch.Labels.Select(l => (long)l).ToArray(), [batch.Count, 1]).to(settings.ResolveDevice());
+                pipeline.Return(batch);
                 var (_, top) = Flatten(model.forward(x)).topk(k, dim: 1);
                 var hits = top.eq(y);
                 correct1 += hits[TensorIndex.Colon, TensorIndex.Slice(0, 1)].sum().item<long>();
