@@ -89,4 +89,13 @@ public sealed class WorldSizeTests
         Assert.Equal(8, h.WorldSize);
         Assert.Equal(16, h.RankMicroBatch);
     }
+
+    [Fact]
+    public void The_gang_example_is_valid_and_runs_eight_ranks_of_64_images()
+    {
+        var job = ManifestParser.ParseFile(Path.Combine(RepoPaths.Root, "examples", "finetune-pets-gang.yaml"));
+        var resources = job.Spec.Resources!;
+        Assert.Equal((2, 4, 8), (resources.Workers, resources.ProcessesPerPod, resources.WorldSize));
+        Assert.Equal(64, job.Spec.Hyperparameters!.BatchSize / resources.WorldSize);
+    }
 }
