@@ -539,7 +539,8 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
     private void ActiveGang(Context c, JobSettings settings)
     {
         var s = c.Status;
-        var waiting = c.Gang.Where(p => p.Status?.Phase != "Running").OrderBy(p => OwnedObjects.WorkerOf(c.JobName, p.Metadata.Name)).ToList();
+        // A worker other than rank 0 that already finished its last step is not waited for: rank 0 is finishing too.
+        var waiting = c.Gang.Where(p => p.Status?.Phase is not ("Running" or "Succeeded")).OrderBy(p => OwnedObjects.WorkerOf(c.JobName, p.Metadata.Name)).ToList();
         var rank0 = c.Current!;
         c.Status = c.Status with { Phase = waiting.Count == 0 ? JobPhase.Running : JobPhase.Pending, PodName = rank0.Metadata.Name };
         if (waiting.Count > 0)

@@ -318,4 +318,53 @@ public sealed class GangReconcilerTests
         Assert.Equal("pets-workers", OwnedObjects.GangServiceName("pets"));
         Assert.StartsWith("j1pets-workers-", OwnedObjects.GangServiceName("1pets"), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_worker_whose_node_stopped_reporting_ends_the_attempt_and_is_deleted_at_once()
+    {
+        var (job, _) = Running();
+        var lost = Pod("pets-run-1-1", "Unknown", T0);
+        var d = Run(job, [Pod("pets-run-1-0", "Running", T0), lost], T0.AddSeconds(40));
+        var record = Assert.Single(d.Status.RestartHistory!);
+        Assert.Equal(("NodeLost", 1), (record.Reason, record.Worker));
+        Assert.Contains(new DeletePod("pets-run-1-1", 0), d.Actions.OfType<DeletePod>());
+        Assert.Contains(new DeletePod("pets-run-1-0", Options.TerminationGracePeriodSeconds), d.Actions.OfType<DeletePod>());
+    }
+
+    [Fact]
+    public void A_segment_end_rolls_the_whole_gang_without_counting_a_failure()
+    {
+        var spec = GangSpec();
+        spec["runPolicy"]!["maxSegmentDuration"] = "1h";
+        spec["runPolicy"]!["stallTimeout"] = "2h";
+        var (job, pods) = Running(spec);
+        job = WithTrainerStatus(job, 50, T0.AddMinutes(59));
+        var d = Run(job, pods, T0.AddHours(1).AddSeconds(1));
+        Assert.Equal(JobPhase.Restarting, d.Status.Phase);
+        Assert.Equal(("SegmentRoll", 0), (Assert.Single(d.Status.RestartHistory!).Reason, d.Status.Restarts));
+        Assert.Equal(["pets-run-1-0", "pets-run-1-1"], d.Actions.OfType<DeletePod>().Select(p => p.Name));
+    }
+
+    [Fact]
+    public void A_worker_that_finished_before_rank_0_keeps_the_job_running()
+    {
+        var (job, _) = Running();
+        var d = Run(job, [Pod("pets-run-1-0", "Running", T0), Ended("pets-run-1-1", 0)], T0.AddSeconds(40));
+        Assert.Equal(JobPhase.Running, d.Status.Phase);
+        Assert.Empty(d.Actions.OfType<DeletePod>());
+        Assert.Null(d.Status.RestartHistory);
+    }
+
+    [Fact]
+    public void Cleanup_after_finishing_deletes_every_worker()
+    {
+        var spec = GangSpec();
+        spec["runPolicy"]!["cleanupSecondsAfterFinished"] = 60;
+        var (job, _) = Running(spec);
+        List<V1Pod> ended = [Ended("pets-run-1-0", 0), Ended("pets-run-1-1", 0)];
+        (job, _) = Step(job, ended, T0.AddSeconds(40));
+        Assert.Equal(JobPhase.Succeeded, BiTJobStatus.FromJson(job.Status).Phase);
+        var d = Run(job, ended, T0.AddSeconds(120));
+        Assert.Equal(["pets-run-1-0", "pets-run-1-1"], d.Actions.OfType<DeletePod>().Select(p => p.Name));
+    }
 }
