@@ -242,6 +242,40 @@ public sealed class KubeletTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Env_values_naming_a_pod_under_a_headless_service_or_a_service_resolve_to_the_loopback()
+    {
+        // No cluster DNS here and every pod is at 127.0.0.1: the DNS names of the cluster's own Services and of pods
+        // with a hostname under a headless Service are given to the process as that address; other values stay.
+        var ns = await TestSupport.NewNamespaceAsync(_client, "dns");
+        await _client.CoreV1.CreateNamespacedServiceAsync(new V1Service
+        {
+            Metadata = new V1ObjectMeta { Name = "gang" },
+            Spec = new V1ServiceSpec { ClusterIP = "None", Selector = new Dictionary<string, string> { ["app"] = "gang" } },
+        }, ns);
+        var leader = ShellPod("leader", "trap 'exit 0' TERM; while true; do sleep 0.05; done");
+        leader.Spec.Hostname = "rank0";
+        leader.Spec.Subdomain = "gang";
+        await _client.CoreV1.CreateNamespacedPodAsync(leader, ns);
+        var reader = ShellPod("reader", "echo \"$SHORT|$QUALIFIED|$FULL|$SERVICE|$UNKNOWN|$PLAIN|$HOSTNAME\"");
+        reader.Spec.Hostname = "rank1";
+        reader.Spec.Subdomain = "gang";
+        reader.Spec.Containers[0].Env =
+        [
+            new V1EnvVar { Name = "SHORT", Value = "rank0.gang" },
+            new V1EnvVar { Name = "QUALIFIED", Value = $"rank0.gang.{ns}.svc" },
+            new V1EnvVar { Name = "FULL", Value = $"rank0.gang.{ns}.svc.cluster.local" },
+            new V1EnvVar { Name = "SERVICE", Value = $"gang.{ns}.svc" },
+            new V1EnvVar { Name = "UNKNOWN", Value = "rank7.gang" },
+            new V1EnvVar { Name = "PLAIN", Value = "example.org" },
+        ];
+        await _client.CoreV1.CreateNamespacedPodAsync(reader, ns);
+        await WaitPodAsync(ns, "reader", p => p.Status?.Phase == "Succeeded");
+        using var stream = await _client.CoreV1.ReadNamespacedPodLogAsync("reader", ns);
+        var log = (await new StreamReader(stream).ReadToEndAsync()).Trim();
+        Assert.Equal("127.0.0.1|127.0.0.1|127.0.0.1|127.0.0.1|rank7.gang|example.org|rank1", log);
+    }
+
+    [Fact]
     public async Task Process_ignoring_sigterm_is_killed_after_the_grace_period()
     {
         var ns = await TestSupport.NewNamespaceAsync(_client, "grace");

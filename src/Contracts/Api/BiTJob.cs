@@ -14,7 +14,9 @@ namespace BiT.Contracts.Api;
 [PrinterColumn(4, "ETA", "string", ".status.progress.eta", Description = "Estimated time left, reported by the trainer", Priority = 1)]
 [PrinterColumn(5, "Images/s", "number", ".status.progress.imagesPerSecond", Description = "Training throughput", Priority = 1)]
 [PrinterColumn(6, "Pod", "string", ".status.podName", Description = "The current or last trainer pod", Priority = 1)]
-[PrinterColumn(7, "Age", "date", ".metadata.creationTimestamp")]
+[PrinterColumn(7, "Workers", "string", ".status.workers.display", Description = "Workers running / total", Priority = 1)]
+[PrinterColumn(8, "World", "integer", ".status.worldSize", Description = "Ranks: workers x processes per pod", Priority = 1)]
+[PrinterColumn(9, "Age", "date", ".metadata.creationTimestamp")]
 public abstract record BiTJob
 {
     /// <summary>bit.training/v1alpha1.</summary>

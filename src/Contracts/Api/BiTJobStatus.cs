@@ -21,7 +21,7 @@ public sealed record BiTJobStatus
     public static IReadOnlyList<string> OperatorFields { get; } =
     [
         "phase", "observedGeneration", "conditions", "hyperparameters", "planHash", "restarts", "restartHistory", "podName",
-        "startTime", "completionTime", "result",
+        "workers", "worldSize", "startTime", "completionTime", "result",
     ];
 
     /// <summary>The fields the trainer writes through the status subresource (result only when it finishes).</summary>
@@ -70,6 +70,14 @@ public sealed record BiTJobStatus
     /// <summary>The current or last trainer pod.</summary>
     [Field("The current or last trainer pod.")]
     public string? PodName { get; init; }
+
+    /// <summary>Pods of the current attempt that run, and all pods of a gang.</summary>
+    [Field("Pods (workers) of the current attempt that are running, of all the job's workers.")]
+    public WorkersStatus? Workers { get; init; }
+
+    /// <summary>Ranks of the job.</summary>
+    [Field("Ranks (processes) of the job: workers x processes per pod.", Minimum = 1)]
+    public int? WorldSize { get; init; }
 
     /// <summary>When the first pod started.</summary>
     [JsonConverter(typeof(KubeTimeJsonConverter))]
@@ -204,6 +212,27 @@ public sealed record ProgressStatus
         new() { Step = step, TotalSteps = totalSteps, Display = FormatDisplay(step, totalSteps) };
 }
 
+/// <summary>Workers ready of total.</summary>
+[Field("Workers running of the total.")]
+public sealed record WorkersStatus
+{
+    /// <summary>Pods of the current attempt in phase Running.</summary>
+    [Field("Pods of the current attempt that are running.", Minimum = 0)]
+    public int Ready { get; init; }
+
+    /// <summary>spec.resources.workers.</summary>
+    [Field("Pods of the job (spec.resources.workers).", Minimum = 1)]
+    public int Total { get; init; }
+
+    /// <summary>"ready/total" for the Workers column.</summary>
+    [Field("ready/total, for the Workers column.")]
+    public string? Display { get; init; }
+
+    /// <summary>A record with <see cref="Display"/> filled in.</summary>
+    public static WorkersStatus Create(int ready, int total) =>
+        new() { Ready = ready, Total = total, Display = string.Create(CultureInfo.InvariantCulture, $"{ready}/{total}") };
+}
+
 /// <summary>The latest checkpoint.</summary>
 [Field("The latest checkpoint.")]
 public sealed record CheckpointStatus
@@ -240,8 +269,16 @@ public sealed record RestartRecord
     public int? ExitCode { get; init; }
 
     /// <summary>The pod that ended.</summary>
-    [Field("The pod that ended.", MaxLength = 253)]
+    [Field("The pod that ended (of a gang: the first worker that ended).", MaxLength = 253)]
     public string? PodName { get; init; }
+
+    /// <summary>Of a gang: the worker (pod index, NODE_RANK) whose end ended the attempt.</summary>
+    [Field("Of a gang (workers > 1): the worker index (NODE_RANK) whose end ended the attempt.", Minimum = 0)]
+    public int? Worker { get; init; }
+
+    /// <summary>Of a gang: how each worker that had ended by then ended.</summary>
+    [Field("Of a gang: how each worker that had ended by then ended, e.g. 'worker 1: OOMKilled (exit code 137)'.", MaxItems = 64)]
+    public IReadOnlyList<string>? Workers { get; init; }
 
     /// <summary>
     /// The checkpoint step the next pod resumed from: the one its trainer reported restoring (<see cref="BiTJobStatus.Resumed"/>);

@@ -78,6 +78,21 @@ public sealed record ResolvedHyperparameters
     [Field("Training examples the rule saw (after few-shot subsetting).")]
     public long TrainExamples { get; init; }
 
+    /// <summary>Ranks the operator runs the job on (status only: the plan does not depend on it).</summary>
+    [Field("Ranks (processes) the job trains on: workers x processes per pod. Status only.", Minimum = 1)]
+    public int? WorldSize { get; init; }
+
+    /// <summary>Images in each micro-batch of each rank: batchSize / worldSize / batchSplit (status only).</summary>
+    [Field("Images in each micro-batch of each rank: batchSize / worldSize / batchSplit. Status only.", Minimum = 0)]
+    public int? RankMicroBatch { get; init; }
+
+    /// <summary>These values with the world the operator runs them on.</summary>
+    public ResolvedHyperparameters ForWorld(int worldSize) => this with
+    {
+        WorldSize = worldSize,
+        RankMicroBatch = worldSize > 0 && BatchSplit > 0 ? BatchSize / worldSize / BatchSplit : null,
+    };
+
     /// <summary>The learning-rate schedule these values describe.</summary>
     public LearningRateSchedule ToSchedule() => new(BaseLearningRate, WarmupSteps, DecaySteps, TotalSteps);
 
@@ -88,6 +103,8 @@ public sealed record ResolvedHyperparameters
         && Overridden.SequenceEqual(other.Overridden)
         && BatchSize == other.BatchSize
         && BatchSplit == other.BatchSplit
+        && WorldSize == other.WorldSize
+        && RankMicroBatch == other.RankMicroBatch
         && BaseLearningRate.Equals(other.BaseLearningRate)
         && TotalSteps == other.TotalSteps
         && WarmupSteps == other.WarmupSteps

@@ -7,9 +7,36 @@ namespace BiT.Contracts.Api;
 [Field("Resources and scheduling of the trainer pod (used by the operator, ignored locally).")]
 public sealed record ResourcesSpec
 {
-    /// <summary>nvidia.com/gpu count.</summary>
-    [Field("GPUs (nvidia.com/gpu) requested.", Minimum = 0, Maximum = 64)]
+    /// <summary>Most pods (workers) of one job.</summary>
+    public const int MaxWorkers = 64;
+
+    /// <summary>nvidia.com/gpu count, per pod.</summary>
+    [Field("GPUs (nvidia.com/gpu) requested per pod; a GPU pod runs one trainer process (rank) per GPU.", Minimum = 0, Maximum = 64)]
     public int? Gpus { get; init; }
+
+    /// <summary>Pods of the job (data-parallel workers); world size = workers x processes per pod.</summary>
+    [Field("Pods of the job (default 1), started and restarted together as one gang; world size = workers x processes per pod (docs/distributed.md).", Minimum = 1, Maximum = MaxWorkers)]
+    public int? Workers { get; init; }
+
+    /// <summary>Trainer processes (ranks) in each CPU pod; a GPU pod runs one per GPU.</summary>
+    [Field("Trainer processes (ranks) per CPU pod (default 1); a GPU pod runs one per GPU and takes no other value.", Minimum = 1, Maximum = 64)]
+    public int? ProcessesPerWorker { get; init; }
+
+    /// <summary>The pods' scheduler (a gang scheduler such as Volcano's or the coscheduling plugin's).</summary>
+    [Field("spec.schedulerName of the pods, e.g. a gang scheduler (volcano, scheduler-plugins-scheduler); default: the cluster's.", Pattern = ApiPatterns.DnsSubdomainOrEmpty, PatternHint = "a DNS-1123 subdomain", MaxLength = 253)]
+    public string? SchedulerName { get; init; }
+
+    /// <summary>A PodGroup for a gang scheduler, made by the operator for each attempt.</summary>
+    [Field("Create a PodGroup for each attempt so a gang scheduler places the pods all or nothing: Coscheduling (scheduling.x-k8s.io/v1alpha1, the scheduler-plugins coscheduling plugin) or Volcano (scheduling.volcano.sh/v1beta1). Default: none.", Pattern = "^(Coscheduling|Volcano)?$", PatternHint = "Coscheduling or Volcano")]
+    public string? PodGroup { get; init; }
+
+    /// <summary>Processes per pod: one per GPU, else processesPerWorker (default 1).</summary>
+    [JsonIgnore]
+    public int ProcessesPerPod => Gpus is > 0 and var g ? g : ProcessesPerWorker ?? 1;
+
+    /// <summary>Ranks of the job: workers x processes per pod.</summary>
+    [JsonIgnore]
+    public int WorldSize => (Workers ?? 1) * ProcessesPerPod;
 
     /// <summary>CPU request/limit quantity.</summary>
     [JsonConverter(typeof(IntOrStringJsonConverter))]

@@ -95,6 +95,8 @@ public static class SpecValidator
             CheckHyperparameters(h, pretrain, errors);
         }
 
+        CheckWorld(spec.Resources, spec.Hyperparameters, pretrain, errors);
+
         if (spec.Checkpoint?.Volume is { } volume)
         {
             if ((volume.ClaimName is null) == (volume.Size is null))
@@ -263,6 +265,45 @@ public static class SpecValidator
             {
                 errors.Add(new FieldError("spec.model.weights.sha256", "not allowed with fromPretrainJob"));
             }
+        }
+    }
+
+    /// <summary>
+    /// The world (workers x processes per pod) must split every global batch evenly, and each rank's share must split
+    /// into batchSplit micro-batches: the same rule the trainer applies before it starts (docs/distributed.md).
+    /// </summary>
+    private static void CheckWorld(ResourcesSpec? r, HyperparametersSpec? h, bool pretrain, List<FieldError> errors)
+    {
+        if (r is null)
+        {
+            return;
+        }
+
+        if (r.Gpus is > 0 and var gpus && r.ProcessesPerWorker is { } processes && processes != gpus)
+        {
+            errors.Add(new FieldError("spec.resources.processesPerWorker", $"a GPU pod runs one process per GPU (spec.resources.gpus {gpus}); leave processesPerWorker out or set it to {gpus}, got {processes}"));
+            return;
+        }
+
+        var world = r.WorldSize;
+        if (world <= 1)
+        {
+            return;
+        }
+
+        var batch = h?.BatchSize ?? (pretrain ? UpstreamRecipe.DefaultBatchSize : HyperRule.ReferenceBatchSize);
+        var which = h?.BatchSize is null ? $"the default batchSize {batch}" : $"batchSize {batch}";
+        var perPod = r.Gpus is > 0 ? $"{r.ProcessesPerPod} GPUs" : $"{r.ProcessesPerPod} processes";
+        var worldText = $"world size {world} (spec.resources.workers {r.Workers ?? 1} x {perPod} per pod)";
+        if (batch > 0 && batch % world != 0)
+        {
+            errors.Add(new FieldError("spec.hyperparameters.batchSize", $"{which} must be a multiple of the {worldText}: each rank takes an equal share of every global batch"));
+            return;
+        }
+
+        if (h?.BatchSplit is { } split && split > 0 && batch > 0 && (batch / world) % split != 0)
+        {
+            errors.Add(new FieldError("spec.hyperparameters.batchSplit", $"must divide each rank's share of {which}: {batch / world} images for the {worldText}, got {split}"));
         }
     }
 

@@ -106,6 +106,12 @@ public static class TrainerEnv
     /// <summary>The address this rank's peers reach it on (default 127.0.0.1 when MASTER_ADDR is local, else the host name).</summary>
     public const string RankHost = "BIT_RANK_HOST";
 
+    /// <summary>
+    /// "true": <c>--processes N</c> gives each local rank one GPU, the LOCAL_RANK-th of those the pod sees (through
+    /// CUDA_VISIBLE_DEVICES), as the operator asks for a pod of several GPUs.
+    /// </summary>
+    public const string GpuPerRank = "BIT_GPU_PER_RANK";
+
     /// <summary>Seconds a collective (and the rendezvous) may wait for a peer before the group fails (default 300).</summary>
     public const string CollectiveTimeoutSeconds = "BIT_COLLECTIVE_TIMEOUT_SECONDS";
 }

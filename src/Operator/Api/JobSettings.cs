@@ -31,14 +31,37 @@ public sealed record RunPolicy(
     }
 }
 
-/// <summary><c>spec.resources</c>: what the trainer pod asks of the cluster.</summary>
+/// <summary><c>spec.resources</c>: what the trainer pods ask of the cluster, and how many there are.</summary>
 public sealed record ResourceSettings(
     int Gpus,
     string? Cpu,
     string? Memory,
     IReadOnlyDictionary<string, string> NodeSelector,
     IReadOnlyList<V1Toleration> Tolerations,
-    string? PriorityClassName);
+    string? PriorityClassName,
+    int Workers = 1,
+    int ProcessesPerPod = 1,
+    string? SchedulerName = null,
+    PodGroupKind PodGroup = PodGroupKind.None)
+{
+    /// <summary>Ranks of the job.</summary>
+    public int WorldSize => Workers * ProcessesPerPod;
+
+    /// <summary>More than one pod: a gang with a headless Service and the rendezvous environment.</summary>
+    public bool IsGang => Workers > 1;
+}
+
+/// <summary>Which gang scheduler's PodGroup the operator makes for each attempt.</summary>
+public enum PodGroupKind
+{
+    None,
+
+    /// <summary>scheduling.x-k8s.io/v1alpha1 PodGroup of the scheduler-plugins coscheduling plugin.</summary>
+    Coscheduling,
+
+    /// <summary>scheduling.volcano.sh/v1beta1 PodGroup.</summary>
+    Volcano,
+}
 
 /// <summary>
 /// A volume reference: an existing claim, or one the operator creates from a class and size; for checkpoints also

@@ -101,7 +101,16 @@ public static class JobSettingsReader
                 Effect = t.Effect,
                 TolerationSeconds = t.TolerationSeconds,
             })],
-            string.IsNullOrEmpty(r?.PriorityClassName) ? null : r.PriorityClassName);
+            string.IsNullOrEmpty(r?.PriorityClassName) ? null : r.PriorityClassName,
+            r?.Workers ?? 1,
+            r?.ProcessesPerPod ?? 1,
+            string.IsNullOrEmpty(r?.SchedulerName) ? null : r.SchedulerName,
+            r?.PodGroup switch
+            {
+                "Coscheduling" => PodGroupKind.Coscheduling,
+                "Volcano" => PodGroupKind.Volcano,
+                _ => PodGroupKind.None,
+            });
 
         var p = spec.RunPolicy;
         var policy = new RunPolicy(

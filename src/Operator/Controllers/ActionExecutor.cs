@@ -137,6 +137,9 @@ public sealed class ActionExecutor(IKubernetes client, TimeProvider time, string
         V1ServiceAccount sa => await client.CoreV1.CreateNamespacedServiceAccountAsync(sa, ns, cancellationToken: ct).ConfigureAwait(false),
         V1Role role => await client.RbacAuthorizationV1.CreateNamespacedRoleAsync(role, ns, cancellationToken: ct).ConfigureAwait(false),
         V1RoleBinding rb => await client.RbacAuthorizationV1.CreateNamespacedRoleBindingAsync(rb, ns, cancellationToken: ct).ConfigureAwait(false),
+        V1Service service => await client.CoreV1.CreateNamespacedServiceAsync(service, ns, cancellationToken: ct).ConfigureAwait(false),
+        PodGroupObject group => await client.CustomObjects.CreateNamespacedCustomObjectAsync(
+            group, group.ApiVersion.Split('/')[0], group.ApiVersion.Split('/')[1], ns, "podgroups", cancellationToken: ct).ConfigureAwait(false),
         _ => throw new InvalidOperationException($"cannot create {obj.Kind}"),
     };
 

@@ -21,6 +21,9 @@ public sealed record ControllerOptions
     /// <summary>Port of the trainer's Prometheus endpoint inside the pod.</summary>
     public int TrainerMetricsPort { get; init; } = 9400;
 
+    /// <summary>MASTER_PORT of a gang: rank 0 serves the rendezvous store there (torchrun's default port).</summary>
+    public int RendezvousPort { get; init; } = 29500;
+
     /// <summary>UID the trainer runs as (non-root).</summary>
     public long RunAsUser { get; init; } = 1000;
 

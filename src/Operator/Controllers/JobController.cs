@@ -326,6 +326,13 @@ public sealed class JobController : IDisposable
             {
                 await _executor.ExecuteAsync(kind, job, action, cancellationToken).ConfigureAwait(false);
             }
+            catch (HttpOperationException ex) when (action is EnsureObject { Object: PodGroupObject group } && ex.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+                // The gang scheduler's API is not served here: the pods are made all the same (they wait for a
+                // scheduler that may not exist, which their Pending reason shows) and the user is told why.
+                await _executor.ExecuteAsync(kind, job, new RecordEvent(RecordEvent.Warning, "PodGroupUnavailable",
+                    $"spec.resources.podGroup: the API {group.ApiVersion} (PodGroup) is not served by this cluster, so {group.Metadata.Name} was not created; install the gang scheduler or remove podGroup"), cancellationToken).ConfigureAwait(false);
+            }
             catch (HttpOperationException ex) when (action is EnsureObject or CreatePod && IsPermanentRejection(ex.Response.StatusCode))
             {
                 // Retrying what the API server refuses for good (422 invalid, 400, 403, 413) would loop in backoff

@@ -107,8 +107,14 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
         /// <summary>The job's trainer pods by attempt (set by <see cref="LocatePods"/>).</summary>
         public List<V1Pod> Pods { get; set; } = [];
 
-        /// <summary>The pod of the latest attempt, if it still exists.</summary>
+        /// <summary>The pod of the latest attempt (of a gang: worker 0's), if it still exists.</summary>
         public V1Pod? Current { get; set; }
+
+        /// <summary>The latest attempt's pods that still exist, by worker (one for a job of one worker).</summary>
+        public List<V1Pod> Gang { get; set; } = [];
+
+        /// <summary>spec.resources.workers (set by <see cref="Admit"/>).</summary>
+        public int Workers => Settings.Resources.Workers;
 
         /// <summary>The latest attempt number (0: none yet).</summary>
         public int Attempt { get; set; }
@@ -142,12 +148,16 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
 
         LocatePods(c);
         RecoverStartTime(c);
-        if (c.Current is { } current)
+        if (c.Current is { } current && c.Gang.Count >= c.Workers)
         {
             // The status that named this pod may have been lost (the operator stopped right after creating it): name
             // it now, or its end would be taken for a new one at every reconcile and recorded as restart after restart.
+            // A gang is named once all its workers exist: until then its creation may have been cut short.
             c.Status = c.Status with { PodName = current.Metadata.Name };
         }
+
+        var running = c.Gang.Count(p => p.Status?.Phase == "Running" && p.Metadata.DeletionTimestamp is null);
+        c.Status = c.Status with { Workers = WorkersStatus.Create(running, c.Workers), WorldSize = c.Settings.Resources.WorldSize };
 
         if (DeadlinePassed(c) || CompletedRun(c) || Suspend(c))
         {
@@ -257,7 +267,8 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
         c.Condition(ConditionTypes.Validated, true, "SpecValid", plan.Missing.Count == 0 ? ""
             : $"hyperparameters are resolved in the pod once the trainer has measured {string.Join(", ", plan.Missing)}");
         c.Clear(ConditionTypes.Failed, "SpecValid");
-        c.Status = c.Status with { Hyperparameters = plan.Hyperparameters, PlanHash = plan.PlanHash };
+        var world = settings.Resources.WorldSize;
+        c.Status = c.Status with { Hyperparameters = world > 1 ? plan.Hyperparameters?.ForWorld(world) : plan.Hyperparameters, PlanHash = plan.PlanHash };
         (c.Settings, c.Plan, c.Image) = (settings, plan, image);
         return true;
     }
@@ -265,12 +276,15 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
     /// <summary>The trainer pods by attempt, the latest attempt, and its pod if that still exists.</summary>
     private static void LocatePods(Context c)
     {
-        c.Pods = [.. TrainerPods(c.Input).OrderBy(p => OwnedObjects.AttemptOf(c.JobName, p.Metadata.Name))];
-        var current = c.Pods.LastOrDefault();
-        c.Attempt = Math.Max(OwnedObjects.AttemptOf(c.JobName, c.Status.PodName), current is null ? 0 : OwnedObjects.AttemptOf(c.JobName, current.Metadata.Name));
+        c.Pods = [.. TrainerPods(c.Input)
+            .OrderBy(p => OwnedObjects.AttemptOf(c.JobName, p.Metadata.Name))
+            .ThenBy(p => OwnedObjects.WorkerOf(c.JobName, p.Metadata.Name))];
+        var newest = c.Pods.Count == 0 ? 0 : c.Pods.Max(p => OwnedObjects.AttemptOf(c.JobName, p.Metadata.Name));
+        c.Attempt = Math.Max(OwnedObjects.AttemptOf(c.JobName, c.Status.PodName), newest);
 
-        // The pod the status names is gone; older pods are leftovers.
-        c.Current = current is not null && OwnedObjects.AttemptOf(c.JobName, current.Metadata.Name) >= c.Attempt ? current : null;
+        // The pods the status names are gone; older pods are leftovers.
+        c.Gang = newest >= c.Attempt && c.Attempt > 0 ? [.. c.Pods.Where(p => OwnedObjects.AttemptOf(c.JobName, p.Metadata.Name) == c.Attempt)] : [];
+        c.Current = c.Gang.FirstOrDefault(p => OwnedObjects.WorkerOf(c.JobName, p.Metadata.Name) == 0);
     }
 
     /// <summary>
@@ -327,11 +341,8 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
     {
         if (c.Settings.Suspend)
         {
-            if (c.Current is { } current && current.Metadata.DeletionTimestamp is null && PodOutcome.Classify(current).Kind == PodEndKind.NotEnded)
-            {
-                // The trainer writes a checkpoint on SIGTERM within the grace period and exits 3.
-                c.Actions.Add(new DeletePod(current.Metadata.Name, options.TerminationGracePeriodSeconds));
-            }
+            // The trainer writes a checkpoint on SIGTERM within the grace period and exits 3 (in a gang, rank 0 does).
+            DeleteActive(c, c.Gang, options.TerminationGracePeriodSeconds);
 
             if (!c.Status.IsConditionTrue(ConditionTypes.Suspended))
             {
@@ -340,7 +351,7 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
 
             c.Condition(ConditionTypes.Suspended, true, "Suspended", "spec.suspend is true");
             c.Condition(ConditionTypes.Running, false, "Suspended");
-            c.Status = c.Status with { Phase = JobPhase.Suspended };
+            c.Status = c.Status with { Phase = JobPhase.Suspended, Workers = WorkersStatus.Create(0, c.Workers) };
             return true;
         }
 
@@ -356,6 +367,12 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
     /// <summary>The current pod's state decides: none yet, being deleted, live, or ended.</summary>
     private void Proceed(Context c)
     {
+        if (c.Settings.Resources.IsGang)
+        {
+            ProceedGang(c);
+            return;
+        }
+
         if (c.Current is not { } current)
         {
             NoPod(c);
@@ -384,6 +401,276 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
         }
 
         Ended(c, current, outcome);
+    }
+
+    /// <summary>
+    /// A gang (spec.resources.workers above 1): its workers start together, and the first that ends (or is deleted,
+    /// or whose node is lost), or a stall, ends the attempt: the others get SIGTERM (rank 0 checkpoints) and, once
+    /// every worker has ended, the whole gang starts again from the checkpoint. One restart, one history entry.
+    /// </summary>
+    private void ProceedGang(Context c)
+    {
+        var s = c.Status;
+        if (c.Attempt == 0)
+        {
+            CreateGang(c, 1, Enumerable.Range(0, c.Workers));
+            return;
+        }
+
+        var live = c.Gang.Where(p => PodOutcome.Classify(p).Kind == PodEndKind.NotEnded).ToList();
+        var recorded = s.Phase == JobPhase.Restarting && OwnedObjects.AttemptOf(c.JobName, s.RestartHistory?.LastOrDefault()?.PodName) == c.Attempt;
+        var resuming = c.Resuming || s.Phase == JobPhase.Suspended;
+        if (recorded || resuming)
+        {
+            if (live.Count > 0)
+            {
+                // The next attempt waits for this one to end: rank 0 may still be writing the checkpoint it resumes from.
+                DeleteActive(c, live, options.TerminationGracePeriodSeconds);
+                return;
+            }
+
+            if (!resuming && BackoffRemaining(c, c.Settings) is { } wait && wait > TimeSpan.Zero)
+            {
+                c.Requeue(wait);
+                return;
+            }
+
+            CreateGang(c, c.Attempt + 1, Enumerable.Range(0, c.Workers));
+            return;
+        }
+
+        var present = c.Gang.Select(p => OwnedObjects.WorkerOf(c.JobName, p.Metadata.Name)).ToHashSet();
+        var missing = Enumerable.Range(0, c.Workers).Where(w => !present.Contains(w)).ToList();
+        if (missing.Count > 0 && OwnedObjects.AttemptOf(c.JobName, s.PodName) < c.Attempt && live.Count == c.Gang.Count
+            && c.Gang.All(p => p.Metadata.DeletionTimestamp is null))
+        {
+            // The status that follows the gang's creation was never written: the operator stopped between creating
+            // its pods. Make the missing workers under the same names (no worker is ever doubled), and name the gang.
+            CreateGang(c, c.Attempt, missing);
+            return;
+        }
+
+        if (GangEnd(c, missing) is { } end)
+        {
+            EndGang(c, end, live);
+            return;
+        }
+
+        ActiveGang(c, c.Settings);
+    }
+
+    /// <summary>How an attempt of a gang ended: the worker that ended it, why, and every worker's end so far.</summary>
+    private sealed record GangEnding(int Worker, string PodName, PodOutcome Outcome, string Detail, IReadOnlyList<string> Workers);
+
+    /// <summary>
+    /// The first worker that ended (by its container's finish time; at the same second a rank that failed on its own
+    /// before one whose collective failed because of it), else a worker deleted or whose node stopped reporting;
+    /// null while the gang runs. A worker other than rank 0 that finished is no end: rank 0's success is the job's.
+    /// </summary>
+    private GangEnding? GangEnd(Context c, IReadOnlyList<int> missing)
+    {
+        var ends = new List<(int Worker, V1Pod? Pod, PodOutcome Outcome, string Detail, DateTime At)>();
+        foreach (var pod in c.Gang)
+        {
+            var worker = OwnedObjects.WorkerOf(c.JobName, pod.Metadata.Name);
+            var outcome = PodOutcome.Classify(pod);
+            var finished = pod.Status?.ContainerStatuses?.FirstOrDefault()?.State?.Terminated?.FinishedAt ?? DateTime.MaxValue;
+            if (outcome.Kind is PodEndKind.Retryable or PodEndKind.Permanent)
+            {
+                var detail = $"worker {worker} (pod {pod.Metadata.Name}) ended: {outcome.Reason}" + (outcome.ExitCode is { } code ? $" (exit code {code})" : "")
+                    + (string.IsNullOrEmpty(outcome.Message) ? "" : $": {outcome.Message}");
+                ends.Add((worker, pod, outcome, detail, finished));
+            }
+            else if (outcome.Kind == PodEndKind.NotEnded && pod.Status?.Phase == "Unknown")
+            {
+                ends.Add((worker, pod, new PodOutcome(PodEndKind.Retryable, PodEndReason.NodeLost, null, ""), $"worker {worker} (pod {pod.Metadata.Name}): its node stopped reporting", DateTime.MaxValue));
+            }
+            else if (outcome.Kind == PodEndKind.NotEnded && pod.Metadata.DeletionTimestamp is not null)
+            {
+                ends.Add((worker, pod, new PodOutcome(PodEndKind.Retryable, PodEndReason.PodDeleted, null, ""), $"worker {worker} (pod {pod.Metadata.Name}) is being deleted", DateTime.MaxValue));
+            }
+        }
+
+        foreach (var worker in missing)
+        {
+            var name = OwnedObjects.PodName(c.JobName, c.Attempt, worker, c.Workers);
+            ends.Add((worker, null, new PodOutcome(PodEndKind.Retryable, PodEndReason.PodDeleted, null, ""), $"worker {worker} (pod {name}) disappeared", DateTime.MaxValue));
+        }
+
+        if (ends.Count == 0)
+        {
+            return null;
+        }
+
+        var first = ends
+            .OrderBy(e => e.At)
+            .ThenBy(e => e.Outcome.Reason == PodEndReason.TrainerTransientFailure ? 1 : 0)
+            .ThenBy(e => e.Worker)
+            .First();
+        return new GangEnding(first.Worker, first.Pod?.Metadata.Name ?? OwnedObjects.PodName(c.JobName, c.Attempt, first.Worker, c.Workers), first.Outcome, first.Detail,
+            [.. ends.OrderBy(e => e.Worker).Select(e => Shorten(e.Detail))]);
+    }
+
+    private static string Shorten(string text) => text.Length > 300 ? text[..300] + "..." : text;
+
+    /// <summary>The attempt ended: a permanent failure of any worker fails the job, anything else restarts the gang once.</summary>
+    private void EndGang(Context c, GangEnding end, IReadOnlyList<V1Pod> live)
+    {
+        foreach (var pod in live.Where(p => p.Metadata.DeletionTimestamp is null))
+        {
+            // A worker whose node is lost will not answer SIGTERM; the others stop gracefully (rank 0 checkpoints).
+            var grace = pod.Status?.Phase == "Unknown" ? 0 : options.TerminationGracePeriodSeconds;
+            c.Actions.Add(new DeletePod(pod.Metadata.Name, grace));
+        }
+
+        if (end.Outcome.Kind == PodEndKind.Permanent)
+        {
+            Fail(c, end.Outcome.Reason.ToString(), string.IsNullOrEmpty(end.Outcome.Message) ? end.Detail : $"worker {end.Worker}: {end.Outcome.Message}");
+            AfterFinished(c, c.Settings);
+            return;
+        }
+
+        var others = end.Workers.Count > 1 ? $" ({end.Workers.Count - 1} more ended or stopped)" : "";
+        RecordRestart(c, c.Settings, end.Outcome.Reason, end.Outcome.ExitCode, end.Detail + others, countsAsFailure: true,
+            new GangRecord(end.PodName, end.Worker, end.Workers));
+    }
+
+    /// <summary>A running gang: Running only when every worker runs; the stall and segment clocks are rank 0's.</summary>
+    private void ActiveGang(Context c, JobSettings settings)
+    {
+        var s = c.Status;
+        // A worker other than rank 0 that already finished its last step is not waited for: rank 0 is finishing too.
+        var waiting = c.Gang.Where(p => p.Status?.Phase is not ("Running" or "Succeeded")).OrderBy(p => OwnedObjects.WorkerOf(c.JobName, p.Metadata.Name)).ToList();
+        var rank0 = c.Current!;
+        c.Status = c.Status with { Phase = waiting.Count == 0 ? JobPhase.Running : JobPhase.Pending, PodName = rank0.Metadata.Name };
+        if (waiting.Count > 0)
+        {
+            var (reason, message) = Waiting(waiting[0]);
+            c.Condition(ConditionTypes.Running, false, reason, $"{waiting.Count} of {c.Workers} workers not running; pod {waiting[0].Metadata.Name}" + (message.Length > 0 ? $": {message}" : ""));
+            return;
+        }
+
+        c.Condition(ConditionTypes.Running, true, "PodRunning", "");
+        if (s.IsConditionTrue(ConditionTypes.Restarting))
+        {
+            c.Condition(ConditionTypes.Restarting, false, "PodReplaced", $"workers of attempt {c.Attempt} started");
+        }
+
+        var started = ContainerStart(rank0);
+        var lastProgress = Max(s.Progress?.LastProgressTime, started) ?? c.Now;
+        var stallDue = lastProgress + settings.RunPolicy.StallTimeout;
+        if (c.Now >= stallDue)
+        {
+            var message = $"no progress for {GoDuration.WholeSeconds(c.Now - lastProgress)} (stallTimeout {GoDuration.WholeSeconds(settings.RunPolicy.StallTimeout)}) at step {s.Progress?.Step ?? 0}";
+            if (!s.IsConditionTrue(ConditionTypes.Stalled))
+            {
+                c.Event(RecordEvent.Warning, nameof(PodEndReason.Stalled), message);
+            }
+
+            c.Condition(ConditionTypes.Stalled, true, "NoProgress", message);
+            switch (settings.RunPolicy.OnStall)
+            {
+                case StallAction.Restart:
+                    RecordRestart(c, settings, PodEndReason.Stalled, null, message, countsAsFailure: true, new GangRecord(rank0.Metadata.Name, 0, null));
+                    DeleteActive(c, c.Gang, options.StalledPodGracePeriodSeconds);
+                    return;
+                case StallAction.Fail:
+                    DeleteActive(c, c.Gang, options.StalledPodGracePeriodSeconds);
+                    Fail(c, nameof(PodEndReason.Stalled), message);
+                    AfterFinished(c, settings);
+                    return;
+                default:
+                    break;
+            }
+        }
+        else
+        {
+            c.Clear(ConditionTypes.Stalled, "ProgressResumed");
+            c.Requeue(stallDue - c.Now);
+        }
+
+        if (settings.RunPolicy.MaxSegmentDuration is { } segment && started is { } st)
+        {
+            var due = st + segment;
+            if (c.Now >= due)
+            {
+                DeleteActive(c, c.Gang, options.TerminationGracePeriodSeconds);
+                RecordRestart(c, settings, PodEndReason.SegmentRoll, null, $"the workers of attempt {c.Attempt} reached maxSegmentDuration {GoDuration.WholeSeconds(segment)}", countsAsFailure: false,
+                    new GangRecord(rank0.Metadata.Name, 0, null));
+                return;
+            }
+
+            c.Requeue(due - c.Now);
+        }
+    }
+
+    private static DateTimeOffset? ContainerStart(V1Pod pod)
+    {
+        var containerStart = pod.Status?.ContainerStatuses?.FirstOrDefault()?.State?.Running?.StartedAt ?? pod.Status?.StartTime;
+        return containerStart is { } cs ? new DateTimeOffset(DateTime.SpecifyKind(cs, DateTimeKind.Utc)) : null;
+    }
+
+    /// <summary>
+    /// Creates the workers of an attempt (all of a new one; the missing ones of an attempt whose creation was cut
+    /// short), with the headless Service and, when asked for, the gang scheduler's PodGroup.
+    /// </summary>
+    private void CreateGang(Context c, int attempt, IEnumerable<int> workers)
+    {
+        var (settings, plan, job) = (c.Settings, c.Plan, c.Input.Job.Object);
+        c.Actions.Add(new EnsureObject(OwnedObjects.PlanConfigMap(job, plan)));
+        if (attempt == 1)
+        {
+            if (settings.CheckpointVolume is { ClaimName: null } created)
+            {
+                c.Actions.Add(new EnsureObject(OwnedObjects.CheckpointClaim(job, created)));
+            }
+
+            c.Actions.Add(new EnsureObject(OwnedObjects.TrainerAccount(job)));
+            c.Actions.Add(new EnsureObject(OwnedObjects.TrainerRole(job, c.Input.Kind)));
+            c.Actions.Add(new EnsureObject(OwnedObjects.TrainerRoleBinding(job)));
+        }
+
+        // Ensured at every attempt (a conflict is success): a Service deleted meanwhile comes back.
+        c.Actions.Add(new EnsureObject(OwnedObjects.GangService(job, options.RendezvousPort)));
+        if (settings.Resources.PodGroup != PodGroupKind.None)
+        {
+            c.Actions.Add(new EnsureObject(OwnedObjects.PodGroup(job, settings.Resources.PodGroup, attempt, c.Workers)));
+        }
+
+        if (attempt != c.Attempt)
+        {
+            foreach (var old in c.Pods.Where(p => p.Metadata.DeletionTimestamp is null))
+            {
+                c.Actions.Add(new DeletePod(old.Metadata.Name, 0));
+            }
+        }
+
+        foreach (var worker in workers)
+        {
+            c.Actions.Add(new CreatePod(OwnedObjects.TrainerPod(job, c.Input.Kind, settings, plan, attempt, c.Image, c.Pretrained, options, worker)));
+        }
+
+        c.Status = c.Status with
+        {
+            Phase = JobPhase.Pending,
+            PodName = OwnedObjects.PodName(c.JobName, attempt, 0, c.Workers),
+            StartTime = c.Status.StartTime ?? c.Stamp,
+            Workers = WorkersStatus.Create(0, c.Workers),
+        };
+        c.Condition(ConditionTypes.Running, false, "PodPending");
+        c.Clear(ConditionTypes.Stalled, "PodReplaced");
+    }
+
+    /// <summary>Why a pod is not running yet: held by scheduling gates (Kueue's admission), unscheduled, or its container waiting.</summary>
+    private static (string Reason, string Message) Waiting(V1Pod pod)
+    {
+        var unscheduled = pod.Status?.Conditions?.FirstOrDefault(x => x.Type == "PodScheduled" && x.Status == "False");
+        if (unscheduled?.Reason == "SchedulingGated")
+        {
+            return ("SchedulingGated", "waiting for its scheduling gates to be removed (Kueue admits the workload, or another controller releases it)");
+        }
+
+        return ("PodPending", PendingMessage(pod));
     }
 
     /// <summary>The job's trainer pods (its cleanup pod aside).</summary>
@@ -736,7 +1023,8 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
         var s = c.Status;
         var isRunning = pod.Status?.Phase == "Running";
         c.Status = c.Status with { Phase = isRunning ? JobPhase.Running : JobPhase.Pending, PodName = pod.Metadata.Name };
-        c.Condition(ConditionTypes.Running, isRunning, isRunning ? "PodRunning" : "PodPending", isRunning ? "" : PendingMessage(pod));
+        var (pendingReason, pendingMessage) = isRunning ? ("PodRunning", "") : Waiting(pod);
+        c.Condition(ConditionTypes.Running, isRunning, pendingReason, pendingMessage);
         if (s.IsConditionTrue(ConditionTypes.Restarting))
         {
             c.Condition(ConditionTypes.Restarting, false, "PodReplaced", $"pod {pod.Metadata.Name} started");
@@ -855,7 +1143,7 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
     }
 
     /// <summary>Records a restart (or fails the job past maxRestarts) and schedules the next pod.</summary>
-    private static void RecordRestart(Context c, JobSettings settings, PodEndReason reason, int? exitCode, string message, bool countsAsFailure)
+    private static void RecordRestart(Context c, JobSettings settings, PodEndReason reason, int? exitCode, string message, bool countsAsFailure, GangRecord? gang = null)
     {
         var s = c.Status;
         var done = s.Restarts ?? 0;
@@ -870,7 +1158,16 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
         var resumed = s.Checkpoint?.Step ?? 0;
         var history = ConditionRules.AppendRestart(
             s.RestartHistory,
-            new RestartRecord { Time = c.Stamp, Reason = reason.ToString(), ExitCode = exitCode, PodName = s.PodName, ResumedFromStep = resumed });
+            new RestartRecord
+            {
+                Time = c.Stamp,
+                Reason = reason.ToString(),
+                ExitCode = exitCode,
+                PodName = gang?.PodName ?? s.PodName,
+                ResumedFromStep = resumed,
+                Worker = gang?.Worker,
+                Workers = gang?.Workers is { Count: > 0 } w ? w : null,
+            });
         c.Status = c.Status with { Phase = JobPhase.Restarting, Restarts = restarts, RestartHistory = history };
         c.Condition(ConditionTypes.Restarting, true, reason.ToString(), message);
         c.Condition(ConditionTypes.Running, false, reason.ToString());
@@ -879,6 +1176,9 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
             $"{message}; resuming from step {resumed.ToString(CultureInfo.InvariantCulture)} in {GoDuration.WholeSeconds(delay)}");
         c.Requeue(delay);
     }
+
+    /// <summary>A gang's restart: the worker that ended the attempt and how each worker had ended.</summary>
+    private sealed record GangRecord(string PodName, int Worker, IReadOnlyList<string>? Workers);
 
     private static string ResultMessage(ResultStatus? result) =>
         result?.Top1 is { } top1

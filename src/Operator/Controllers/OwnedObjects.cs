@@ -18,6 +18,17 @@ public static class OwnedObjects
     public const string JobUidLabel = ApiInfo.Group + "/job-uid";
     public const string JobNameLabel = ApiInfo.Group + "/job-name";
     public const string AttemptLabel = ApiInfo.Group + "/attempt";
+    public const string WorkerLabel = ApiInfo.Group + "/worker";
+
+    // Kueue's plain-pod groups: the gang of one attempt is admitted as one workload (docs/distributed.md).
+    public const string KueueQueueLabel = "kueue.x-k8s.io/queue-name";
+    public const string KueueGroupLabel = "kueue.x-k8s.io/pod-group-name";
+    public const string KueueGroupCountAnnotation = "kueue.x-k8s.io/pod-group-total-count";
+    public const string KueueRetriableAnnotation = "kueue.x-k8s.io/retriable-in-group";
+
+    // Gang schedulers: the scheduler-plugins coscheduling plugin reads a label, Volcano an annotation.
+    public const string CoschedulingGroupLabel = "scheduling.x-k8s.io/pod-group";
+    public const string VolcanoGroupAnnotation = "scheduling.k8s.io/group-name";
     public const string PlanHashAnnotation = ApiInfo.Group + "/plan-hash";
     public const string GpuResource = "nvidia.com/gpu";
     public const string RoleLabel = ApiInfo.Group + "/role";
@@ -44,15 +55,80 @@ public static class OwnedObjects
 
     public static string PodName(string job, int attempt) => $"{job}-run-{attempt.ToString(CultureInfo.InvariantCulture)}";
 
-    /// <summary>The attempt number of a pod named by <see cref="PodName"/>, or 0.</summary>
-    public static int AttemptOf(string job, string? podName)
+    /// <summary>
+    /// A worker's pod: <c>JOB-run-ATTEMPT-WORKER</c> in a gang, today's <c>JOB-run-ATTEMPT</c> for one worker. At most
+    /// <c>-run-10001-63</c> after the job's name, within <see cref="Contracts.Api.ObjectMeta.MaxNameLength"/>'s margin.
+    /// </summary>
+    public static string PodName(string job, int attempt, int worker, int workers) =>
+        workers <= 1 ? PodName(job, attempt) : $"{PodName(job, attempt)}-{worker.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>The attempt number of a pod named by <see cref="PodName(string, int)"/> (or a gang's), or 0.</summary>
+    public static int AttemptOf(string job, string? podName) => Parse(job, podName).Attempt;
+
+    /// <summary>The worker index (NODE_RANK) of a pod named by <see cref="PodName(string, int, int, int)"/>; 0 for one worker.</summary>
+    public static int WorkerOf(string job, string? podName) => Parse(job, podName).Worker;
+
+    private static (int Attempt, int Worker) Parse(string job, string? podName)
     {
         var prefix = job + "-run-";
-        return podName is not null && podName.StartsWith(prefix, StringComparison.Ordinal)
-            && int.TryParse(podName.AsSpan(prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var n)
-            ? n
-            : 0;
+        if (podName is null || !podName.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return (0, 0);
+        }
+
+        var rest = podName.AsSpan(prefix.Length);
+        var dash = rest.IndexOf('-');
+        var attemptText = dash < 0 ? rest : rest[..dash];
+        if (!int.TryParse(attemptText, NumberStyles.None, CultureInfo.InvariantCulture, out var attempt))
+        {
+            return (0, 0);
+        }
+
+        if (dash < 0)
+        {
+            return (attempt, 0);
+        }
+
+        return int.TryParse(rest[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var worker) ? (attempt, worker) : (0, 0);
     }
+
+    /// <summary>The headless Service that gives a gang's pods their DNS names (a DNS-1035 label).</summary>
+    public static string GangServiceName(string job) => DnsLabel($"{job}-workers");
+
+    /// <summary>A worker pod's <c>spec.hostname</c>: its name, or a shortened form when that is no DNS label.</summary>
+    public static string WorkerHostname(string job, int attempt, int worker) => DnsLabel(PodName(job, attempt, worker, 2));
+
+    /// <summary>Rank 0's address as every worker reaches it: <c>HOSTNAME.SERVICE</c>, resolved through the pod's DNS search path.</summary>
+    public static string MasterAddress(string job, int attempt) => $"{WorkerHostname(job, attempt, 0)}.{GangServiceName(job)}";
+
+    /// <summary>One attempt's gang, as Kueue and the gang schedulers name it (a label value).</summary>
+    public static string PodGroupName(string job, int attempt) => DnsLabel(PodName(job, attempt));
+
+    /// <summary>
+    /// <paramref name="candidate"/> when it is a DNS-1035 label (at most 63 characters, a letter first), else its first
+    /// characters made one, with ten hex digits of its SHA-256 so that different long names stay different.
+    /// </summary>
+    public static string DnsLabel(string candidate)
+    {
+        if (candidate.Length <= 63 && IsDnsLabel(candidate))
+        {
+            return candidate;
+        }
+
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(candidate)))[..10];
+        var cleaned = new string([.. candidate.Select(ch => ch is (>= 'a' and <= 'z') or (>= '0' and <= '9') ? ch : '-')]);
+        if (cleaned.Length == 0 || cleaned[0] is not (>= 'a' and <= 'z'))
+        {
+            cleaned = "j" + cleaned;
+        }
+
+        var head = cleaned[..Math.Min(cleaned.Length, 52)].TrimEnd('-');
+        return $"{head}-{hash}";
+    }
+
+    private static bool IsDnsLabel(string s) =>
+        s.Length > 0 && s[0] is >= 'a' and <= 'z' && s[^1] is (>= 'a' and <= 'z') or (>= '0' and <= '9')
+        && s.All(ch => ch is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-');
 
     /// <summary>The checkpoint claim the job uses: its own existing claim, or the one the operator creates.</summary>
     public static string? ClaimFor(string job, JobSettings settings) =>
@@ -172,6 +248,38 @@ public static class OwnedObjects
         Subjects = [new Rbacv1Subject { Kind = "ServiceAccount", Name = TrainerAccountName(job.Metadata.Name), NamespaceProperty = job.Metadata.NamespaceProperty }],
     };
 
+    /// <summary>
+    /// A gang's headless Service: no virtual IP, one DNS record per worker pod (its hostname under this subdomain), and
+    /// published before the pods are ready, because rank 0 must be reachable while every rank is still starting.
+    /// It selects the job's trainer pods; ended pods of an earlier attempt are not endpoints.
+    /// </summary>
+    public static V1Service GangService(BiTJob job, int rendezvousPort) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "Service",
+        Metadata = Meta(job, GangServiceName(job.Metadata.Name)),
+        Spec = new V1ServiceSpec
+        {
+            ClusterIP = "None",
+            PublishNotReadyAddresses = true,
+            Selector = new Dictionary<string, string> { [JobUidLabel] = job.Metadata.Uid ?? "", ["app.kubernetes.io/name"] = "bit-trainer" },
+            Ports = [new V1ServicePort { Name = "rendezvous", Port = rendezvousPort, TargetPort = rendezvousPort, Protocol = "TCP" }],
+        },
+    };
+
+    /// <summary>The PodGroup a gang scheduler places all or nothing: one per attempt, minMember = the workers.</summary>
+    public static PodGroupObject PodGroup(BiTJob job, PodGroupKind kind, int attempt, int workers)
+    {
+        var (apiVersion, _) = PodGroupObject.Api(kind);
+        return new PodGroupObject
+        {
+            ApiVersion = apiVersion,
+            Kind = "PodGroup",
+            Metadata = Meta(job, PodGroupName(job.Metadata.Name, attempt)),
+            Spec = new PodGroupSpec { MinMember = workers },
+        };
+    }
+
     /// <summary>Where the upstream pre-training job's output lives, for a fine-tune job that starts from it.</summary>
     public sealed record PretrainedMount(string ClaimName, string? SubPath);
 
@@ -183,15 +291,42 @@ public static class OwnedObjects
         int attempt,
         string image,
         PretrainedMount? pretrained,
-        ControllerOptions options)
+        ControllerOptions options,
+        int worker = 0)
     {
-        var name = PodName(job.Metadata.Name, attempt);
-        var meta = Meta(job, name, new Dictionary<string, string>
+        var r = settings.Resources;
+        var jobName = job.Metadata.Name;
+        var name = PodName(jobName, attempt, worker, r.Workers);
+        var labels = new Dictionary<string, string>
         {
             ["app.kubernetes.io/name"] = "bit-trainer",
             [AttemptLabel] = attempt.ToString(CultureInfo.InvariantCulture),
-        });
-        meta.Annotations = new Dictionary<string, string> { [PlanHashAnnotation] = plan.PlanHash };
+        };
+        var annotations = new Dictionary<string, string> { [PlanHashAnnotation] = plan.PlanHash };
+        if (r.IsGang)
+        {
+            var group = PodGroupName(jobName, attempt);
+            labels[WorkerLabel] = worker.ToString(CultureInfo.InvariantCulture);
+            // Kueue admits the attempt's pods as one workload; a failed pod ends the group (the operator starts the
+            // next attempt as a new group), it is not replaced within it.
+            labels[KueueGroupLabel] = group;
+            annotations[KueueGroupCountAnnotation] = r.Workers.ToString(CultureInfo.InvariantCulture);
+            annotations[KueueRetriableAnnotation] = "false";
+            switch (r.PodGroup)
+            {
+                case PodGroupKind.Coscheduling:
+                    labels[CoschedulingGroupLabel] = group;
+                    break;
+                case PodGroupKind.Volcano:
+                    annotations[VolcanoGroupAnnotation] = group;
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        var meta = Meta(job, name, labels);
+        meta.Annotations = annotations;
 
         var volumes = new List<V1Volume>
         {
@@ -205,8 +340,10 @@ public static class OwnedObjects
             new() { Name = "checkpoints", MountPath = PodPaths.Checkpoints, SubPath = CheckpointSubPath(job.Metadata.Name, settings) },
         };
 
-        // Without a claim the checkpoints live as long as the pod's node-local scratch: restarts then begin anew.
-        volumes.Add(ClaimFor(job.Metadata.Name, settings) is { } claim
+        // Without a claim the checkpoints live as long as the pod's node-local scratch: restarts then begin anew. In a
+        // gang only worker 0 (rank 0) reads and writes checkpoints, so only its pod mounts the claim: the other workers
+        // may run on other nodes whatever the claim's access mode.
+        volumes.Add(worker == 0 && ClaimFor(job.Metadata.Name, settings) is { } claim
             ? new V1Volume { Name = "checkpoints", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = claim } }
             : new V1Volume { Name = "checkpoints", EmptyDir = new V1EmptyDirVolumeSource() });
 
@@ -257,6 +394,19 @@ public static class OwnedObjects
             new() { Name = TrainerEnv.TempDirectory, Value = PodPaths.Tmp },
         };
         env.AddRange(options.Weights.Env());
+        if (r.IsGang)
+        {
+            env.AddRange(RendezvousEnv(jobName, job.Metadata.Uid, attempt, worker, r, options));
+        }
+
+        if (r.Gpus > 1)
+        {
+            env.Add(new V1EnvVar { Name = TrainerEnv.GpuPerRank, Value = "true" });
+        }
+
+        List<string> args = r.ProcessesPerPod > 1
+            ? ["train", "--plan", PodPaths.PlanFile, "--processes", r.ProcessesPerPod.ToString(CultureInfo.InvariantCulture)]
+            : ["train", "--plan", PodPaths.PlanFile];
 
         var pod = new V1Pod
         {
@@ -272,6 +422,9 @@ public static class OwnedObjects
                 NodeSelector = settings.Resources.NodeSelector.Count > 0 ? new Dictionary<string, string>(settings.Resources.NodeSelector) : null,
                 Tolerations = settings.Resources.Tolerations.Count > 0 ? [.. settings.Resources.Tolerations] : null,
                 PriorityClassName = settings.Resources.PriorityClassName,
+                SchedulerName = r.SchedulerName,
+                Hostname = r.IsGang ? WorkerHostname(jobName, attempt, worker) : null,
+                Subdomain = r.IsGang ? GangServiceName(jobName) : null,
                 SecurityContext = PodSecurity(options),
                 Volumes = volumes,
                 Containers =
@@ -280,7 +433,7 @@ public static class OwnedObjects
                     {
                         Name = PodPaths.TrainerContainer,
                         Image = image,
-                        Args = ["train", "--plan", PodPaths.PlanFile],
+                        Args = args,
                         Env = env,
                         Ports = [new V1ContainerPort { Name = "metrics", ContainerPort = options.TrainerMetricsPort }],
                         Resources = new V1ResourceRequirements
@@ -297,6 +450,28 @@ public static class OwnedObjects
         };
         PodTemplateMerge.Apply(pod, settings.PodTemplate, job.Metadata.Labels);
         return pod;
+    }
+
+    /// <summary>
+    /// torchrun's contract for one worker of a gang: rank 0 serves the rendezvous store at MASTER_ADDR:MASTER_PORT (its
+    /// DNS name under the headless Service), every rank announces the pod's IP to its peers. A pod of one process is
+    /// rank NODE_RANK; a pod of several starts them with <c>--processes</c>, which numbers them from NODE_RANK.
+    /// </summary>
+    private static IEnumerable<V1EnvVar> RendezvousEnv(string job, string? uid, int attempt, int worker, ResourceSettings r, ControllerOptions options)
+    {
+        yield return new V1EnvVar { Name = TrainerEnv.MasterAddress, Value = MasterAddress(job, attempt) };
+        yield return new V1EnvVar { Name = TrainerEnv.MasterPort, Value = options.RendezvousPort.ToString(CultureInfo.InvariantCulture) };
+        yield return new V1EnvVar { Name = TrainerEnv.WorldSize, Value = r.WorldSize.ToString(CultureInfo.InvariantCulture) };
+        yield return new V1EnvVar { Name = TrainerEnv.NodeRank, Value = worker.ToString(CultureInfo.InvariantCulture) };
+        yield return new V1EnvVar { Name = TrainerEnv.LocalWorldSize, Value = r.ProcessesPerPod.ToString(CultureInfo.InvariantCulture) };
+        if (r.ProcessesPerPod == 1)
+        {
+            yield return new V1EnvVar { Name = TrainerEnv.Rank, Value = worker.ToString(CultureInfo.InvariantCulture) };
+            yield return new V1EnvVar { Name = TrainerEnv.LocalRank, Value = "0" };
+        }
+
+        yield return new V1EnvVar { Name = TrainerEnv.RendezvousId, Value = $"{uid}-{attempt.ToString(CultureInfo.InvariantCulture)}" };
+        yield return new V1EnvVar { Name = TrainerEnv.RankHost, ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "status.podIP" } } };
     }
 
     /// <summary>

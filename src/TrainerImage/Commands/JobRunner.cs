@@ -108,6 +108,11 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
                 return await TrainAsync(plan, checkpointDir, checkpointDir, null, EvalEverySteps ?? 0, NullReporter.Instance, _ => { }, world, stop);
             }
             await output.WriteLineAsync(Describe(plan, planPath, checkpointDir));
+            if (world.WorldSize > 1)
+            {
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"  ranks        {world.WorldSize} (Gloo), {plan.Hyperparameters.BatchSize / world.WorldSize} images of each global batch per rank"));
+            }
 
             var registry = Metrics.NewCustomRegistry();
             await using var endpoint = (metricsPort ?? pod.MetricsPort) is { } port ? MetricsEndpoint.TryStart(port, registry, Warn) : null;

@@ -29,9 +29,17 @@ public sealed partial class LocalLauncher(TextWriter output, TextWriter error)
     {
         ArgumentNullException.ThrowIfNull(arguments);
         var (file, prefix) = SelfCommand();
-        var rendezvous = Path.Combine(Path.GetTempPath(), "bit-rendezvous", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(rendezvous);
-        var port = FreePort();
+        // In a pod of a larger world (the operator set WORLD_SIZE, NODE_RANK, MASTER_ADDR, MASTER_PORT) these are the
+        // pod's local ranks, numbered from NODE_RANK x N and joining rank 0's TCP store; else this machine is the world.
+        var pod = PodWorld.FromEnvironment(Environment.GetEnvironmentVariable, processes);
+        var rendezvous = pod is null ? Path.Combine(Path.GetTempPath(), "bit-rendezvous", Guid.NewGuid().ToString("N")) : null;
+        if (rendezvous is not null)
+        {
+            Directory.CreateDirectory(rendezvous);
+        }
+        var port = pod is null ? FreePort() : 0;
+        var gpuPerRank = string.Equals(Environment.GetEnvironmentVariable(TrainerEnv.GpuPerRank), "true", StringComparison.OrdinalIgnoreCase);
+        var visible = Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         // Decide the CPU kernels once here (the probe is a child process), not in every rank.
         var oneDnn = Environment.GetEnvironmentVariable(CpuKernels.EnvironmentVariable);
         if (string.IsNullOrWhiteSpace(oneDnn) || oneDnn.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase))
@@ -58,15 +66,28 @@ public sealed partial class LocalLauncher(TextWriter output, TextWriter error)
                     start.ArgumentList.Add(a);
                 }
                 var r = rank.ToString(CultureInfo.InvariantCulture);
-                start.Environment[TrainerEnv.MasterAddress] = "127.0.0.1";
-                start.Environment[TrainerEnv.MasterPort] = port.ToString(CultureInfo.InvariantCulture);
-                start.Environment[TrainerEnv.WorldSize] = processes.ToString(CultureInfo.InvariantCulture);
-                start.Environment[TrainerEnv.Rank] = r;
+                if (pod is { } world)
+                {
+                    // MASTER_ADDR, MASTER_PORT, WORLD_SIZE, NODE_RANK and the rest pass through from the pod.
+                    start.Environment[TrainerEnv.Rank] = (world.NodeRank * processes + rank).ToString(CultureInfo.InvariantCulture);
+                }
+                else
+                {
+                    start.Environment[TrainerEnv.MasterAddress] = "127.0.0.1";
+                    start.Environment[TrainerEnv.MasterPort] = port.ToString(CultureInfo.InvariantCulture);
+                    start.Environment[TrainerEnv.WorldSize] = processes.ToString(CultureInfo.InvariantCulture);
+                    start.Environment[TrainerEnv.Rank] = r;
+                    start.Environment[TrainerEnv.NodeRank] = "0";
+                    start.Environment[TrainerEnv.RendezvousDirectory] = rendezvous;
+                    start.Environment[TrainerEnv.RendezvousId] = $"local-{port}";
+                }
                 start.Environment[TrainerEnv.LocalRank] = r;
                 start.Environment[TrainerEnv.LocalWorldSize] = processes.ToString(CultureInfo.InvariantCulture);
-                start.Environment[TrainerEnv.NodeRank] = "0";
-                start.Environment[TrainerEnv.RendezvousDirectory] = rendezvous;
-                start.Environment[TrainerEnv.RendezvousId] = $"local-{port}";
+                if (gpuPerRank)
+                {
+                    // Each rank sees one GPU, so its "cuda" is its own: the LOCAL_RANK-th of those the pod was given.
+                    start.Environment["CUDA_VISIBLE_DEVICES"] = visible is { Length: > 0 } v ? v[rank % v.Length] : r;
+                }
                 start.Environment[CpuKernels.EnvironmentVariable] = oneDnn;
                 // The cores are shared by the ranks: one intra-op thread pool per core, not one per core per rank.
                 if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OMP_NUM_THREADS")))
@@ -144,7 +165,10 @@ public sealed partial class LocalLauncher(TextWriter output, TextWriter error)
             }
             try
             {
-                Directory.Delete(rendezvous, recursive: true);
+                if (rendezvous is not null)
+                {
+                    Directory.Delete(rendezvous, recursive: true);
+                }
             }
             catch (IOException)
             {
@@ -154,6 +178,35 @@ public sealed partial class LocalLauncher(TextWriter output, TextWriter error)
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    /// <summary>The pod's place in a world of several pods, as the operator (or torchrun's per-node agent) describes it.</summary>
+    internal sealed record PodWorld(int WorldSize, int NodeRank)
+    {
+        /// <summary>Null when WORLD_SIZE is not set (this machine is the world); a bad value is an error naming it.</summary>
+        public static PodWorld? FromEnvironment(Func<string, string?> env, int processes)
+        {
+            if (string.IsNullOrEmpty(env(TrainerEnv.WorldSize)))
+            {
+                return null;
+            }
+            var size = Number(env, TrainerEnv.WorldSize, 1);
+            var node = string.IsNullOrEmpty(env(TrainerEnv.NodeRank)) ? 0 : Number(env, TrainerEnv.NodeRank, 0);
+            if (size % processes != 0 || (node + 1) * processes > size)
+            {
+                throw new PlanException($"{TrainerEnv.WorldSize}={size} and {TrainerEnv.NodeRank}={node} leave no room for --processes {processes} ranks in this pod (ranks {node * processes}..{(node + 1) * processes - 1})");
+            }
+            if (string.IsNullOrEmpty(env(TrainerEnv.MasterPort)) && string.IsNullOrEmpty(env(TrainerEnv.RendezvousDirectory)))
+            {
+                throw new PlanException($"{TrainerEnv.WorldSize} is set but neither {TrainerEnv.MasterPort} nor {TrainerEnv.RendezvousDirectory}: the ranks cannot find rank 0");
+            }
+            return new PodWorld(size, node);
+        }
+
+        private static int Number(Func<string, string?> env, string name, int min) =>
+            int.TryParse(env(name), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min
+                ? n
+                : throw new PlanException($"{name} must be a whole number of at least {min}, got '{env(name)}'");
+    }
 
     private static string Describe(int code) => code switch
     {

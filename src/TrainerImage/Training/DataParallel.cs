@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Runtime.InteropServices;
@@ -20,6 +21,7 @@ public sealed class DataParallel : IDisposable
 
     private readonly ProcessGroup? group;
     private float[] bucket = [];
+    private long communicationTicks;
 
     private DataParallel(int rank, int worldSize, ProcessGroup? group)
     {
@@ -38,6 +40,12 @@ public sealed class DataParallel : IDisposable
     public bool IsLeader => Rank == 0;
 
     public int BucketFloats { get; private init; } = DefaultBucketFloats;
+
+    /// <summary>
+    /// Wall time this rank has spent inside collectives (the loss agreement, gradient buckets, broadcasts), waiting
+    /// for slower ranks included: what data parallelism costs on top of the computation.
+    /// </summary>
+    public TimeSpan CommunicationTime => Stopwatch.GetElapsedTime(0, Volatile.Read(ref communicationTicks));
 
     /// <summary>The same group with another bucket size (tests of the bucketing, the benchmark).</summary>
     public DataParallel WithBucketFloats(int floats) => new(Rank, WorldSize, group) { BucketFloats = floats > 0 ? floats : throw new ArgumentOutOfRangeException(nameof(floats)) };
@@ -209,8 +217,9 @@ public sealed class DataParallel : IDisposable
 
     private static Tensor OnCpu(Tensor t) => t.device_type == DeviceType.CPU && t.is_contiguous() ? t.alias() : t.cpu().contiguous();
 
-    private static void Run(Action collective)
+    private void Run(Action collective)
     {
+        var started = Stopwatch.GetTimestamp();
         try
         {
             collective();
@@ -219,6 +228,10 @@ public sealed class DataParallel : IDisposable
         {
             // A peer died or hung: the whole group ends, and another attempt (from the last checkpoint) can succeed.
             throw new BiT.Trainer.Commands.TransientFailureException(e.Message, e);
+        }
+        finally
+        {
+            communicationTicks += Stopwatch.GetTimestamp() - started;
         }
     }
 

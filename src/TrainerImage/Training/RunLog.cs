@@ -48,9 +48,10 @@ public sealed class RunLog : IDisposable
     /// <summary>
     /// One optimizer step: <paramref name="imagesPerSecond"/> is the moving figure; <paramref name="stepSeconds"/> is
     /// this step alone (data, forward, backward, update; not evaluation or checkpoints), of which
-    /// <paramref name="dataWaitSeconds"/> went to waiting for the input pipeline.
+    /// <paramref name="dataWaitSeconds"/> went to waiting for the input pipeline and
+    /// <paramref name="communicationSeconds"/> to collectives with the other ranks (rank 0's view; 0 for one process).
     /// </summary>
-    public void Step(int step, double loss, double learningRate, double imagesPerSecond, double epoch, DateTimeOffset time, double stepSeconds = 0, double dataWaitSeconds = 0)
+    public void Step(int step, double loss, double learningRate, double imagesPerSecond, double epoch, DateTimeOffset time, double stepSeconds = 0, double dataWaitSeconds = 0, double communicationSeconds = 0)
     {
         var record = new JsonObject
         {
@@ -61,6 +62,7 @@ public sealed class RunLog : IDisposable
             ["imagesPerSecond"] = Math.Round(imagesPerSecond, 2),
             ["stepSeconds"] = Math.Round(stepSeconds, 4),
             ["dataWaitSeconds"] = Math.Round(dataWaitSeconds, 4),
+            ["communicationSeconds"] = Math.Round(communicationSeconds, 4),
             ["epoch"] = Math.Round(epoch, 4),
             ["time"] = time.ToString("O", CultureInfo.InvariantCulture),
         };

@@ -105,6 +105,7 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
             {
                 var started = Stopwatch.GetTimestamp();
                 var waitedBefore = pipeline.WaitTime;
+                var communicatedBefore = world.CommunicationTime;
                 var lr = settings.Schedule.LearningRate(step);
                 var (loss, stopRequested) = await TrainStepAsync(model, optimizer, pipeline, settings, step, lr, world, trainable, stop, abort);
                 if (!double.IsFinite(loss))
@@ -116,7 +117,7 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
                 var imagesPerSecond = speed.Add(settings.BatchSize, seconds);
                 var now = time.GetUtcNow();
                 var epoch = (double)step * settings.BatchSize / train.Count;
-                runLog?.Step(step, loss, lr, imagesPerSecond, epoch, now, seconds, (pipeline.WaitTime - waitedBefore).TotalSeconds);
+                runLog?.Step(step, loss, lr, imagesPerSecond, epoch, now, seconds, (pipeline.WaitTime - waitedBefore).TotalSeconds, (world.CommunicationTime - communicatedBefore).TotalSeconds);
                 reporter.Progress(new ProgressUpdate(step, total, epoch, loss, lr, imagesPerSecond, speed.Eta(total - step, settings.BatchSize), now));
 
                 if (leader && runLog is not null && settings.EvalEverySteps > 0 && step % settings.EvalEverySteps == 0 && step < total)

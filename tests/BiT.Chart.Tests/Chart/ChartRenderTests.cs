@@ -50,6 +50,26 @@ public sealed class ChartRenderTests
     }
 
     [Fact]
+    public async Task The_operators_rules_let_it_make_a_gangs_service_and_pod_groups_in_the_cluster_role_and_in_each_watched_namespace()
+    {
+        static bool Allows(JsonNode role, string group, string resource, string verb) =>
+            role["rules"]!.AsArray().Any(r =>
+                r!["apiGroups"]!.AsArray().Any(g => (string?)g == group)
+                && r["resources"]!.AsArray().Any(x => (string?)x == resource)
+                && r["verbs"]!.AsArray().Any(v => (string?)v == verb));
+
+        var cluster = (await HelmChart.TemplateAsync()).Single("ClusterRole");
+        var perNamespace = (await HelmChart.TemplateAsync(["watchNamespaces={ml}"])).Single("Role", "bit-operator");
+        foreach (var role in new[] { cluster, perNamespace })
+        {
+            Assert.True(Allows(role, "", "services", "create"), "headless Service of a gang");
+            Assert.True(Allows(role, "scheduling.x-k8s.io", "podgroups", "create"), "coscheduling PodGroup");
+            Assert.True(Allows(role, "scheduling.volcano.sh", "podgroups", "create"), "Volcano PodGroup");
+            Assert.False(Allows(role, "", "services", "delete"), "the Service goes with its job (garbage collection)");
+        }
+    }
+
+    [Fact]
     public async Task Each_switch_renders_its_object()
     {
         var docs = await HelmChart.TemplateAsync(Everything);

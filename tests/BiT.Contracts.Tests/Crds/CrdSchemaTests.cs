@@ -52,12 +52,13 @@ public sealed class CrdSchemaTests
         Assert.Equal(
             [("Phase", "string", ".status.phase"), ("Progress", "string", ".status.progress.display"), ("Top1", "number", ".status.result.top1"),
              ("Restarts", "integer", ".status.restarts"), ("ETA", "string", ".status.progress.eta"),
-             ("Images/s", "number", ".status.progress.imagesPerSecond"), ("Pod", "string", ".status.podName"), ("Age", "date", ".metadata.creationTimestamp")],
+             ("Images/s", "number", ".status.progress.imagesPerSecond"), ("Pod", "string", ".status.podName"),
+             ("Workers", "string", ".status.workers.display"), ("World", "integer", ".status.worldSize"), ("Age", "date", ".metadata.creationTimestamp")],
             columns);
-        // ETA, Images/s and Pod only with kubectl get -o wide.
+        // ETA, Images/s, Pod, Workers and World only with kubectl get -o wide.
         var wide = ((YamlSequenceNode)At(root, "spec", "versions", "0", "additionalPrinterColumns")).Children
             .Where(c => ((YamlMappingNode)c).Children.ContainsKey("priority")).Select(c => Text(c, "name")).ToList();
-        Assert.Equal(["ETA", "Images/s", "Pod"], wide);
+        Assert.Equal(["ETA", "Images/s", "Pod", "Workers", "World"], wide);
     }
 
     [Fact]

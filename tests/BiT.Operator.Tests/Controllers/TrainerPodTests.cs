@@ -40,7 +40,9 @@ public sealed class TrainerPodTests
         Assert.Equal(["ALL"], c.SecurityContext.Capabilities.Drop);
         Assert.Equal(Options.TerminationGracePeriodSeconds, pod.Spec.TerminationGracePeriodSeconds);
         Assert.Equal("Never", pod.Spec.RestartPolicy);
-        Assert.Equal(["train", "--plan", PodPaths.PlanFile], c.Args);
+        // One trainer process per GPU: the pod's command starts two local ranks, each on its own GPU.
+        Assert.Equal(["train", "--plan", PodPaths.PlanFile, "--processes", "2"], c.Args);
+        Assert.Equal("true", c.Env.Single(e => e.Name == TrainerEnv.GpuPerRank).Value);
         Assert.Equal("pets-trainer", pod.Spec.ServiceAccountName);
         Assert.Equal("pets-ckpt", pod.Spec.Volumes.Single(v => v.Name == "checkpoints").PersistentVolumeClaim.ClaimName);
         // An existing claim may be shared: each job keeps its checkpoints in its own directory of it.

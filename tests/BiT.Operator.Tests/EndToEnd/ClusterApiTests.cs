@@ -298,4 +298,65 @@ public sealed class ClusterApiTests
         var cm = (await cluster.Admin.CoreV1.ListNamespacedConfigMapAsync(TestCluster.Namespace)).Items.Single(c => c.Metadata.Name.StartsWith("downstream-plan-", StringComparison.Ordinal));
         Assert.Contains("/pretrained/final/model.npz", cm.Data["plan.json"], StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_gang_asking_for_a_pod_group_gets_one_where_the_api_is_served_and_an_event_where_it_is_not()
+    {
+        await using var cluster = await Start();
+        await using var op = cluster.StartOperator();
+        var spec = Spec();
+        spec["resources"] = new JsonObject { ["workers"] = 2, ["podGroup"] = "Volcano", ["schedulerName"] = "volcano" };
+        await cluster.CreateJobAsync(JobKind.FineTune, "novolcano", spec);
+        await TestCluster.WaitUntilAsync(async () =>
+            (await cluster.Admin.CoreV1.ListNamespacedEventAsync(TestCluster.Namespace)).Items.Any(e => e.Reason == "PodGroupUnavailable" && e.InvolvedObject.Name == "novolcano"),
+            Timeout, "the PodGroupUnavailable event");
+        // The pods are made all the same; they wait (no scheduler), and the job says so.
+        var pod = await WaitForPodAsync(cluster, "novolcano-run-1-1");
+        Assert.Equal("volcano", pod.Spec.SchedulerName);
+        Assert.Equal("novolcano-run-1", pod.Metadata.Annotations["scheduling.k8s.io/group-name"]);
+        await WaitForPodAsync(cluster, "novolcano-run-1-0");
+        await cluster.Admin.CoreV1.ReadNamespacedServiceAsync("novolcano-workers", TestCluster.Namespace);
+        var status = await cluster.WaitForJobAsync(JobKind.FineTune, "novolcano", s => s.PodName == "novolcano-run-1-0", Timeout, "the gang named");
+        Assert.Equal(JobPhase.Pending, status.Phase);
+
+        // With the API served (a stand-in CRD for Volcano's PodGroup), the next job's group is made, owned by its job.
+        await cluster.Admin.ApiextensionsV1.CreateCustomResourceDefinitionAsync(new V1CustomResourceDefinition
+        {
+            Metadata = new V1ObjectMeta { Name = "podgroups.scheduling.volcano.sh" },
+            Spec = new V1CustomResourceDefinitionSpec
+            {
+                Group = "scheduling.volcano.sh",
+                Scope = "Namespaced",
+                Names = new V1CustomResourceDefinitionNames { Plural = "podgroups", Singular = "podgroup", Kind = "PodGroup" },
+                Versions =
+                [
+                    new V1CustomResourceDefinitionVersion
+                    {
+                        Name = "v1beta1", Served = true, Storage = true,
+                        Schema = new V1CustomResourceValidation { OpenAPIV3Schema = new V1JSONSchemaProps { Type = "object", XKubernetesPreserveUnknownFields = true } },
+                    },
+                ],
+            },
+        });
+        await TestCluster.WaitUntilAsync(async () =>
+        {
+            try
+            {
+                await cluster.Admin.CustomObjects.ListNamespacedCustomObjectAsync("scheduling.volcano.sh", "v1beta1", TestCluster.Namespace, "podgroups");
+                return true;
+            }
+            catch (k8s.Autorest.HttpOperationException)
+            {
+                return false;
+            }
+        }, Timeout, "the PodGroup API to be served");
+        spec = Spec();
+        spec["resources"] = new JsonObject { ["workers"] = 2, ["podGroup"] = "Volcano", ["schedulerName"] = "volcano" };
+        await cluster.CreateJobAsync(JobKind.FineTune, "withvolcano", spec);
+        await WaitForPodAsync(cluster, "withvolcano-run-1-1");
+        var group = System.Text.Json.JsonSerializer.SerializeToNode(await cluster.Admin.CustomObjects.GetNamespacedCustomObjectAsync(
+            "scheduling.volcano.sh", "v1beta1", TestCluster.Namespace, "podgroups", "withvolcano-run-1"))!;
+        Assert.Equal(2, (int)group["spec"]!["minMember"]!);
+        Assert.Equal("withvolcano", (string?)group["metadata"]!["ownerReferences"]![0]!["name"]);
+    }
 }

@@ -181,16 +181,16 @@ public sealed class PrometheusAlertEndToEndTests
             var healthy = BiTJobStatus.FromJson((await cluster.GetJobAsync(JobKind.FineTune, "healthy"))!.Status);
             Assert.Equal(JobPhase.Running, healthy.Phase);
 
-            // kubectl get -o wide adds the trainer's ETA and throughput and the current pod.
+            // kubectl get -o wide adds the trainer's ETA and throughput, the current pod, the workers running and the world size.
             var kubeconfig = cluster.Server.WriteKubeconfig(Path.Combine(dir, "kubeconfig"));
             var wide = await RunAsync("kubectl", "--kubeconfig", kubeconfig, "--cache-dir", Path.Combine(dir, "kube-cache"), "get", "bitft", "healthy", "-n", TestCluster.Namespace, "-o", "wide");
             Assert.True(wide.Exit == 0, wide.Stderr);
             var table = wide.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            Assert.Equal(["NAME", "PHASE", "PROGRESS", "TOP1", "RESTARTS", "ETA", "IMAGES/S", "POD", "AGE"], table[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Equal(["NAME", "PHASE", "PROGRESS", "TOP1", "RESTARTS", "ETA", "IMAGES/S", "POD", "WORKERS", "WORLD", "AGE"], table[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
             var cells = table[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            Assert.Equal("healthy-run-1", cells[^2]);
-            Assert.Matches(@"^[0-9hms.]+$", cells[^4]);
-            Assert.True(double.Parse(cells[^3], System.Globalization.CultureInfo.InvariantCulture) > 0, table[1]);
+            Assert.Equal(("healthy-run-1", "1/1", "1"), (cells[^4], cells[^3], cells[^2]));
+            Assert.Matches(@"^[0-9hms.]+$", cells[^6]);
+            Assert.True(double.Parse(cells[^5], System.Globalization.CultureInfo.InvariantCulture) > 0, table[1]);
 
             // The Ready summary as GitOps tools and kubectl wait read it: True for the running job.
             var wait = await RunAsync("kubectl", "--kubeconfig", kubeconfig, "--cache-dir", Path.Combine(dir, "kube-cache"), "wait", "bitft/healthy", "-n", TestCluster.Namespace, "--for=condition=Ready", "--timeout=60s");

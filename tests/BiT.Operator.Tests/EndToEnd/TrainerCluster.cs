@@ -66,8 +66,23 @@ public sealed class TrainerCluster : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// MASTER_PORT of this cluster's gangs. Every pod of the emulator is a process on this host, so a gang's rank 0
+    /// listens on a host port: a free one, not torchrun's 29500, which another test run on the machine may hold. The
+    /// gang tests run one job at a time (this collection is sequential), and a restarted gang reuses the port.
+    /// </summary>
+    internal static int RendezvousPort { get; } = FreePort();
+
     internal RunningOperator EnsureOperator() => Operator ??= Cluster.StartOperator(
-        ChartRbacTests.ChartSettings(), Cluster.Server.IssueServiceAccountToken(ChartRbacTests.OperatorNamespace, ChartRbacTests.OperatorAccount));
+        ChartRbacTests.ChartSettings() is var settings ? settings with { Controller = settings.Controller with { RendezvousPort = RendezvousPort } } : null!,
+        Cluster.Server.IssueServiceAccountToken(ChartRbacTests.OperatorNamespace, ChartRbacTests.OperatorAccount));
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
 
     /// <summary>Waits for the predicate; a job that finishes without meeting it fails the wait at once.</summary>
     internal async Task<BiTJobStatus> WaitAsync(string name, Func<BiTJobStatus, bool> predicate, string what, int seconds = 120)

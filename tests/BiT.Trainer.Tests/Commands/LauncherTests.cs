@@ -63,7 +63,12 @@ public sealed class LauncherTests
         var metrics = JsonDocument.Parse(File.ReadAllText(dir.Combine("work", "final", "metrics.json"))).RootElement;
         Assert.Equal(4, metrics.GetProperty("steps").GetInt32());
         // One writer: four train records, not eight.
-        Assert.Equal(4, File.ReadLines(dir.Combine("work", "metrics.jsonl")).Count(l => l.Contains("\"train\"", StringComparison.Ordinal)));
+        var train = File.ReadLines(dir.Combine("work", "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(r => r.GetProperty("type").GetString() == "train").ToList();
+        Assert.Equal(4, train.Count);
+        // Each step records the time spent in collectives (the loss agreement and the gradient buckets at least),
+        // part of that step's time.
+        Assert.All(train, r => Assert.InRange(r.GetProperty("communicationSeconds").GetDouble(), 1e-6, r.GetProperty("stepSeconds").GetDouble()));
         // The result line is rank 0's, once.
         Assert.Single((await stdout).Split('\n'), l => l.StartsWith("{\"top1\"", StringComparison.Ordinal));
     }

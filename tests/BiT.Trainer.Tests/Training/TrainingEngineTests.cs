@@ -22,6 +22,8 @@ public sealed class TrainingEngineTests
         // Each step's own time, and the part of it spent waiting for data, not only the moving rate.
         Assert.All(train, l => Assert.True(l["stepSeconds"]!.GetValue<double>() > 0));
         Assert.All(train, l => Assert.InRange(l["dataWaitSeconds"]!.GetValue<double>(), 0, l["stepSeconds"]!.GetValue<double>()));
+        // One process communicates with no one.
+        Assert.All(train, l => Assert.Equal(0, l["communicationSeconds"]!.GetValue<double>()));
         // Start-up is one record of its own before the first step, not part of any step.
         var startup = Assert.Single(lines, l => l["type"]!.GetValue<string>() == "startup");
         Assert.Equal(0, lines.IndexOf(startup));

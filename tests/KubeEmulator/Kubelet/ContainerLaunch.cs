@@ -113,7 +113,7 @@ internal static partial class ContainerLaunch
         var ns = Json.Str(pod, "metadata", "namespace")!;
         var env = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["HOSTNAME"] = PodSandbox.Hostname(Json.Str(pod, "metadata", "name")!),
+            ["HOSTNAME"] = Json.Str(pod, "spec", "hostname") is { Length: > 0 } hostname ? hostname : PodSandbox.Hostname(Json.Str(pod, "metadata", "name")!),
             ["KUBERNETES_SERVICE_HOST"] = api.Host,
             ["KUBERNETES_SERVICE_PORT"] = api.Port.ToString(CultureInfo.InvariantCulture),
             ["KUBERNETES_SERVICE_PORT_HTTPS"] = api.Port.ToString(CultureInfo.InvariantCulture),
@@ -156,7 +156,46 @@ internal static partial class ContainerLaunch
                 env[name] = Rewrite(Expand(Json.Str(e, "value") ?? "", env), mounts);
             }
         }
+        foreach (var (name, value) in env.ToList())
+        {
+            if (IsClusterAddress(core, ns, value))
+            {
+                env[name] = "127.0.0.1";
+            }
+        }
         return env;
+    }
+
+    /// <summary>
+    /// There is no cluster DNS, and every pod's IP is 127.0.0.1: an env value that is the DNS name of one of this
+    /// cluster's Services (<c>SVC.NS</c>, <c>SVC.NS.svc</c>, <c>SVC.NS.svc.cluster.local</c>) or of a pod under a
+    /// headless Service (<c>HOSTNAME.SUBDOMAIN</c>, then the same suffixes) is what it would resolve to: 127.0.0.1.
+    /// A name of one label, or one that names nothing in the store, is left alone.
+    /// </summary>
+    internal static bool IsClusterAddress(ApiServerCore core, string podNamespace, string value)
+    {
+        if (value.Length is 0 or > 253 || !value.Contains('.', StringComparison.Ordinal) || value.Any(ch => !(char.IsAsciiLetterLower(ch) || char.IsAsciiDigit(ch) || ch is '-' or '.')))
+        {
+            return false;
+        }
+        var name = value.EndsWith(".svc.cluster.local", StringComparison.Ordinal) ? value[..^".svc.cluster.local".Length]
+            : value.EndsWith(".svc", StringComparison.Ordinal) ? value[..^".svc".Length]
+            : value;
+        var qualified = name.Length != value.Length;
+        var labels = name.Split('.');
+        lock (core.Store.Sync)
+        {
+            bool Service(string ns, string svc) => core.Store.Get("services", ns, svc) is not null;
+            bool Pod(string ns, string host, string subdomain) => Service(ns, subdomain)
+                && core.Store.List("pods", ns).Any(p => Json.Str(p.Value, "spec", "hostname") == host && Json.Str(p.Value, "spec", "subdomain") == subdomain);
+            return labels.Length switch
+            {
+                // SVC.NS (or, unqualified, HOSTNAME.SUBDOMAIN in the pod's own namespace).
+                2 => Service(labels[1], labels[0]) || (!qualified && Pod(podNamespace, labels[0], labels[1])),
+                3 => Pod(labels[2], labels[0], labels[1]),
+                _ => false,
+            };
+        }
     }
 
     private static string ValueFrom(ApiServerCore core, JsonObject pod, JsonObject container, string ns, JsonObject vf)
