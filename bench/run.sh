@@ -22,6 +22,8 @@ export OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads
 dotnet build bench/ModelThroughput -c Release -v quiet -nologo >/dev/null
 dotnet build bench/TrainerPipeline -c Release -v quiet -nologo >/dev/null
 dotnet build src/TrainerImage -c Release -v quiet -nologo >/dev/null
+dotnet build bench/VipsImages -c Release -v quiet -nologo >/dev/null
+vips=bench/VipsImages/bin/Release/net10.0/VipsImages.dll
 model=bench/ModelThroughput/bin/Release/net10.0/ModelThroughput.dll
 pipe=bench/TrainerPipeline/bin/Release/net10.0/TrainerPipeline.dll
 images=${BIT_BENCH_IMAGES:-/tmp/bit-bench-images}
@@ -57,6 +59,12 @@ for round in $(seq 1 "$rounds"); do
     read -r what pre crop <<<"$job"
     pair 'dotnet $pipe images --dir "$images" --what $what --precrop $pre --crop $crop --seconds $seconds | grep RESULT | tee -a "$out" >&2' \
          '/usr/bin/python3 bench/images/pillow_images.py "$images" --what $what --precrop $pre --crop $crop --seconds $seconds | tee -a "$out" >&2'
+  done
+  # libvips (NetVips) against the trainer's TurboJPEG path, the same augmentation (bench/VipsImages).
+  for job in "160 128" "512 480"; do
+    read -r pre crop <<<"$job"
+    pair 'dotnet $vips "$images" --precrop $pre --crop $crop --seconds $seconds | tee -a "$out" >&2' \
+         'dotnet $pipe images --dir "$images" --what augment --precrop $pre --crop $crop --seconds $seconds | grep RESULT | sed "s/^RESULT csharp/RESULT turbo/" | tee -a "$out" >&2'
   done
   # The README example end to end: steady images/s = batch / median step seconds after the first, and top-1.
   pair 'fashion_trainer | tee -a "$out" >&2' \
@@ -98,6 +106,9 @@ row_img() { # what size label
   row_img decode "160->128" "JPEG 500x375 decode"
   row_img augment "160->128" "decode + resize 160 + crop 128 + flip"
   row_img augment "512->480" "decode + resize 512 + crop 480 + flip"
+  for size in "160->128" "512->480"; do
+    echo "| decode + resize + crop + flip $size, one thread: TurboJPEG path vs NetVips (libvips thumbnail) | $(med 5 turbo augment "$size") img/s | NetVips $(med 5 vips augment "$size") | $(ratio "$(med 5 turbo augment "$size")" "$(med 5 vips augment "$size")") |"
+  done
   for w in 1 2; do
     echo "| batch pipeline at 512 -> 480, $w worker(s) | $(med 5 csharp pipeline$w "512->480") img/s using $(med 6 csharp pipeline$w "512->480") cores | | |"
   done
