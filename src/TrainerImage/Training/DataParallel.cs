@@ -140,6 +140,41 @@ public sealed class DataParallel : IDisposable
     }
 
     /// <summary>
+    /// The gradient reduction overlapped with backward (<see cref="GradientOverlap"/>) for float32 CPU training in a
+    /// group; null for one process or other devices, which use <see cref="Agree"/> and <see cref="AverageGradients"/>
+    /// after backward. Collectives run on the overlap's own thread, one at a time.
+    /// </summary>
+    public GradientOverlap? Overlap(nn.Module model, IReadOnlyList<Tensor> trainable)
+    {
+        ArgumentNullException.ThrowIfNull(trainable);
+        if (group is null || trainable.Any(t => t.device_type != DeviceType.CPU || t.dtype != ScalarType.Float32))
+        {
+            return null;
+        }
+        var g = group;
+        return new GradientOverlap(model, trainable, data => Collective(() => g.AllReduceSum(data.Span)), WorldSize, BucketFloats);
+    }
+
+    /// <summary>
+    /// Ends a step whose last backward ran under <paramref name="overlap"/>: the remaining buckets and the loss/stop
+    /// agreement, then the averaged gradients in place. Only the time spent waiting here counts as communication
+    /// (what the overlap could not hide).
+    /// </summary>
+    public (double Loss, bool Stop) FinishStep(GradientOverlap overlap, double loss, bool stop)
+    {
+        ArgumentNullException.ThrowIfNull(overlap);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            return overlap.Finish(loss, stop);
+        }
+        finally
+        {
+            communicationTicks += Stopwatch.GetTimestamp() - started;
+        }
+    }
+
+    /// <summary>
     /// Replaces each parameter's gradient with the mean over the ranks, in buckets of <see cref="BucketFloats"/>
     /// (one all-reduce per bucket; float32 gradients are summed by Gloo, then divided by the world size).
     /// </summary>
@@ -259,16 +294,24 @@ public sealed class DataParallel : IDisposable
         var started = Stopwatch.GetTimestamp();
         try
         {
+            Collective(collective);
+        }
+        finally
+        {
+            communicationTicks += Stopwatch.GetTimestamp() - started;
+        }
+    }
+
+    private static void Collective(Action collective)
+    {
+        try
+        {
             collective();
         }
         catch (CollectiveException e)
         {
             // A peer died or hung: the whole group ends, and another attempt (from the last checkpoint) can succeed.
             throw new BiT.Trainer.Commands.TransientFailureException(e.Message, e);
-        }
-        finally
-        {
-            communicationTicks += Stopwatch.GetTimestamp() - started;
         }
     }
 
