@@ -3,7 +3,8 @@
 # A/B round by round, Release builds, the CPU model, load average and kernel choice printed, medians reported.
 # Writes the table between the "bench:trainer" markers of docs/benchmarks.md (with --write) and prints it.
 #   bench/run.sh [--rounds 3] [--threads 2] [--seconds 5] [--write]
-# Peers: bench/ModelThroughput/torch_step.py (Debian python3-torch), bench/images/pillow_images.py (python3-pil).
+# Peers: bench/ModelThroughput/torch_step.py (Debian python3-torch), bench/images/pillow_images.py (python3-pil),
+# bench/FashionMnist/torch_fashion_mnist.py (the README example in plain PyTorch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=3 threads=2 seconds=5 write=0
@@ -21,6 +22,8 @@ export OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads
 dotnet build bench/ModelThroughput -c Release -v quiet -nologo >/dev/null
 dotnet build bench/TrainerPipeline -c Release -v quiet -nologo >/dev/null
 dotnet build src/TrainerImage -c Release -v quiet -nologo >/dev/null
+dotnet build bench/VipsImages -c Release -v quiet -nologo >/dev/null
+vips=bench/VipsImages/bin/Release/net10.0/VipsImages.dll
 model=bench/ModelThroughput/bin/Release/net10.0/ModelThroughput.dll
 pipe=bench/TrainerPipeline/bin/Release/net10.0/TrainerPipeline.dll
 images=${BIT_BENCH_IMAGES:-/tmp/bit-bench-images}
@@ -29,6 +32,20 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 step=(--batch 8 --size 128 --warmup 2 --steps 4 --threads "$threads")
+trainer=src/TrainerImage/bin/Release/net10.0/bit-trainer.dll
+fashion_trainer() {
+  local dir; dir=$(mktemp -d)
+  dotnet $trainer run examples/finetune-fashion-mnist.yaml --workdir "$dir" >/dev/null 2>&1 || { echo "RESULT trainer fashion-mnist n/a n/a n/a"; rm -rf "$dir"; return; }
+  python3 - "$dir/metrics.jsonl" <<'PY'
+import json, statistics, sys
+records = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+steps = [r["stepSeconds"] for r in records if r.get("type") == "train"][1:]
+top1 = [r["top1"] for r in records if r.get("type") == "eval"][-1]
+median = statistics.median(steps)
+print(f"RESULT trainer fashion-mnist {64 / median:.1f} {median:.4f} {top1:.4f}")
+PY
+  rm -rf "$dir"
+}
 rss() { /usr/bin/time -f "RSS $1 %M" "${@:2}" 2>&1; }
 for round in $(seq 1 "$rounds"); do
   echo "round $round of $rounds, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
@@ -43,6 +60,15 @@ for round in $(seq 1 "$rounds"); do
     pair 'dotnet $pipe images --dir "$images" --what $what --precrop $pre --crop $crop --seconds $seconds | grep RESULT | tee -a "$out" >&2' \
          '/usr/bin/python3 bench/images/pillow_images.py "$images" --what $what --precrop $pre --crop $crop --seconds $seconds | tee -a "$out" >&2'
   done
+  # libvips (NetVips) against the trainer's TurboJPEG path, the same augmentation (bench/VipsImages).
+  for job in "160 128" "512 480"; do
+    read -r pre crop <<<"$job"
+    pair 'dotnet $vips "$images" --precrop $pre --crop $crop --seconds $seconds | tee -a "$out" >&2' \
+         'dotnet $pipe images --dir "$images" --what augment --precrop $pre --crop $crop --seconds $seconds | grep RESULT | sed "s/^RESULT csharp/RESULT turbo/" | tee -a "$out" >&2'
+  done
+  # The README example end to end: steady images/s = batch / median step seconds after the first, and top-1.
+  pair 'fashion_trainer | tee -a "$out" >&2' \
+       '/usr/bin/python3 bench/FashionMnist/torch_fashion_mnist.py --threads "$threads" | tee -a "$out" >&2'
   for workers in 1 2; do
     dotnet $pipe images --dir "$images" --what pipeline --workers $workers --precrop 512 --crop 480 --seconds $seconds | grep RESULT | tee -a "$out" >&2
   done
@@ -80,9 +106,13 @@ row_img() { # what size label
   row_img decode "160->128" "JPEG 500x375 decode"
   row_img augment "160->128" "decode + resize 160 + crop 128 + flip"
   row_img augment "512->480" "decode + resize 512 + crop 480 + flip"
+  for size in "160->128" "512->480"; do
+    echo "| decode + resize + crop + flip $size, one thread: TurboJPEG path vs NetVips (libvips thumbnail) | $(med 5 turbo augment "$size") img/s | NetVips $(med 5 vips augment "$size") | $(ratio "$(med 5 turbo augment "$size")" "$(med 5 vips augment "$size")") |"
+  done
   for w in 1 2; do
     echo "| batch pipeline at 512 -> 480, $w worker(s) | $(med 5 csharp pipeline$w "512->480") img/s using $(med 6 csharp pipeline$w "512->480") cores | | |"
   done
+  echo "| \`examples/finetune-fashion-mnist.yaml\`, steady img/s (top-1) | $(med 4 trainer fashion-mnist) ($(med 6 trainer fashion-mnist)) | plain PyTorch $(med 4 pytorch fashion-mnist) ($(med 6 pytorch fashion-mnist)) | $(ratio "$(med 4 trainer fashion-mnist)" "$(med 4 pytorch fashion-mnist)") |"
   echo "| peak RSS, R50x1 step (fp32 run) | $((ts_rss / 1024)) MiB | PyTorch $((pt_rss / 1024)) MiB | $(ratio "$ts_rss" "$pt_rss") |"
 } > "$out.table"
 cat "$out.table"

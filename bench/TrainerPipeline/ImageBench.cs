@@ -10,12 +10,13 @@ namespace BiT.Bench.TrainerPipeline;
 ///   augment:  the trainer's FineTuneTransform (precrop square, random crop, flip, float CHW) on the image decoded
 ///             with shrink-on-load, one thread
 ///   pipeline: BatchPipeline with --workers threads producing batches of --batch for --seconds, nobody training:
-///             images/s and the CPU cores the process used for them
+///             images/s and the CPU cores the process used for them; each batch is handed back to the pool unless
+///             --return 0
 /// Prints "RESULT csharp what precrop->crop images/s cores gen2-collections-per-1000-images".
 /// </summary>
 internal static class ImageBench
 {
-    public static async Task RunAsync(string dir, string what, int precrop, int crop, double seconds, int workers, int batch)
+    public static async Task RunAsync(string dir, string what, int precrop, int crop, double seconds, int workers, int batch, bool giveBack = true)
     {
         var data = ImageFolderDataset.Open(dir, DataSplit.Train, 0, null);
         var transform = new FineTuneTransform(precrop, crop);
@@ -49,12 +50,22 @@ internal static class ImageBench
         {
             var order = new SampleOrder(data.Count, 0);
             await using var pipeline = new BatchPipeline(data, transform, BatchPlans.Training(order, batch, 0), 0, workers, 4);
-            await pipeline.NextAsync(default);
+            var first = (await pipeline.NextAsync(default))!;
+            if (giveBack)
+            {
+                pipeline.Return(first);
+            }
             process.Refresh();
             (cpu, watch, gen2) = (process.TotalProcessorTime, Stopwatch.StartNew(), GC.CollectionCount(2));
             while (watch.Elapsed.TotalSeconds < seconds)
             {
-                await pipeline.NextAsync(default);
+                // As the trainer does once the batch is in a tensor: its pixel array goes back to the pipeline
+                // (--return 0: never, each batch a new array, as before the pool).
+                var next = (await pipeline.NextAsync(default))!;
+                if (giveBack)
+                {
+                    pipeline.Return(next);
+                }
                 count += batch;
             }
         }

@@ -14,7 +14,7 @@ using static TorchSharp.torch;
 
 // Trainer benchmarks; each mode prints markdown rows for docs/benchmarks.md / docs/results.md.
 //   pipeline [--batch 8] [--steps 3] [--size 128]   data pipeline cost against the model step alone (R50x1)
-//   images --dir D --what decode|augment|pipeline [--precrop 160 --crop 128 --seconds 5 --workers 1 --batch 32]
+//   images --dir D --what decode|augment|pipeline [--precrop 160 --crop 128 --seconds 5 --workers 1 --batch 32 --return 1]
 //        JPEG decode / decode + augment per thread / the batch pipeline's images/s and cores (bench/images)
 //   checkpoint [--repeats 3]                         checkpoint write/read of R50x1 against a plain copy/read
 //   norm [--steps 1000] [--seeds 0] [--runs 4:0.01,64:0.1]   GN+WS vs BatchNorm at per-device batch 4 (and 64);
@@ -34,7 +34,7 @@ switch (mode)
         await ImageBench.RunAsync(
             options.TryGetValue("dir", out var dir) ? dir : "/tmp/bit-bench-images",
             options.TryGetValue("what", out var what) ? what : "augment",
-            Int("precrop", 160), Int("crop", 128), Int("seconds", 5), Int("workers", 1), Int("batch", 32));
+            Int("precrop", 160), Int("crop", 128), Int("seconds", 5), Int("workers", 1), Int("batch", 32), Int("return", 1) != 0);
         return 0;
     case "checkpoint":
         CheckpointBench.Run(Int("repeats", 3));

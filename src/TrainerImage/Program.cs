@@ -17,6 +17,8 @@ public static class Program
     /// <summary>Runs the command named by the first argument; Ctrl+C cancels it.</summary>
     public static async Task<int> Main(string[] args)
     {
+        // Before anything loads libtorch: libgomp reads its settings once, at load (Model/Native/OpenMpDefaults.cs).
+        BiT.Model.Native.OpenMpDefaults.Apply();
         // The child process that tries oneDNN on this CPU before a run trusts it (Model/Native/KernelProbe.cs).
         if (BiT.Model.Native.KernelProbe.RunIfRequested() is { } probeExit)
         {

@@ -85,6 +85,7 @@ public static class CpuKernels
             {
                 return _applied;
             }
+            NativeHeap.Configure();
             var choice = Decide(Environment.GetEnvironmentVariable(EnvironmentVariable), RuntimeInformation.ProcessArchitecture, probe);
             if (!BackendSwitches.IsAvailable)
             {

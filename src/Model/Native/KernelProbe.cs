@@ -29,7 +29,7 @@ public static class KernelProbe
     /// The probe for <see cref="CpuKernels.Configure"/> when this program answers it (its <c>Main</c> called
     /// <see cref="RunIfRequested"/>); null in other hosts (a test host started again would not run the probe).
     /// </summary>
-    public static Func<KernelProbeResult>? ForThisProcess => _hostAnswers ? InChildProcess : null;
+    public static Func<KernelProbeResult>? ForThisProcess => _hostAnswers ? KernelProbeCache.Through(KernelProbeCache.ForThisMachine(), InChildProcess) : null;
 
     /// <summary>
     /// In the child (<see cref="ChildVariable"/> set): runs the probe and returns the exit code for <c>Main</c>.
@@ -72,7 +72,7 @@ public static class KernelProbe
     {
         var (file, arguments) = SelfCommand();
         return file is null
-            ? new KernelProbeResult(false, "this process's executable is unknown, so no child could be started")
+            ? new KernelProbeResult(false, "this process's executable is unknown, so no child could be started", Conclusive: false)
             : InChildProcess(file, arguments, timeout);
     }
 
@@ -105,7 +105,7 @@ public static class KernelProbe
             {
                 child.Kill(entireProcessTree: true);
                 child.WaitForExit();
-                return new KernelProbeResult(false, $"no answer within {timeout.TotalSeconds:F0} s");
+                return new KernelProbeResult(false, $"no answer within {timeout.TotalSeconds:F0} s", Conclusive: false);
             }
             child.WaitForExit();
             var stdout = output.Result;
@@ -115,11 +115,12 @@ public static class KernelProbe
                 return new KernelProbeResult(true, $"{seconds} s with start-up");
             }
             var said = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? errors.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "";
-            return new KernelProbeResult(false, $"the child {Describe(child.ExitCode)} after {seconds} s{(said.Length > 0 ? $": {said.Trim()}" : "")}");
+            // SIGKILL comes from outside (the OOM killer, a stop): it says nothing about the kernels.
+            return new KernelProbeResult(false, $"the child {Describe(child.ExitCode)} after {seconds} s{(said.Length > 0 ? $": {said.Trim()}" : "")}", Conclusive: child.ExitCode != 128 + 9);
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
         {
-            return new KernelProbeResult(false, $"the child could not be started: {e.Message}");
+            return new KernelProbeResult(false, $"the child could not be started: {e.Message}", Conclusive: false);
         }
     }
 

@@ -27,6 +27,29 @@ public sealed class BatchPipelineTests
     }
 
     [Fact]
+    public async Task Returned_pixel_arrays_are_reused_and_the_batches_stay_the_same()
+    {
+        var data = new FakeDataset(37, 4);
+        var transform = new FineTuneTransform(10, 8);
+        var fresh = await Take(data, transform, BatchPlans.Training(new SampleOrder(37, 5), 6, 0), workers: 2, max: 30);
+        // A consumer that copies each batch out and hands it back, as the trainer does after torch.tensor.
+        await using var pipeline = new BatchPipeline(data, transform, BatchPlans.Training(new SampleOrder(37, 5), 6, 0), seed: 5, workers: 2, prefetch: 3);
+        var copies = new List<(float[] Pixels, int[] Labels)>();
+        var arrays = new HashSet<float[]>(ReferenceEqualityComparer.Instance);
+        while (copies.Count < 30 && await pipeline.NextAsync(CancellationToken.None) is { } b)
+        {
+            copies.Add(((float[])b.Pixels.Clone(), b.Labels));
+            arrays.Add(b.Pixels);
+            pipeline.Return(b);
+        }
+        Assert.Equal(fresh.Select(b => b.Labels), copies.Select(c => c.Labels));
+        // A reused array still holding an earlier batch anywhere the transform did not write would differ here.
+        Assert.Equal(fresh.Select(b => b.Pixels), copies.Select(c => c.Pixels));
+        Assert.True(arrays.Count <= 2 + 3 + 2 + 1, $"{arrays.Count} arrays for 30 batches");
+        Assert.Equal(arrays.Count, pipeline.AllocatedBuffers);
+    }
+
+    [Fact]
     public async Task Starting_at_a_later_batch_gives_the_same_batches_as_running_up_to_it()
     {
         var data = new FakeDataset(37, 4);
