@@ -39,7 +39,7 @@ public sealed class BitHead : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = nn.functional.relu(_gn.forward(input));
+        var x = nn.functional.relu(_gn.call(input));
         // The pooled features are tiny; the classifier runs in float32 so that logits keep full precision.
         x = x.mean(SpatialDims, keepdim: true).to(ScalarType.Float32);
         // The 1x1 convolution over a 1x1 map as the matrix product it is (same weights and sums), which also keeps

@@ -108,9 +108,9 @@ public sealed class BitResNet : nn.Module<Tensor, Tensor>
         }
 
         using var scope = NewDisposeScope();
-        var x = _root.forward(Prepare(input));
-        x = _body.forward(x);
-        return _head.forward(x).MoveToOuterDisposeScope();
+        var x = _root.call(Prepare(input));
+        x = _body.call(x);
+        return _head.call(x).MoveToOuterDisposeScope();
     }
 
     /// <summary>The final features before the head, [N, 2048·w, h, w].</summary>
@@ -118,7 +118,7 @@ public sealed class BitResNet : nn.Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(input);
         using var scope = NewDisposeScope();
-        return _body.forward(_root.forward(Prepare(input))).MoveToOuterDisposeScope();
+        return _body.call(_root.call(Prepare(input))).MoveToOuterDisposeScope();
     }
 
     private Tensor Prepare(Tensor input)

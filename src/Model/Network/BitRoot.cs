@@ -28,7 +28,7 @@ public sealed class BitRoot : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = _conv.forward(input);
+        var x = _conv.call(input);
         x = nn.functional.pad(x, ZeroPad, PaddingModes.Constant, 0);
         x = nn.functional.max_pool2d(x, PoolKernel, PoolStride);
         return x.MoveToOuterDisposeScope();

@@ -45,11 +45,11 @@ public sealed class PreActBottleneck : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var preact = nn.functional.relu(_gn1.forward(input));
-        var shortcut = _downsample is null ? input : _downsample.forward(preact);
-        var x = _conv1.forward(preact);
-        x = _conv2.forward(nn.functional.relu(_gn2.forward(x)));
-        x = _conv3.forward(nn.functional.relu(_gn3.forward(x)));
+        var preact = nn.functional.relu(_gn1.call(input));
+        var shortcut = _downsample is null ? input : _downsample.call(preact);
+        var x = _conv1.call(preact);
+        x = _conv2.call(nn.functional.relu(_gn2.call(x)));
+        x = _conv3.call(nn.functional.relu(_gn3.call(x)));
         return (x + shortcut).MoveToOuterDisposeScope();
     }
 }

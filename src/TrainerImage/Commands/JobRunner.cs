@@ -67,7 +67,7 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
             if (world.WorldSize > 1)
             {
                 await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                    $"  ranks        {world.WorldSize} (Gloo), {plan.Hyperparameters.BatchSize / world.WorldSize} images of each global batch per rank"));
+                    $"  ranks        {world.WorldSize}, gradients by {world.DescribeGradientEngine(TorchSharp.torch.cuda.is_available() ? TorchSharp.DeviceType.CUDA : TorchSharp.DeviceType.CPU)}, {plan.Hyperparameters.BatchSize / world.WorldSize} images of each global batch per rank"));
             }
 
             var registry = Metrics.NewCustomRegistry();
@@ -111,7 +111,7 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
             if (world.WorldSize > 1)
             {
                 await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                    $"  ranks        {world.WorldSize} (Gloo), {plan.Hyperparameters.BatchSize / world.WorldSize} images of each global batch per rank"));
+                    $"  ranks        {world.WorldSize}, gradients by {world.DescribeGradientEngine(TorchSharp.torch.cuda.is_available() ? TorchSharp.DeviceType.CUDA : TorchSharp.DeviceType.CPU)}, {plan.Hyperparameters.BatchSize / world.WorldSize} images of each global batch per rank"));
             }
 
             var registry = Metrics.NewCustomRegistry();

@@ -22,6 +22,8 @@ public sealed class DataParallel : IDisposable
     private readonly ProcessGroup? group;
     private float[] bucket = [];
     private long communicationTicks;
+    private NcclGradientReducer? deviceReducer;
+    private bool deviceEngineChosen;
 
     private DataParallel(int rank, int worldSize, ProcessGroup? group)
     {
@@ -48,13 +50,19 @@ public sealed class DataParallel : IDisposable
     public TimeSpan CommunicationTime => Stopwatch.GetElapsedTime(0, Volatile.Read(ref communicationTicks));
 
     /// <summary>The same group with another bucket size (tests of the bucketing, the benchmark).</summary>
-    public DataParallel WithBucketFloats(int floats) => new(Rank, WorldSize, group) { BucketFloats = floats > 0 ? floats : throw new ArgumentOutOfRangeException(nameof(floats)) };
+    public DataParallel WithBucketFloats(int floats) => new(Rank, WorldSize, group) { BucketFloats = floats > 0 ? floats : throw new ArgumentOutOfRangeException(nameof(floats)), NcclLoader = NcclLoader };
+
+    /// <summary>How NCCL is loaded when gradients are on CUDA (tests substitute it); never called on a CPU run.</summary>
+    public Func<(Nccl? Nccl, string Reason)> NcclLoader { get; init; } = GradientEngine.LoadNccl;
+
+    /// <summary>The engine this rank would reduce gradients on <paramref name="device"/> with, and why (the log's ranks line).</summary>
+    public string DescribeGradientEngine(DeviceType device) => GradientEngine.Choose(device, NcclLoader).Description;
 
     /// <summary>Wraps a joined group (tests, the benchmark).</summary>
-    public static DataParallel Of(ProcessGroup group)
+    public static DataParallel Of(ProcessGroup group, Func<(Nccl? Nccl, string Reason)>? ncclLoader = null)
     {
         ArgumentNullException.ThrowIfNull(group);
-        return new DataParallel(group.Rank, group.WorldSize, group);
+        return new DataParallel(group.Rank, group.WorldSize, group) { NcclLoader = ncclLoader ?? GradientEngine.LoadNccl };
     }
 
     /// <summary>
@@ -132,6 +140,41 @@ public sealed class DataParallel : IDisposable
     }
 
     /// <summary>
+    /// The gradient reduction overlapped with backward (<see cref="GradientOverlap"/>) for float32 CPU training in a
+    /// group; null for one process or other devices, which use <see cref="Agree"/> and <see cref="AverageGradients"/>
+    /// after backward. Collectives run on the overlap's own thread, one at a time.
+    /// </summary>
+    public GradientOverlap? Overlap(nn.Module model, IReadOnlyList<Tensor> trainable)
+    {
+        ArgumentNullException.ThrowIfNull(trainable);
+        if (group is null || trainable.Any(t => t.device_type != DeviceType.CPU || t.dtype != ScalarType.Float32))
+        {
+            return null;
+        }
+        var g = group;
+        return new GradientOverlap(model, trainable, data => Collective(() => g.AllReduceSum(data.Span)), WorldSize, BucketFloats);
+    }
+
+    /// <summary>
+    /// Ends a step whose last backward ran under <paramref name="overlap"/>: the remaining buckets and the loss/stop
+    /// agreement, then the averaged gradients in place. Only the time spent waiting here counts as communication
+    /// (what the overlap could not hide).
+    /// </summary>
+    public (double Loss, bool Stop) FinishStep(GradientOverlap overlap, double loss, bool stop)
+    {
+        ArgumentNullException.ThrowIfNull(overlap);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            return overlap.Finish(loss, stop);
+        }
+        finally
+        {
+            communicationTicks += Stopwatch.GetTimestamp() - started;
+        }
+    }
+
+    /// <summary>
     /// Replaces each parameter's gradient with the mean over the ranks, in buckets of <see cref="BucketFloats"/>
     /// (one all-reduce per bucket; float32 gradients are summed by Gloo, then divided by the world size).
     /// </summary>
@@ -147,6 +190,12 @@ public sealed class DataParallel : IDisposable
         if (grads.Any(g => g.dtype != ScalarType.Float32))
         {
             throw new TrainingFailedException("data-parallel training averages float32 gradients only");
+        }
+        if (grads.Count > 0 && grads[0].device_type == DeviceType.CUDA && DeviceReducer() is { } onDevice)
+        {
+            // NCCL on the device (NcclGradientReducer); the time counted is the enqueueing, the GPU works on.
+            Run(() => onDevice.Reduce(grads));
+            return;
         }
         var i = 0;
         while (i < grads.Count)
@@ -213,7 +262,30 @@ public sealed class DataParallel : IDisposable
         return (values[0] / WorldSize, values[1] > 0);
     }
 
-    public void Dispose() => group?.Dispose();
+    public void Dispose()
+    {
+        deviceReducer?.Dispose();
+        group?.Dispose();
+    }
+
+    /// <summary>
+    /// Chosen once, at the first CUDA step, by every rank together (the Gloo group exists by then); the initial
+    /// broadcast (BroadcastState) stays on Gloo through host memory: it runs once per run.
+    /// </summary>
+    private NcclGradientReducer? DeviceReducer()
+    {
+        if (!deviceEngineChosen)
+        {
+            deviceEngineChosen = true;
+            string reason = "";
+            Run(() => deviceReducer = NcclGradientReducer.TryCreate(group!, NcclLoader, BucketFloats, out reason));
+            if (deviceReducer is null && IsLeader)
+            {
+                Console.Error.WriteLine($"rank 0: gradients are reduced by {reason}");
+            }
+        }
+        return deviceReducer;
+    }
 
     private static Tensor OnCpu(Tensor t) => t.device_type == DeviceType.CPU && t.is_contiguous() ? t.alias() : t.cpu().contiguous();
 
@@ -222,16 +294,24 @@ public sealed class DataParallel : IDisposable
         var started = Stopwatch.GetTimestamp();
         try
         {
+            Collective(collective);
+        }
+        finally
+        {
+            communicationTicks += Stopwatch.GetTimestamp() - started;
+        }
+    }
+
+    private static void Collective(Action collective)
+    {
+        try
+        {
             collective();
         }
         catch (CollectiveException e)
         {
             // A peer died or hung: the whole group ends, and another attempt (from the last checkpoint) can succeed.
             throw new BiT.Trainer.Commands.TransientFailureException(e.Message, e);
-        }
-        finally
-        {
-            communicationTicks += Stopwatch.GetTimestamp() - started;
         }
     }
 

@@ -81,6 +81,7 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
         // Every rank starts from rank 0's state: the checkpoint it restored, or its freshly built network.
         step = world.BroadcastState(model, optimizer, step);
         var trainable = parameters.Select(p => p.Item2).Where(p => p.requires_grad).ToList();
+        using var overlap = world.Overlap(model, trainable);
 
         using var runLog = leader ? new RunLog(workDirectory, step) : null;
         reporter.Started(settings, step);
@@ -107,7 +108,7 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
                 var waitedBefore = pipeline.WaitTime;
                 var communicatedBefore = world.CommunicationTime;
                 var lr = settings.Schedule.LearningRate(step);
-                var (loss, stopRequested) = await TrainStepAsync(model, optimizer, pipeline, settings, step, lr, world, trainable, stop, abort);
+                var (loss, stopRequested) = await TrainStepAsync(model, optimizer, pipeline, settings, step, lr, world, trainable, overlap, stop, abort);
                 if (!double.IsFinite(loss))
                 {
                     throw new TrainingFailedException($"non-finite loss ({loss.ToString(CultureInfo.InvariantCulture)}) at step {step + 1}; lower the learning rate or check the data");
@@ -181,7 +182,7 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
 
     private static async Task<(double Loss, bool Stop)> TrainStepAsync(
         nn.Module<Tensor, Tensor> model, SgdMomentum optimizer, BatchPipeline pipeline, TrainingSettings settings, int step, double lr,
-        DataParallel world, IReadOnlyList<Tensor> trainable, CancellationToken stopRequest, CancellationToken abort)
+        DataParallel world, IReadOnlyList<Tensor> trainable, GradientOverlap? overlap, CancellationToken stopRequest, CancellationToken abort)
     {
         optimizer.ZeroGrad();
         var lambda = MixUp.Lambda(settings.Seed, step, settings.MixupAlpha);
@@ -190,6 +191,11 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
         {
             var batch = await pipeline.NextAsync(abort) ?? throw new InvalidOperationException("the training stream ended");
             using var scope = torch.NewDisposeScope();
+            if (micro == settings.BatchSplit - 1)
+            {
+                // The last micro-batch's backward starts the gradient all-reduces as layers finish.
+                overlap?.Arm();
+            }
             var device = settings.ResolveDevice();
             var x = torch.tensor(batch.Pixels, [batch.Count, 3, batch.Size, batch.Size]).to(device);
             var y = torch.tensor(batch.Labels.Select(l => (long)l).ToArray(), [batch.Count]).to(device);
@@ -218,6 +224,16 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
             total += scaled.item<float>();
         }
         // Every rank learns the global loss (so all of them stop on a non-finite one) and whether any was asked to stop.
+        if (overlap is not null)
+        {
+            // The gradients were averaged during and after backward; the loss and stop flag travel after them.
+            var (overlappedLoss, overlappedStop) = world.FinishStep(overlap, total, stopRequest.IsCancellationRequested);
+            if (double.IsFinite(overlappedLoss))
+            {
+                optimizer.Step(lr);
+            }
+            return (overlappedLoss, overlappedStop);
+        }
         var (globalLoss, stop) = world.Agree(total, stopRequest.IsCancellationRequested);
         if (double.IsFinite(globalLoss))
         {

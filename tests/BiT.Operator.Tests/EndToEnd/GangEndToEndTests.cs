@@ -60,7 +60,7 @@ public sealed class GangEndToEndTests(TrainerCluster fixture)
         Assert.Equal("None", service.Spec.ClusterIP);
         // Rank 0 trained as one of two ranks, each on 4 of the 8 images of a global batch, through the Service's name.
         var rank0 = await LogAsync("gang-run-1-0");
-        Assert.Contains("ranks        2 (Gloo), 4 images of each global batch per rank", rank0, StringComparison.Ordinal);
+        Assert.Contains("ranks        2, gradients by Gloo (the gradients are on the CPU), 4 images of each global batch per rank", rank0, StringComparison.Ordinal);
         var env = pods.Single(p => p.Metadata.Name == "gang-run-1-1").Spec.Containers[0].Env;
         Assert.Equal("gang-run-1-0.gang-workers", env.Single(e => e.Name == "MASTER_ADDR").Value);
 

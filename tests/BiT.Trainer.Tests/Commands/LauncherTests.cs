@@ -58,7 +58,7 @@ public sealed class LauncherTests
         var output = await stdout + await stderr;
         Assert.True(process.ExitCode == 0, output);
         Assert.Contains("started rank 1 of 2", output, StringComparison.Ordinal);
-        Assert.Contains("ranks        2 (Gloo), 4 images of each global batch per rank", output, StringComparison.Ordinal);
+        Assert.Contains("ranks        2, gradients by Gloo (the gradients are on the CPU), 4 images of each global batch per rank", output, StringComparison.Ordinal);
         Assert.True(File.Exists(dir.Combine("work", "final", "model.npz")));
         var metrics = JsonDocument.Parse(File.ReadAllText(dir.Combine("work", "final", "metrics.json"))).RootElement;
         Assert.Equal(4, metrics.GetProperty("steps").GetInt32());

@@ -10,7 +10,7 @@ namespace BiT.Trainer.Tests.Training;
 /// </summary>
 internal static class Ranks
 {
-    public static T[] Run<T>(int worldSize, Func<DataParallel, T> body, int bucketFloats = DataParallel.DefaultBucketFloats)
+    public static T[] Run<T>(int worldSize, Func<DataParallel, T> body, int bucketFloats = DataParallel.DefaultBucketFloats, Func<(Nccl? Nccl, string Reason)>? ncclLoader = null)
     {
         var store = Path.Combine(Path.GetTempPath(), "bit-trainer-tests", "rendezvous-" + Guid.NewGuid().ToString("N"));
         try
@@ -26,7 +26,7 @@ internal static class Ranks
                         WorldSize = worldSize,
                         Timeout = TimeSpan.FromMinutes(2),
                     });
-                    using var world = DataParallel.Of(group);
+                    using var world = DataParallel.Of(group, ncclLoader);
                     return body(bucketFloats == DataParallel.DefaultBucketFloats ? world : world.WithBucketFloats(bucketFloats));
                 },
                 TaskCreationOptions.LongRunning)).ToArray();

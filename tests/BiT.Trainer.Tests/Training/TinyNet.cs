@@ -30,8 +30,8 @@ internal sealed class TinyNet : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input)
     {
-        var features = nn.functional.relu(norm.forward(conv.forward(input))).mean([2, 3]);
-        var logits = head.forward(features);
+        var features = nn.functional.relu(norm.call(conv.call(input))).mean([2, 3]);
+        var logits = head.call(features);
         return poison ? logits.mul(float.NaN) : logits;
     }
 
