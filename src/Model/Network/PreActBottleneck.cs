@@ -50,6 +50,6 @@ public sealed class PreActBottleneck : nn.Module<Tensor, Tensor>
         var x = _conv1.call(preact);
         x = _conv2.call(nn.functional.relu(_gn2.call(x)));
         x = _conv3.call(nn.functional.relu(_gn3.call(x)));
-        return (x + shortcut).MoveToOuterDisposeScope();
+        return x.add(shortcut, HeldScalars.One).MoveToOuterDisposeScope();
     }
 }

@@ -55,7 +55,7 @@ public sealed class SgdMomentum : IDisposable
                 continue;
             }
             var d = WeightDecay != 0 ? grad.add(p, alpha: weightDecay) : grad;
-            buffers[i].mul_(momentum).add_(d);
+            buffers[i].mul_(momentum).add_(d, BiT.Model.HeldScalars.One);
             p.add_(buffers[i], alpha: step);
         }
     }

@@ -209,10 +209,10 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
                 // Explicit Scalars, disposed after use: an implicitly converted one can be finalized mid-call.
                 using var mine = lambda.ToScalar();
                 using var theirs = (1.0 - lambda).ToScalar();
-                var mixed = x.mul(mine).add(x.index_select(0, perm).mul(theirs));
+                var mixed = x.mul(mine).add(x.index_select(0, perm).mul(theirs), BiT.Model.HeldScalars.One);
                 var logits = Flatten(model.forward(mixed));
                 loss = Losses.CrossEntropy(logits, y, settings.Loss, settings.NumClasses).mul(mine)
-                    .add(Losses.CrossEntropy(logits, y.index_select(0, perm), settings.Loss, settings.NumClasses).mul(theirs));
+                    .add(Losses.CrossEntropy(logits, y.index_select(0, perm), settings.Loss, settings.NumClasses).mul(theirs), BiT.Model.HeldScalars.One);
             }
             else
             {
