@@ -99,6 +99,13 @@ public static class FailureClassifier
     private static string OneLine(string message)
     {
         var line = message.ReplaceLineEndings(" ").Trim();
+        // libtorch appends its C++ stack to the message ("... (most recent call first): frame #0: ..."): a stack
+        // trace, which belongs in debug output only (BIT_DEBUG=1 prints the whole exception).
+        var stack = line.IndexOf(" (most recent call first):", StringComparison.Ordinal);
+        if (stack > 0)
+        {
+            line = line[..stack].Trim();
+        }
         return line.Length == 0 ? "(no message)" : line;
     }
 }

@@ -65,6 +65,17 @@ public sealed class FailureClassifierTests
     }
 
     [Fact]
+    public void A_libtorch_error_is_one_line_without_its_cpp_stack()
+    {
+        // The shape of a libtorch error as TorchSharp raises it: the message, then the C++ frames on the same line.
+        var libtorch = new System.Runtime.InteropServices.ExternalException(
+            "Expected false to be true, but got false. Exception raised from toFloat at /pytorch/c10/core/Scalar.h:140 (most recent call first): frame #0: c10::Error::Error(c10::SourceLocation) + 0xb0 (0x7f in libc10.so) frame #1: c10::detail::torchCheckFail(char const*) + 0x84");
+        var reason = FailureClassifier.Describe(libtorch);
+        Assert.Equal("ExternalException: Expected false to be true, but got false. Exception raised from toFloat at /pytorch/c10/core/Scalar.h:140", reason);
+        Assert.DoesNotContain("frame #", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_operator_retries_the_transient_code_and_not_the_permanent_one()
     {
         Assert.True(TrainerExitCodes.IsRetryable(TrainerExitCodes.TransientFailure));
