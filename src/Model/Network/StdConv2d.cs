@@ -15,7 +15,8 @@ public sealed class StdConv2d : nn.Module<Tensor, Tensor>
 
     private static readonly long[] KernelDims = [1, 2, 3];
 
-    // Held, not converted implicitly per call: TorchSharp lets an implicitly converted Scalar be finalized while
+    // Held, not converted implicitly per call (and the alpha of add_ held too, HeldScalars.One): TorchSharp lets an
+    // implicitly converted Scalar be finalized while
     // libtorch still reads it ("Unknown scalar type" under GC pressure).
     private static readonly Scalar EpsilonScalar = Epsilon.ToScalar();
 
@@ -48,7 +49,7 @@ public sealed class StdConv2d : nn.Module<Tensor, Tensor>
         // kernels, so shapes of the largest variants can be checked without allocating them.
         var centered = weight - weight.mean(KernelDims, keepdim: true);
         var variance = (centered * centered).mean(KernelDims, keepdim: true);
-        var standardized = centered * variance.add_(EpsilonScalar).rsqrt_();
+        var standardized = centered * variance.add_(EpsilonScalar, HeldScalars.One).rsqrt_();
         return standardized.MoveToOuterDisposeScope();
     }
 
