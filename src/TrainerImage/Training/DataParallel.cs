@@ -197,25 +197,15 @@ public sealed class DataParallel : IDisposable
             Run(() => onDevice.Reduce(grads));
             return;
         }
-        var i = 0;
-        while (i < grads.Count)
+        foreach (var (first, end, floats) in GradientBuckets.Consecutive(grads, BucketFloats))
         {
-            // A bucket: consecutive gradients up to BucketFloats (a larger gradient goes alone).
-            var first = i;
-            long floats = 0;
-            do
-            {
-                floats += grads[i].numel();
-                i++;
-            }
-            while (i < grads.Count && floats + grads[i].numel() <= BucketFloats);
             if (bucket.Length < floats)
             {
                 bucket = new float[floats];
             }
             var span = bucket.AsSpan(0, (int)floats);
             var offset = 0;
-            for (var k = first; k < i; k++)
+            for (var k = first; k < end; k++)
             {
                 var n = (int)grads[k].numel();
                 using var cpu = OnCpu(grads[k]);
@@ -229,7 +219,7 @@ public sealed class DataParallel : IDisposable
                 v *= scale;
             }
             offset = 0;
-            for (var k = first; k < i; k++)
+            for (var k = first; k < end; k++)
             {
                 var g = grads[k];
                 var n = (int)g.numel();

@@ -83,20 +83,10 @@ public sealed class NcclGradientReducer : IDisposable
             largest = Math.Max(largest, g.numel());
         }
         EnsureBucket(Math.Max(largest, Math.Min(total, BucketFloats)), grads[0].device);
-        var i = 0;
-        while (i < grads.Count)
+        foreach (var (first, end, floats) in GradientBuckets.Consecutive(grads, BucketFloats))
         {
-            // A bucket: consecutive gradients up to BucketFloats (a larger gradient goes alone).
-            var first = i;
-            long floats = 0;
-            do
-            {
-                floats += grads[i].numel();
-                i++;
-            }
-            while (i < grads.Count && floats + grads[i].numel() <= BucketFloats);
             long offset = 0;
-            for (var k = first; k < i; k++)
+            for (var k = first; k < end; k++)
             {
                 var g = grads[k];
                 using var slot = bucket!.narrow(0, offset, g.numel()).view(g.shape);
@@ -110,7 +100,7 @@ public sealed class NcclGradientReducer : IDisposable
                 filled.div_(world);
             }
             offset = 0;
-            for (var k = first; k < i; k++)
+            for (var k = first; k < end; k++)
             {
                 var g = grads[k];
                 using var slot = bucket!.narrow(0, offset, g.numel()).view(g.shape);
