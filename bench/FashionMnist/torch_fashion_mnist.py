@@ -23,30 +23,16 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ModelThroughput"))
-from torch_step import GroupNorm, StdConv2d, Unit  # noqa: E402  (the same layers as the R50x1 peer)
+from torch_step import BiT  # noqa: E402  (the same network as the R50x1 peer)
 
 
-class TinyBiT(nn.Module):
+class TinyBiT(BiT):
+    """The R50x1 peer's network at another depth and width, with BiT's zero head."""
+
     def __init__(self, blocks, width, classes):
-        super().__init__()
-        root = int(64 * width)
-        self.root = StdConv2d(3, root, 7, stride=2, padding=3, bias=False)
-        units, cin = [], root
-        for stage, count in enumerate(blocks):
-            cout = int(256 * width * 2 ** stage)
-            for u in range(count):
-                units.append(Unit(cin, cout // 4, cout, 2 if (u == 0 and stage > 0) else 1, u == 0))
-                cin = cout
-        self.body = nn.Sequential(*units)
-        self.gn = GroupNorm(32, cin, 1e-5)
-        self.head = nn.Conv2d(cin, classes, 1)
+        super().__init__(blocks, width, classes)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.pad(self.root(x), (1, 1, 1, 1)), 3, 2)
-        x = F.relu(self.gn(self.body(x)))
-        return self.head(x.mean(dim=(2, 3), keepdim=True)).flatten(1)
 
 
 def idx(path):

@@ -50,10 +50,10 @@ class Unit(nn.Module):
 class BiT(nn.Module):
     def __init__(self, blocks, width, classes):
         super().__init__()
-        self.root = StdConv2d(3, 64 * width, 7, stride=2, padding=3, bias=False)
-        units, cin = [], 64 * width
+        self.root = StdConv2d(3, int(64 * width), 7, stride=2, padding=3, bias=False)
+        units, cin = [], int(64 * width)
         for stage, count in enumerate(blocks):
-            cout = 256 * width * 2 ** stage
+            cout = int(256 * width * 2 ** stage)
             for u in range(count):
                 units.append(Unit(cin, cout // 4, cout, 2 if (u == 0 and stage > 0) else 1, u == 0))
                 cin = cout
