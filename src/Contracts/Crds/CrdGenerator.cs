@@ -188,11 +188,22 @@ public static class CrdGenerator
         }
         else if (ApiFields.IsStringMap(type))
         {
+            var values = new YamlMap { ["type"] = "string" };
+            if (attr is { ValueMaxLength: >= 0 })
+            {
+                values["maxLength"] = attr.ValueMaxLength;
+            }
+
+            if (attr?.ValuePattern is { } valuePattern)
+            {
+                values["pattern"] = valuePattern;
+            }
+
             schema = new YamlMap
             {
                 ["description"] = attr?.Description,
                 ["type"] = "object",
-                ["additionalProperties"] = new YamlMap { ["type"] = "string" },
+                ["additionalProperties"] = values,
             };
             if (attr is { MaxItems: >= 0 })
             {

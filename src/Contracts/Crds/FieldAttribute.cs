@@ -41,6 +41,15 @@ public sealed class FieldAttribute(string description) : Attribute
     /// <summary>Maximum list or map length; -1 = none. Also bounds the cost of CEL rules.</summary>
     public int MaxItems { get; init; } = -1;
 
+    /// <summary>
+    /// For a string map: the ECMA-262 pattern every value must match, written as the additionalProperties'
+    /// <c>pattern</c> (checked by the API server's OpenAPI validation, which has no CEL cost).
+    /// </summary>
+    public string? ValuePattern { get; init; }
+
+    /// <summary>For a string map: the values' maxLength (additionalProperties); -1 = none.</summary>
+    public int ValueMaxLength { get; init; } = -1;
+
     /// <summary>OpenAPI format (date-time, ...).</summary>
     public string? Format { get; init; }
 
