@@ -101,6 +101,8 @@ public sealed class JobRunner(TextWriter output, TextWriter error, TimeProvider 
                 var facts = PlanAdapter.Measure(plan.Dataset.Format, plan.Dataset.Path, plan.Dataset.NumClasses, plan.Dataset.Classes, Warn);
                 plan = PlanResolver.Complete(plan, facts);
             }
+            // A plan file can say anything (1e300 as the learning rate): the spec's bounds, before any data is opened.
+            PlanChecks.Check(plan);
             var checkpointDir = workDirectory ?? pod.WorkDirectory ?? plan.Checkpoint.Directory
                 ?? throw new PlanException("no checkpoint directory: pass --workdir, set BIT_CHECKPOINT_DIR, or set checkpoint.directory in the plan");
             if (!world.IsLeader)

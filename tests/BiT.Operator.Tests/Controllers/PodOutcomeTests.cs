@@ -10,6 +10,7 @@ public sealed class PodOutcomeTests
     [InlineData(0, null, null, PodEndKind.Succeeded, "Completed")]
     [InlineData(3, null, null, PodEndKind.Retryable, "Checkpointed")]
     [InlineData(4, null, null, PodEndKind.Permanent, "TrainerFailed")]
+    [InlineData(5, null, null, PodEndKind.Retryable, "TrainerTransientFailure")]
     [InlineData(2, null, null, PodEndKind.Permanent, "TrainerUsageError")]
     [InlineData(137, null, null, PodEndKind.Retryable, "Killed")]
     [InlineData(143, null, null, PodEndKind.Retryable, "Terminated")]
@@ -32,6 +33,14 @@ public sealed class PodOutcomeTests
         var outcome = PodOutcome.Classify(pod);
         Assert.Equal((PodEndKind.Retryable, PodEndReason.Preempted), (outcome.Kind, outcome.Reason));
         Assert.Contains("PreemptionByScheduler", outcome.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_transient_trainer_failure_is_retried_with_the_trainer_s_last_line()
+    {
+        var outcome = PodOutcome.Classify(Ended("p", 5, "resuming from step-00000002.ckpt\nbit-trainer: error: No space left on device : '/checkpoints/step-00000004.ckpt.tmp'"));
+        Assert.Equal((PodEndKind.Retryable, PodEndReason.TrainerTransientFailure, 5), (outcome.Kind, outcome.Reason, outcome.ExitCode ?? -1));
+        Assert.Equal("bit-trainer: error: No space left on device : '/checkpoints/step-00000004.ckpt.tmp'", outcome.Message);
     }
 
     [Fact]

@@ -22,7 +22,7 @@ public sealed class OperatorChaosTests
     /// <summary>BIT_CHAOS_SEED runs other stop points (a failure names the seed).</summary>
     private static readonly int Seed = int.TryParse(Environment.GetEnvironmentVariable("BIT_CHAOS_SEED"), out var seed) ? seed : 2026;
 
-    private enum Fate
+    internal enum Fate
     {
         Succeeds,
         FailsPermanently,
@@ -157,7 +157,7 @@ public sealed class OperatorChaosTests
     /// says after the third, and the second attempt of a restarting job ends after three fifths; so pods are created,
     /// started, ended and replaced while the operator keeps being stopped.
     /// </summary>
-    private static async Task PlayKubeletAsync(TestCluster cluster, Dictionary<string, Fate> jobs, Func<int> stops, ConcurrentDictionary<string, string> seen, CancellationToken done)
+    internal static async Task PlayKubeletAsync(TestCluster cluster, Dictionary<string, Fate> jobs, Func<int> stops, ConcurrentDictionary<string, string> seen, CancellationToken done, int total = Stops)
     {
         var moved = new Dictionary<string, string>(StringComparer.Ordinal);
         while (!done.IsCancellationRequested)
@@ -179,7 +179,7 @@ public sealed class OperatorChaosTests
                     continue;
                 }
 
-                if (state == "Pending" && stops() >= Stops / 5)
+                if (state == "Pending" && stops() >= total / 5)
                 {
                     var running = new JsonObject
                     {
@@ -197,7 +197,7 @@ public sealed class OperatorChaosTests
                     await PatchStatusAsync(cluster, name, running.ToJsonString());
                     moved[name] = "Running";
                 }
-                else if (state == "Running" && stops() >= (attempt == 1 ? Stops / 3 : Stops * 3 / 5))
+                else if (state == "Running" && stops() >= (attempt == 1 ? total / 3 : total * 3 / 5))
                 {
                     var (exit, phase, message) = (jobs[job], attempt) switch
                     {
