@@ -173,10 +173,11 @@ internal static class BuiltinAdmission
                 }
                 foreach (var kind in new[] { "requests", "limits" })
                 {
+                    QuantityGrammar.RequireQuantities(Json.At(c, "resources", kind) as JsonObject, "Pod", $"spec.{list}[{i}].resources.{kind}");
                     foreach (var (resource, value) in (Json.At(c, "resources", kind) as JsonObject) ?? [])
                     {
-                        var text = value is JsonValue jv && jv.TryGetValue<string>(out var s) ? s : value?.ToJsonString() ?? "";
-                        if (text.TrimStart().StartsWith('-'))
+                        var text = QuantityGrammar.Text(value);
+                        if (QuantityGrammar.IsNegative(text))
                         {
                             errors.Add(FieldError.Invalid($"spec.{list}[{i}].resources.{kind}[{resource}]", $"\"{text}\"", "must be greater than or equal to 0"));
                         }
@@ -281,9 +282,26 @@ internal static class BuiltinAdmission
         {
             errors.Add(FieldError.Required("spec.accessModes", "at least 1 access mode is required"));
         }
-        if (Json.At(spec, "resources", "requests", "storage") is null)
+        QuantityGrammar.RequireQuantities(Json.At(spec, "resources", "requests") as JsonObject, "PersistentVolumeClaim", "spec.resources.requests");
+        QuantityGrammar.RequireQuantities(Json.At(spec, "resources", "limits") as JsonObject, "PersistentVolumeClaim", "spec.resources.limits");
+        if (Json.At(spec, "resources", "requests", "storage") is not { } storage)
         {
             errors.Add(FieldError.Required("spec.resources[storage]"));
+        }
+        else if (QuantityGrammar.Text(storage) is var size && (QuantityGrammar.IsNegative(size) || QuantityGrammar.IsZero(size)))
+        {
+            // As ValidatePersistentVolumeClaimSpec: a storage request must be positive.
+            errors.Add(FieldError.Invalid("spec.resources[storage]", $"\"{size}\"", "must be greater than zero"));
+        }
+        foreach (var kind in new[] { "requests", "limits" })
+        {
+            foreach (var (resource, value) in (Json.At(spec, "resources", kind) as JsonObject) ?? [])
+            {
+                if (QuantityGrammar.IsNegative(QuantityGrammar.Text(value)) && !(kind == "requests" && resource == "storage"))
+                {
+                    errors.Add(FieldError.Invalid($"spec.resources.{kind}[{resource}]", $"\"{QuantityGrammar.Text(value)}\"", "must be greater than or equal to 0"));
+                }
+            }
         }
         if (old is null && subresource is null)
         {
