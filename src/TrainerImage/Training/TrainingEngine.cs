@@ -55,7 +55,9 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
         if (device.type == DeviceType.CPU)
         {
             var kernels = BiT.Model.Native.CpuKernels.Configure(BiT.Model.Native.KernelProbe.ForThisProcess);
-            kernelLine = $"CPU convolutions: {(kernels.OneDnn ? "oneDNN, 1x1 as matrix products" : "PyTorch's native kernels (oneDNN off)")}: {kernels.Reason}";
+            var mkl = BiT.Model.Native.MklDispatch.Apply();
+            kernelLine = $"CPU convolutions: {(kernels.OneDnn ? "oneDNN, 1x1 as matrix products" : "PyTorch's native kernels (oneDNN off)")}: {kernels.Reason}; "
+                + $"matrix products: oneMKL for {BiT.Model.Native.MklDispatch.KernelDescription() ?? "(no oneMKL in this libtorch)"} ({mkl.Reason})";
             log(kernelLine);
         }
         var kernelSeconds = Stopwatch.GetElapsedTime(kernelStarted).TotalSeconds;
