@@ -18,10 +18,12 @@ int threads = int.Parse(Get("threads", "2"), CultureInfo.InvariantCulture);
 int repeat = int.Parse(Get("repeat", "3"), CultureInfo.InvariantCulture);
 var paths = Get("paths", "conv,conv-cl,linear,gn,gn-cl,ws").Split(',').ToHashSet(StringComparer.Ordinal);
 NativeHeap.Configure();
+// As the trainer does before libtorch loads: oneMKL's kernels by the CPU's features (Model/Native/MklDispatch.cs).
+var mkl = MklDispatch.Apply();
 set_num_threads(threads);
 BackendSwitches.OneDnn = Get("onednn", "on") == "on";
 BackendSwitches.Nnpack = false;
-Console.WriteLine($"torchsharp layers: batch {batch} at {size}px, {get_num_threads()} threads, oneDNN {BackendSwitches.OneDnn}");
+Console.WriteLine($"torchsharp layers: batch {batch} at {size}px, {get_num_threads()} threads, oneDNN {BackendSwitches.OneDnn}, oneMKL {MklDispatch.KernelDescription() ?? "absent"} ({mkl.Reason})");
 
 var shapes = Shapes(size);
 double lastWall = double.MaxValue;
@@ -47,11 +49,11 @@ foreach (var s in shapes.Where(s => only is null || s.Name == only))
 }
 foreach (var (channels, hw, count) in Norms(size))
 {
-    foreach (string path in new[] { "gn", "gn-cl" })
+    foreach (string path in new[] { "gn", "gn-cl", "gn-cl-nchw" })
     {
         if (paths.Contains(path))
         {
-            double ms = Time(() => Norm(path == "gn-cl", channels, hw));
+            double ms = Time(() => Norm(path != "gn", channels, hw, viaNchw: path == "gn-cl-nchw"));
             total += ms * count;
             Report(path, $"c{channels}@{hw}", ms, count);
         }
@@ -131,7 +133,8 @@ Action Conv(string path, Shape s)
     };
 }
 
-Action Norm(bool channelsLast, long channels, long hw)
+// viaNchw: channels-last input normalised as GroupNorm32 does it (copied to NCHW, normalised, copied back).
+Action Norm(bool channelsLast, long channels, long hw, bool viaNchw)
 {
     var x = randn(batch, channels, hw, hw);
     if (channelsLast)
@@ -144,7 +147,9 @@ Action Norm(bool channelsLast, long channels, long hw)
     return () =>
     {
         using var scope = NewDisposeScope();
-        var y = nn.functional.group_norm(x, 32, g, b, 1e-5);
+        var y = viaNchw
+            ? nn.functional.group_norm(x.contiguous(), 32, g, b, 1e-5).permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
+            : nn.functional.group_norm(x, 32, g, b, 1e-5);
         y.backward([ones_like(y)]);
         x.grad = null; g.grad = null; b.grad = null;
     };

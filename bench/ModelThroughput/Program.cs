@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 // As the trainer does, before libtorch loads: a passive OpenMP wait unless the environment chooses.
 OpenMpDefaults.Apply();
+var mkl = MklDispatch.Apply();
 if (KernelProbe.RunIfRequested() is { } probeExit)
 {
     return probeExit;
@@ -28,7 +29,7 @@ set_num_threads(threads);
 var kernelWatch = Stopwatch.StartNew();
 var kernels = CpuKernels.Configure(KernelProbe.ForThisProcess);
 Console.WriteLine($"torchsharp: {model} batch {batch} at {size}px, {warmup} warm-up + {steps} timed steps, {get_num_threads()} threads");
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"KERNELS torchsharp {(kernels.OneDnn ? "oneDNN" : "native")} ({kernels.Reason}; chosen in {kernelWatch.Elapsed.TotalSeconds:F1} s; OMP_WAIT_POLICY {OpenMpDefaults.NativeValue(OpenMpDefaults.WaitPolicyVariable) ?? "unset"}; malloc tuned {NativeHeap.Configure()})"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"KERNELS torchsharp {(kernels.OneDnn ? "oneDNN" : "native")} ({kernels.Reason}; chosen in {kernelWatch.Elapsed.TotalSeconds:F1} s; OMP_WAIT_POLICY {OpenMpDefaults.NativeValue(OpenMpDefaults.WaitPolicyVariable) ?? "unset"}; malloc tuned {NativeHeap.Configure()}; oneMKL {MklDispatch.KernelDescription() ?? "absent"}: {mkl.Reason})"));
 foreach (string mode in modes)
 {
     try

@@ -272,7 +272,7 @@ if (memoryJobs > 0)
             return (after - before) / json.Count;
         }
 
-        var jobBytes = Weigh(jobJson, j => JobController.SlimJob(KubernetesJson.Deserialize<BiTJob>(j)));
+        var jobBytes = Weigh(jobJson, j => JobController.SlimJob(KubernetesJson.Deserialize<JobObject>(j)));
         var podBytes = Weigh(podJson, j => JobController.SlimPod(KubernetesJson.Deserialize<V1Pod>(j)));
         Say(string.Create(inv, $"- cached as objects (slimmed as the informers keep them): a job {jobBytes} bytes, a pod {podBytes} bytes"));
     }

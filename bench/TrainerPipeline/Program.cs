@@ -272,7 +272,7 @@ internal static class NormExperiment
                     }
                     var lines = new List<string>();
                     var outcome = await new TrainingEngine(TimeProvider.System, lines.Add).RunAsync(
-                        new BiT.Trainer.Training.ModelSpec(create, (_, _) => { }, name), train, test, settings, dir, NullReporter.Instance, CancellationToken.None);
+                        new BiT.Trainer.Training.NetworkSpec(create, (_, _) => { }, name), train, test, settings, dir, NullReporter.Instance, CancellationToken.None);
                     var loss = File.ReadLines(Path.Combine(dir, "metrics.jsonl")).Where(l => l.Contains("\"train\"", StringComparison.Ordinal)).TakeLast(20)
                         .Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!["loss"]!.GetValue<double>()).Average();
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {batch} | {n} | {lr} | {seed} | {100 * outcome.Eval!.Top1:0.0} | {loss:0.000} |"));

@@ -19,6 +19,11 @@ public static class Program
     {
         // Before anything loads libtorch: libgomp reads its settings once, at load (Model/Native/OpenMpDefaults.cs).
         BiT.Model.Native.OpenMpDefaults.Apply();
+        // Also before libtorch loads: oneMKL's kernels by the CPU's features on non-Intel CPUs (Model/Native/MklDispatch.cs).
+        if (TryApplyMklDispatch() is { } dispatchExit)
+        {
+            return dispatchExit;
+        }
         // The child process that tries oneDNN on this CPU before a run trusts it (Model/Native/KernelProbe.cs).
         if (BiT.Model.Native.KernelProbe.RunIfRequested() is { } probeExit)
         {
@@ -45,5 +50,20 @@ public static class Program
             cancellation.Cancel();
         };
         return await Commands().RunAsync(args, CommandConsole.System, cancellation.Token).ConfigureAwait(false);
+    }
+
+    // A bad BIT_MKL_DISPATCH is a permanent error naming the variable, as a bad BIT_ONEDNN is.
+    private static int? TryApplyMklDispatch()
+    {
+        try
+        {
+            BiT.Model.Native.MklDispatch.Apply();
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"bit-trainer: error: {e.Message}");
+            return BiT.Contracts.Plans.TrainerExitCodes.PermanentFailure;
+        }
     }
 }

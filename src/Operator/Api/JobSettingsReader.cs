@@ -2,7 +2,6 @@ using System.Text.Json;
 using BiT.Contracts;
 using BiT.Contracts.Api;
 using k8s.Models;
-using ContractsJob = BiT.Contracts.Api.BiTJob;
 
 namespace BiT.Operator.Api;
 
@@ -18,7 +17,7 @@ public static class JobSettingsReader
     private static readonly byte[] EnvelopeStart = "{\"spec\":"u8.ToArray();
 
     /// <summary>The job as the contracts' type, or the errors that keep it from being one.</summary>
-    public static (ContractsJob? Job, IReadOnlyList<FieldError> Errors) Parse(JobKind kind, BiTJob job)
+    public static (BiTJob? Job, IReadOnlyList<FieldError> Errors) Parse(JobKind kind, JobObject job)
     {
         ArgumentNullException.ThrowIfNull(kind);
         ArgumentNullException.ThrowIfNull(job);
@@ -57,14 +56,14 @@ public static class JobSettingsReader
             Uid = job.Metadata.Uid,
             Generation = job.Metadata.Generation,
         };
-        ContractsJob contractsJob = kind == JobKind.Pretrain
+        BiTJob contractsJob = kind == JobKind.Pretrain
             ? new BiTPretrainJob { ApiVersion = job.ApiVersion, Metadata = metadata, Spec = parsed }
             : new BiTFineTuneJob { ApiVersion = job.ApiVersion, Metadata = metadata, Spec = parsed };
         return (contractsJob, []);
     }
 
     /// <summary>Every error of a parsed job: the contracts' rules, then the operator's own.</summary>
-    public static IReadOnlyList<FieldError> Validate(ContractsJob job)
+    public static IReadOnlyList<FieldError> Validate(BiTJob job)
     {
         ArgumentNullException.ThrowIfNull(job);
         // The contracts' rules include the pod-level ones (a dataset claim's mount path: absolute, not over a reserved path).

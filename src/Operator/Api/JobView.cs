@@ -1,7 +1,6 @@
 using BiT.Contracts;
 using BiT.Contracts.Api;
 using k8s.Models;
-using ContractsJob = BiT.Contracts.Api.BiTJob;
 
 namespace BiT.Operator.Api;
 
@@ -9,11 +8,18 @@ namespace BiT.Operator.Api;
 /// A job as one reconcile sees it, built once from the cached object (<see cref="Of"/>): its kind and metadata, the
 /// spec parsed through the contracts' types and validated once (<see cref="Job"/>, <see cref="Errors"/>), the part
 /// of the spec the operator acts on (<see cref="Settings"/>), and the status parsed once (<see cref="Status"/>). The
-/// reconciler, the planner and the controller's metrics read this one view, never the raw JSON again.
+/// reconciler, the planner and the controller's restart metric read this one view, never the raw JSON again.
 /// </summary>
+/// <remarks>
+/// The per-job gauges (/metrics) do not read a view: a scrape reports every cached job, most of which are not being
+/// reconciled, and building a view (or keeping the parsed status) for each would parse thousands of specs and statuses
+/// per scrape or hold them all in memory. They read <see cref="JobObject.Summary"/>, a few values computed from the same
+/// status bytes by the same parse (<see cref="BiTJobStatus.FromJson"/> then <see cref="JobSummary.Of"/>) and cached per
+/// status version, so the two never disagree about a given status.
+/// </remarks>
 public sealed class JobView
 {
-    private JobView(JobKind kind, BiTJob obj, ContractsJob? job, IReadOnlyList<FieldError> errors, JobSettings? settings, BiTJobStatus status)
+    private JobView(JobKind kind, JobObject obj, BiTJob? job, IReadOnlyList<FieldError> errors, JobSettings? settings, BiTJobStatus status)
     {
         Kind = kind;
         Object = obj;
@@ -26,7 +32,7 @@ public sealed class JobView
     public JobKind Kind { get; }
 
     /// <summary>The object as the API holds it: metadata (finalizers, resourceVersion) and the raw spec and status.</summary>
-    public BiTJob Object { get; }
+    public JobObject Object { get; }
 
     public V1ObjectMeta Metadata => Object.Metadata;
 
@@ -35,7 +41,7 @@ public sealed class JobView
     public string Namespace => Object.Metadata.NamespaceProperty;
 
     /// <summary>The job through the contracts' types; null when its spec does not parse (then <see cref="Errors"/> says why).</summary>
-    public ContractsJob? Job { get; }
+    public BiTJob? Job { get; }
 
     /// <summary>Every error of the spec, each once (field paths start with <c>spec.</c> or <c>metadata.</c>).</summary>
     public IReadOnlyList<FieldError> Errors { get; }
@@ -47,7 +53,7 @@ public sealed class JobView
     public BiTJobStatus Status { get; }
 
     /// <summary>Parses and validates <paramref name="obj"/> once.</summary>
-    public static JobView Of(JobKind kind, BiTJob obj)
+    public static JobView Of(JobKind kind, JobObject obj)
     {
         ArgumentNullException.ThrowIfNull(kind);
         ArgumentNullException.ThrowIfNull(obj);

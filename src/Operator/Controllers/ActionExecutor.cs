@@ -16,7 +16,7 @@ namespace BiT.Operator.Controllers;
 /// </summary>
 public sealed class ActionExecutor(IKubernetes client, TimeProvider time, string reportingInstance)
 {
-    public async Task ExecuteAsync(JobKind kind, BiTJob job, JobAction action, CancellationToken cancellationToken)
+    public async Task ExecuteAsync(JobKind kind, JobObject job, JobAction action, CancellationToken cancellationToken)
     {
         var ns = job.Metadata.NamespaceProperty;
         switch (action)
@@ -55,7 +55,7 @@ public sealed class ActionExecutor(IKubernetes client, TimeProvider time, string
     /// Writes the owned status fields with a merge patch guarded by the job's resource version, so that a
     /// decision made from a stale cache is refused (409) and made again, never applied twice.
     /// </summary>
-    public async Task<BiTJob> PatchStatusAsync(JobKind kind, BiTJob job, JsonObject statusPatch, CancellationToken cancellationToken)
+    public async Task<JobObject> PatchStatusAsync(JobKind kind, JobObject job, JsonObject statusPatch, CancellationToken cancellationToken)
     {
         var body = new JsonObject
         {
@@ -66,14 +66,14 @@ public sealed class ActionExecutor(IKubernetes client, TimeProvider time, string
             new V1Patch(body.ToJsonString(), V1Patch.PatchType.MergePatch),
             ApiInfo.Group, ApiInfo.Version, job.Metadata.NamespaceProperty, kind.Plural, job.Metadata.Name,
             cancellationToken: cancellationToken).ConfigureAwait(false);
-        return KubernetesJson.Deserialize<BiTJob>(KubernetesJson.Serialize(result));
+        return KubernetesJson.Deserialize<JobObject>(KubernetesJson.Serialize(result));
     }
 
     /// <summary>
     /// Writes metadata.finalizers with the one finalizer added or removed, guarded by the resourceVersion the
     /// decision was made from: a list changed meanwhile (another finalizer) is refused (409) and decided again.
     /// </summary>
-    private async Task SetFinalizerAsync(JobKind kind, BiTJob job, string finalizer, bool present, CancellationToken cancellationToken)
+    private async Task SetFinalizerAsync(JobKind kind, JobObject job, string finalizer, bool present, CancellationToken cancellationToken)
     {
         var current = job.Metadata.Finalizers ?? [];
         var wanted = present ? current.Append(finalizer).Distinct(StringComparer.Ordinal).ToList() : current.Where(f => f != finalizer).ToList();
@@ -97,7 +97,7 @@ public sealed class ActionExecutor(IKubernetes client, TimeProvider time, string
     }
 
     /// <summary>Adds or removes the job's ownerReference on a claim it created; reads first, writes only a difference.</summary>
-    private async Task SetClaimOwnerAsync(BiTJob job, string claimName, bool owned, CancellationToken cancellationToken)
+    private async Task SetClaimOwnerAsync(JobObject job, string claimName, bool owned, CancellationToken cancellationToken)
     {
         V1PersistentVolumeClaim claim;
         try
@@ -143,7 +143,7 @@ public sealed class ActionExecutor(IKubernetes client, TimeProvider time, string
         _ => throw new InvalidOperationException($"cannot create {obj.Kind}"),
     };
 
-    private async Task RecordAsync(BiTJob job, RecordEvent e, CancellationToken cancellationToken)
+    private async Task RecordAsync(JobObject job, RecordEvent e, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var evt = new Corev1Event

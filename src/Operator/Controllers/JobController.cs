@@ -23,7 +23,7 @@ public sealed class JobController : IDisposable
     private readonly OperatorMetrics _metrics;
     private readonly JobReconciler _reconciler;
     private readonly ActionExecutor _executor;
-    private readonly Dictionary<(JobKind Kind, string Scope), Informer<BiTJob>> _jobs = [];
+    private readonly Dictionary<(JobKind Kind, string Scope), Informer<JobObject>> _jobs = [];
     private readonly Dictionary<string, Informer<V1Pod>> _pods = [];
     private const string OwnerIndex = "owner-uid";
     private readonly Lock _lastWordsGate = new();
@@ -41,15 +41,15 @@ public sealed class JobController : IDisposable
         Queue = new WorkQueue<ObjectKey>(time, settings.RetryBackoff, settings.MaxRetryBackoff);
 
         var scopes = settings.Namespaces.Count == 0 ? [""] : settings.Namespaces.Distinct().ToArray();
-        var informerLogger = loggerFactory.CreateLogger<Informer<BiTJob>>();
+        var informerLogger = loggerFactory.CreateLogger<Informer<JobObject>>();
         foreach (var scope in scopes)
         {
             var ns = scope.Length == 0 ? null : scope;
             foreach (var kind in JobKind.All)
             {
-                var informer = new Informer<BiTJob>(
+                var informer = new Informer<JobObject>(
                     $"{kind.Plural}@{(ns ?? "*")}",
-                    ListWatchSources.Custom<BiTJob>(client, ApiInfo.Group, ApiInfo.Version, kind.Plural, ns),
+                    ListWatchSources.Custom<JobObject>(client, ApiInfo.Group, ApiInfo.Version, kind.Plural, ns),
                     time, settings.ResyncPeriod, informerLogger, SlimJob);
                 informer.Changed += (type, job) => OnJob(kind, type, job);
                 _jobs[(kind, scope)] = informer;
@@ -78,7 +78,7 @@ public sealed class JobController : IDisposable
 
     private long _reconciles;
 
-    public IEnumerable<(JobKind Kind, BiTJob Job)> CachedJobs() =>
+    public IEnumerable<(JobKind Kind, JobObject Job)> CachedJobs() =>
         _jobs.SelectMany(kv => kv.Value.List().Select(j => (kv.Key.Kind, j)));
 
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -106,12 +106,12 @@ public sealed class JobController : IDisposable
         }
     }
 
-    private Informer<BiTJob>? JobInformer(JobKind kind, string ns) =>
+    private Informer<JobObject>? JobInformer(JobKind kind, string ns) =>
         _jobs.GetValueOrDefault((kind, ns)) ?? _jobs.GetValueOrDefault((kind, ""));
 
     private Informer<V1Pod>? PodInformer(string ns) => _pods.GetValueOrDefault(ns) ?? _pods.GetValueOrDefault("");
 
-    private void OnJob(JobKind kind, InformerEventType type, BiTJob job)
+    private void OnJob(JobKind kind, InformerEventType type, JobObject job)
     {
         var ns = job.Metadata.NamespaceProperty;
         if (type != InformerEventType.Deleted)
@@ -161,7 +161,7 @@ public sealed class JobController : IDisposable
     /// A job without the bookkeeping no reconcile reads (managed fields, kubectl's last-applied copy), its repeated
     /// strings shared (docs/benchmarks.md, "Operator at scale").
     /// </summary>
-    internal static BiTJob SlimJob(BiTJob job)
+    internal static JobObject SlimJob(JobObject job)
     {
         var meta = job.Metadata;
         meta.ManagedFields = null;
@@ -250,14 +250,14 @@ public sealed class JobController : IDisposable
     };
 
     /// <summary>The pods a job owns, from the pod cache's owner index.</summary>
-    private IReadOnlyList<V1Pod> PodsOf(BiTJob job) =>
+    private IReadOnlyList<V1Pod> PodsOf(JobObject job) =>
         job.Metadata.Uid is { } uid && PodInformer(job.Metadata.NamespaceProperty) is { } pods ? pods.ByIndex(OwnerIndex, uid) : [];
 
     /// <summary>A 4xx that another attempt cannot change: not 404 (gone meanwhile), 409 (conflict) or 429 (throttled).</summary>
     internal static bool IsPermanentRejection(System.Net.HttpStatusCode status) =>
         (int)status is >= 400 and < 500 and not (404 or 409 or 429 or 408);
 
-    private async Task FailRejectedAsync(JobKind kind, BiTJob job, JobView view, Informer<BiTJob> informer, JobAction action, HttpOperationException ex, CancellationToken cancellationToken)
+    private async Task FailRejectedAsync(JobKind kind, JobObject job, JobView view, Informer<JobObject> informer, JobAction action, HttpOperationException ex, CancellationToken cancellationToken)
     {
         const string Reason = "OwnedObjectRejected";
         var what = action switch

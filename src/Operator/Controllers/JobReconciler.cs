@@ -6,7 +6,6 @@ using BiT.Contracts.Api;
 using BiT.Contracts.Pods;
 using BiT.Operator.Api;
 using k8s.Models;
-using BiTJob = BiT.Operator.Api.BiTJob;
 
 namespace BiT.Operator.Controllers;
 
@@ -535,7 +534,7 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
             new GangRecord(end.PodName, end.Worker, end.Workers));
     }
 
-    /// <summary>A running gang: Running only when every worker runs; the stall and segment clocks are rank 0's.</summary>
+    /// <summary>A running gang: Running only when every worker runs; then its progress is watched as one pod's (<see cref="WatchProgress"/>: the clocks are rank 0's).</summary>
     private void ActiveGang(Context c, JobSettings settings)
     {
         var s = c.Status;
@@ -556,6 +555,18 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
             c.Condition(ConditionTypes.Restarting, false, "PodReplaced", $"workers of attempt {c.Attempt} started");
         }
 
+        WatchProgress(c, settings, rank0, c.Gang);
+    }
+
+    /// <summary>
+    /// The active pods' run, one pod or a whole gang (whose clocks are rank 0's): past the stall timeout the job stalls
+    /// (restarted or failed per <c>runPolicy.onStall</c>, the pods deleted with a short grace: a stalled trainer may not
+    /// answer SIGTERM), and past <c>maxSegmentDuration</c> the pods are rolled (a restart that is not a failure).
+    /// </summary>
+    private void WatchProgress(Context c, JobSettings settings, V1Pod rank0, IReadOnlyList<V1Pod> pods)
+    {
+        var s = c.Status;
+        var gang = settings.Resources.IsGang ? new GangRecord(rank0.Metadata.Name, 0, null) : null;
         var started = ContainerStart(rank0);
         var lastProgress = Max(s.Progress?.LastProgressTime, started) ?? c.Now;
         var stallDue = lastProgress + settings.RunPolicy.StallTimeout;
@@ -571,11 +582,11 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
             switch (settings.RunPolicy.OnStall)
             {
                 case StallAction.Restart:
-                    RecordRestart(c, settings, PodEndReason.Stalled, null, message, countsAsFailure: true, new GangRecord(rank0.Metadata.Name, 0, null));
-                    DeleteActive(c, c.Gang, options.StalledPodGracePeriodSeconds);
+                    RecordRestart(c, settings, PodEndReason.Stalled, null, message, countsAsFailure: true, gang);
+                    DeleteActive(c, pods, options.StalledPodGracePeriodSeconds);
                     return;
                 case StallAction.Fail:
-                    DeleteActive(c, c.Gang, options.StalledPodGracePeriodSeconds);
+                    DeleteActive(c, pods, options.StalledPodGracePeriodSeconds);
                     Fail(c, nameof(PodEndReason.Stalled), message);
                     AfterFinished(c, settings);
                     return;
@@ -594,9 +605,9 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
             var due = st + segment;
             if (c.Now >= due)
             {
-                DeleteActive(c, c.Gang, options.TerminationGracePeriodSeconds);
-                RecordRestart(c, settings, PodEndReason.SegmentRoll, null, $"the workers of attempt {c.Attempt} reached maxSegmentDuration {GoDuration.WholeSeconds(segment)}", countsAsFailure: false,
-                    new GangRecord(rank0.Metadata.Name, 0, null));
+                DeleteActive(c, pods, options.TerminationGracePeriodSeconds);
+                var who = gang is null ? $"pod {rank0.Metadata.Name}" : $"the workers of attempt {c.Attempt}";
+                RecordRestart(c, settings, PodEndReason.SegmentRoll, null, $"{who} reached maxSegmentDuration {GoDuration.WholeSeconds(segment)}", countsAsFailure: false, gang);
                 return;
             }
 
@@ -645,9 +656,10 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
             }
         }
 
+        var source = new OwnedObjects.TrainerPodSource(job, c.Input.Kind, settings, plan, attempt, c.Image, c.Pretrained);
         foreach (var worker in workers)
         {
-            c.Actions.Add(new CreatePod(OwnedObjects.TrainerPod(job, c.Input.Kind, settings, plan, attempt, c.Image, c.Pretrained, options, worker)));
+            c.Actions.Add(new CreatePod(OwnedObjects.TrainerPod(source, options, worker)));
         }
 
         c.Status = c.Status with
@@ -1004,7 +1016,7 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
             }
         }
 
-        var pod = OwnedObjects.TrainerPod(job, c.Input.Kind, settings, plan, attempt, c.Image, c.Pretrained, options);
+        var pod = OwnedObjects.TrainerPod(new OwnedObjects.TrainerPodSource(job, c.Input.Kind, settings, plan, attempt, c.Image, c.Pretrained), options);
         c.Actions.Add(new CreatePod(pod));
         c.Status = c.Status with
         {
@@ -1017,7 +1029,7 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
         c.Clear(ConditionTypes.Stalled, "PodReplaced");
     }
 
-    /// <summary>A live pod: watch for stalls and segment ends.</summary>
+    /// <summary>A live pod: Running or Pending; once running, its progress is watched (<see cref="WatchProgress"/>).</summary>
     private void Active(Context c, JobSettings settings, V1Pod pod)
     {
         var s = c.Status;
@@ -1035,55 +1047,7 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
             return;
         }
 
-        var containerStart = pod.Status?.ContainerStatuses?.FirstOrDefault()?.State?.Running?.StartedAt
-            ?? pod.Status?.StartTime;
-        DateTimeOffset? started = containerStart is { } cs ? new DateTimeOffset(DateTime.SpecifyKind(cs, DateTimeKind.Utc)) : null;
-
-        var lastProgress = Max(s.Progress?.LastProgressTime, started) ?? c.Now;
-        var stallDue = lastProgress + settings.RunPolicy.StallTimeout;
-        if (c.Now >= stallDue)
-        {
-            var message = $"no progress for {GoDuration.WholeSeconds(c.Now - lastProgress)} (stallTimeout {GoDuration.WholeSeconds(settings.RunPolicy.StallTimeout)}) at step {s.Progress?.Step ?? 0}";
-            if (!s.IsConditionTrue(ConditionTypes.Stalled))
-            {
-                c.Event(RecordEvent.Warning, nameof(PodEndReason.Stalled), message);
-            }
-
-            c.Condition(ConditionTypes.Stalled, true, "NoProgress", message);
-            switch (settings.RunPolicy.OnStall)
-            {
-                case StallAction.Restart:
-                    // A stalled trainer may not answer SIGTERM (it can be stopped): it gets a short grace.
-                    RecordRestart(c, settings, PodEndReason.Stalled, null, message, countsAsFailure: true);
-                    c.Actions.Add(new DeletePod(pod.Metadata.Name, options.StalledPodGracePeriodSeconds));
-                    return;
-                case StallAction.Fail:
-                    c.Actions.Add(new DeletePod(pod.Metadata.Name, options.StalledPodGracePeriodSeconds));
-                    Fail(c, nameof(PodEndReason.Stalled), message);
-                    AfterFinished(c, settings);
-                    return;
-                default:
-                    break;
-            }
-        }
-        else
-        {
-            c.Clear(ConditionTypes.Stalled, "ProgressResumed");
-            c.Requeue(stallDue - c.Now);
-        }
-
-        if (settings.RunPolicy.MaxSegmentDuration is { } segment && started is { } st)
-        {
-            var due = st + segment;
-            if (c.Now >= due)
-            {
-                c.Actions.Add(new DeletePod(pod.Metadata.Name, options.TerminationGracePeriodSeconds));
-                RecordRestart(c, settings, PodEndReason.SegmentRoll, null, $"pod {pod.Metadata.Name} reached maxSegmentDuration {GoDuration.WholeSeconds(segment)}", countsAsFailure: false);
-                return;
-            }
-
-            c.Requeue(due - c.Now);
-        }
+        WatchProgress(c, settings, pod, [pod]);
     }
 
     private static string PendingMessage(V1Pod pod)

@@ -45,7 +45,7 @@ public static class OwnedObjects
     public static bool NeedsCleanupFinalizer(JobSettings settings) =>
         settings.CheckpointVolume is { ClaimName: not null, OnDelete: Contracts.Api.CheckpointRetention.Delete };
 
-    public static bool HasCleanupFinalizer(BiTJob job) => job.Metadata.Finalizers?.Contains(CleanupFinalizer) == true;
+    public static bool HasCleanupFinalizer(JobObject job) => job.Metadata.Finalizers?.Contains(CleanupFinalizer) == true;
 
     public static string PlanConfigMapName(string job, string planHash) => $"{job}-plan-{planHash[..Math.Min(10, planHash.Length)].ToLowerInvariant()}";
 
@@ -141,7 +141,7 @@ public static class OwnedObjects
     public static string? CheckpointSubPath(string job, JobSettings settings) =>
         settings.CheckpointVolume?.ClaimName is not null ? job : null;
 
-    public static V1OwnerReference OwnerOf(BiTJob job) => new()
+    public static V1OwnerReference OwnerOf(JobObject job) => new()
     {
         ApiVersion = job.ApiVersion,
         Kind = job.Kind,
@@ -151,7 +151,7 @@ public static class OwnedObjects
         BlockOwnerDeletion = true,
     };
 
-    private static V1ObjectMeta Meta(BiTJob job, string name, IDictionary<string, string>? extraLabels = null, bool owned = true)
+    private static V1ObjectMeta Meta(JobObject job, string name, IDictionary<string, string>? extraLabels = null, bool owned = true)
     {
         var labels = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -177,7 +177,7 @@ public static class OwnedObjects
         };
     }
 
-    public static V1ConfigMap PlanConfigMap(BiTJob job, PlannedJob plan)
+    public static V1ConfigMap PlanConfigMap(JobObject job, PlannedJob plan)
     {
         var meta = Meta(job, PlanConfigMapName(job.Metadata.Name, plan.PlanHash));
         meta.Annotations = new Dictionary<string, string> { [PlanHashAnnotation] = plan.PlanHash };
@@ -190,7 +190,7 @@ public static class OwnedObjects
         };
     }
 
-    public static V1PersistentVolumeClaim CheckpointClaim(BiTJob job, VolumeSettings volume) => new()
+    public static V1PersistentVolumeClaim CheckpointClaim(JobObject job, VolumeSettings volume) => new()
     {
         ApiVersion = "v1",
         Kind = "PersistentVolumeClaim",
@@ -207,7 +207,7 @@ public static class OwnedObjects
         },
     };
 
-    public static V1ServiceAccount TrainerAccount(BiTJob job) => new()
+    public static V1ServiceAccount TrainerAccount(JobObject job) => new()
     {
         ApiVersion = "v1",
         Kind = "ServiceAccount",
@@ -215,7 +215,7 @@ public static class OwnedObjects
     };
 
     /// <summary>The trainer may read its own job and write that job's status, nothing else.</summary>
-    public static V1Role TrainerRole(BiTJob job, JobKind kind) => new()
+    public static V1Role TrainerRole(JobObject job, JobKind kind) => new()
     {
         ApiVersion = "rbac.authorization.k8s.io/v1",
         Kind = "Role",
@@ -239,7 +239,7 @@ public static class OwnedObjects
         ],
     };
 
-    public static V1RoleBinding TrainerRoleBinding(BiTJob job) => new()
+    public static V1RoleBinding TrainerRoleBinding(JobObject job) => new()
     {
         ApiVersion = "rbac.authorization.k8s.io/v1",
         Kind = "RoleBinding",
@@ -253,7 +253,7 @@ public static class OwnedObjects
     /// published before the pods are ready, because rank 0 must be reachable while every rank is still starting.
     /// It selects the job's trainer pods; ended pods of an earlier attempt are not endpoints.
     /// </summary>
-    public static V1Service GangService(BiTJob job, int rendezvousPort) => new()
+    public static V1Service GangService(JobObject job, int rendezvousPort) => new()
     {
         ApiVersion = "v1",
         Kind = "Service",
@@ -268,7 +268,7 @@ public static class OwnedObjects
     };
 
     /// <summary>The PodGroup a gang scheduler places all or nothing: one per attempt, minMember = the workers.</summary>
-    public static PodGroupObject PodGroup(BiTJob job, PodGroupKind kind, int attempt, int workers)
+    public static PodGroupObject PodGroup(JobObject job, PodGroupKind kind, int attempt, int workers)
     {
         var (apiVersion, _) = PodGroupObject.Api(kind);
         return new PodGroupObject
@@ -283,17 +283,23 @@ public static class OwnedObjects
     /// <summary>Where the upstream pre-training job's output lives, for a fine-tune job that starts from it.</summary>
     public sealed record PretrainedMount(string ClaimName, string? SubPath);
 
-    public static V1Pod TrainerPod(
-        BiTJob job,
-        JobKind kind,
-        JobSettings settings,
-        PlannedJob plan,
-        int attempt,
-        string image,
-        PretrainedMount? pretrained,
-        ControllerOptions options,
-        int worker = 0)
+    /// <summary>
+    /// What an attempt's trainer pods are made from: the job and its settings, the resolved plan, the attempt number,
+    /// the trainer image and, for a fine-tune job that starts from one, the upstream pre-training job's output.
+    /// </summary>
+    public sealed record TrainerPodSource(
+        JobObject Job,
+        JobKind Kind,
+        JobSettings Settings,
+        PlannedJob Plan,
+        int Attempt,
+        string Image,
+        PretrainedMount? Pretrained);
+
+    /// <summary>The trainer pod of <paramref name="worker"/> (0 for a job of one pod) in the attempt <paramref name="source"/> describes.</summary>
+    public static V1Pod TrainerPod(TrainerPodSource source, ControllerOptions options, int worker = 0)
     {
+        var (job, kind, settings, plan, attempt, image, pretrained) = source;
         var r = settings.Resources;
         var jobName = job.Metadata.Name;
         var name = PodName(jobName, attempt, worker, r.Workers);
@@ -478,7 +484,7 @@ public static class OwnedObjects
     /// Empties the job's directory of its existing checkpoint claim (<c>bit-trainer clean</c>), for a job deleted with
     /// onDelete Delete. No API access and no GPU; the same restricted security as the trainer.
     /// </summary>
-    public static V1Pod CleanupPod(BiTJob job, JobSettings settings, string image, ControllerOptions options)
+    public static V1Pod CleanupPod(JobObject job, JobSettings settings, string image, ControllerOptions options)
     {
         var claim = settings.CheckpointVolume?.ClaimName ?? throw new ArgumentException("only an existing claim is cleaned by a pod", nameof(settings));
         return new V1Pod

@@ -11,7 +11,7 @@ namespace BiT.Operator.Controllers;
 public sealed record ReconcileInput(JobView Job, IReadOnlyList<V1Pod> Pods, JobView? Upstream, DateTimeOffset Now)
 {
     /// <summary>Builds the views of a cached job (and its upstream pre-training job).</summary>
-    public ReconcileInput(JobKind kind, BiTJob job, IReadOnlyList<V1Pod> pods, BiTJob? upstream, DateTimeOffset now)
+    public ReconcileInput(JobKind kind, JobObject job, IReadOnlyList<V1Pod> pods, JobObject? upstream, DateTimeOffset now)
         : this(JobView.Of(kind, job), pods, upstream is null ? null : JobView.Of(JobKind.Pretrain, upstream), now)
     {
     }

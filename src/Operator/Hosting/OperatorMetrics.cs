@@ -96,7 +96,7 @@ public sealed class OperatorMetrics
     /// Where the per-job series come from at each scrape: the jobs cached then, and the time (null: no per-job
     /// series, e.g. while this replica does not lead). Nothing of the jobs is kept between scrapes.
     /// </summary>
-    public void ReportJobs(Func<IEnumerable<(JobKind Kind, BiTJob Job)>>? jobs, Func<DateTimeOffset>? now = null) =>
+    public void ReportJobs(Func<IEnumerable<(JobKind Kind, JobObject Job)>>? jobs, Func<DateTimeOffset>? now = null) =>
         _jobSource = jobs is null ? null : new JobSource(jobs, now ?? (() => DateTimeOffset.UtcNow));
 
     /// <summary>
@@ -127,7 +127,7 @@ public sealed class OperatorMetrics
     /// Recomputes the jobs-by-phase gauge from <paramref name="jobs"/>, drops the restart series of jobs no longer
     /// there, and returns each job's per-job values (written by <see cref="WriteAsync"/>, then dropped).
     /// </summary>
-    public IReadOnlyList<JobRow> Refresh(IEnumerable<(JobKind Kind, BiTJob Job)> jobs, DateTimeOffset now)
+    public IReadOnlyList<JobRow> Refresh(IEnumerable<(JobKind Kind, JobObject Job)> jobs, DateTimeOffset now)
     {
         var counts = new Dictionary<string[], int>(LabelComparer.Instance);
         var rows = new List<JobRow>();
@@ -284,7 +284,7 @@ public sealed class OperatorMetrics
 
     private sealed record PerJobFamily(string Name, string Help, Func<JobRow, double> Value);
 
-    private sealed record JobSource(Func<IEnumerable<(JobKind Kind, BiTJob Job)>> Jobs, Func<DateTimeOffset> Now);
+    private sealed record JobSource(Func<IEnumerable<(JobKind Kind, JobObject Job)>> Jobs, Func<DateTimeOffset> Now);
 
     private sealed class LabelComparer : IEqualityComparer<string[]>
     {

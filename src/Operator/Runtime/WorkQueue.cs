@@ -14,8 +14,12 @@ public sealed class WorkQueue<TKey> : IDisposable where TKey : notnull
     private readonly Dictionary<TKey, DateTimeOffset> _waiting = [];
 
     // The waiting keys by due time. An entry whose time no longer matches _waiting (the key was queued or given an
-    // earlier time since) is stale and skipped when it reaches the top: no search on every add or timer tick.
+    // earlier time since) is stale and skipped when it reaches the top: no search on every add or timer tick. Stale
+    // entries below the top would otherwise stay until their due time (a running job's status patches every few
+    // seconds each leave one under its 15-minute stall check), so the heap is rebuilt from _waiting once they outnumber
+    // the live ones: at most about twice the waiting keys, at an amortized O(1) per add.
     private readonly PriorityQueue<TKey, DateTimeOffset> _dueOrder = new();
+    private const int CompactionSlack = 16;
     private readonly Dictionary<TKey, int> _failures = [];
     private readonly SemaphoreSlim _signal = new(0);
     private readonly TimeProvider _time;
@@ -42,6 +46,18 @@ public sealed class WorkQueue<TKey> : IDisposable where TKey : notnull
             lock (_gate)
             {
                 return _ready.Count;
+            }
+        }
+    }
+
+    /// <summary>Entries in the due-time heap, stale ones included (bounded by about twice <see cref="DelayedCount"/>).</summary>
+    internal int DueEntries
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _dueOrder.Count;
             }
         }
     }
@@ -90,6 +106,7 @@ public sealed class WorkQueue<TKey> : IDisposable where TKey : notnull
 
             _waiting[key] = due;
             _dueOrder.Enqueue(key, due);
+            CompactLocked();
             RearmLocked();
         }
     }
@@ -198,7 +215,11 @@ public sealed class WorkQueue<TKey> : IDisposable where TKey : notnull
             return;
         }
 
-        _waiting.Remove(key);
+        if (_waiting.Remove(key))
+        {
+            CompactLocked();
+        }
+
         if (_processing.Contains(key))
         {
             return;
@@ -225,6 +246,19 @@ public sealed class WorkQueue<TKey> : IDisposable where TKey : notnull
 
             RearmLocked();
         }
+    }
+
+    /// <summary>Rebuilds the heap from the live due times once stale entries outnumber them (the live top, and so
+    /// the timer, does not change).</summary>
+    private void CompactLocked()
+    {
+        if (_dueOrder.Count <= (2 * _waiting.Count) + CompactionSlack)
+        {
+            return;
+        }
+
+        _dueOrder.Clear();
+        _dueOrder.EnqueueRange(_waiting.Select(w => (w.Key, w.Value)));
     }
 
     private void RearmLocked()

@@ -82,11 +82,11 @@ public static class PlanAdapter
     /// from random weights (or continues from given ones, head included). <paramref name="weightsPath"/> is where
     /// the weights are on this machine (already downloaded and verified for a URL).
     /// </summary>
-    public static ModelSpec Model(TrainingPlan plan, string? weightsPath)
+    public static NetworkSpec Model(TrainingPlan plan, string? weightsPath)
     {
         var arch = Architecture(plan.Model);
         var headSize = plan.Dataset.NumClasses;
-        return new ModelSpec(
+        return new NetworkSpec(
             () =>
             {
                 var model = BitResNet.Create(arch, headSize, plan.Seed);

@@ -23,7 +23,7 @@ namespace BiT.Trainer.Training;
 public sealed class TrainingEngine(TimeProvider time, Action<string> log)
 {
     public async Task<TrainingOutcome> RunAsync(
-        ModelSpec modelSpec,
+        NetworkSpec network,
         IImageDataset train,
         IImageDataset test,
         TrainingSettings settings,
@@ -55,11 +55,13 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
         if (device.type == DeviceType.CPU)
         {
             var kernels = BiT.Model.Native.CpuKernels.Configure(BiT.Model.Native.KernelProbe.ForThisProcess);
-            kernelLine = $"CPU convolutions: {(kernels.OneDnn ? "oneDNN, 1x1 as matrix products" : "PyTorch's native kernels (oneDNN off)")}: {kernels.Reason}";
+            var mkl = BiT.Model.Native.MklDispatch.Apply();
+            kernelLine = $"CPU convolutions: {(kernels.OneDnn ? "oneDNN, 1x1 as matrix products" : "PyTorch's native kernels (oneDNN off)")}: {kernels.Reason}; "
+                + $"matrix products: oneMKL for {BiT.Model.Native.MklDispatch.KernelDescription() ?? "(no oneMKL in this libtorch)"} ({mkl.Reason})";
             log(kernelLine);
         }
         var kernelSeconds = Stopwatch.GetElapsedTime(kernelStarted).TotalSeconds;
-        using var model = modelSpec.Create();
+        using var model = network.Create();
         // Weights are loaded on the CPU by Create; the optimizer's buffers must be made after the move.
         model.to(device);
         model.train();
@@ -144,7 +146,7 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
                     if (runLog is not null)
                     {
                         log($"stopped at step {step} of {total} after writing a checkpoint; run again to resume");
-                        CurvePlot.Save(Path.Combine(workDirectory, "curves.png"), runLog.LossHistory, runLog.Top1History, $"{modelSpec.Description}, step {step}/{total}");
+                        CurvePlot.Save(Path.Combine(workDirectory, "curves.png"), runLog.LossHistory, runLog.Top1History, $"{network.Description}, step {step}/{total}");
                     }
                     return new TrainingOutcome(TrainingOutcomeKind.Stopped, step, null);
                 }
@@ -165,7 +167,7 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
         reporter.Evaluated(step, final);
         var finalDir = Path.Combine(workDirectory, "final");
         Directory.CreateDirectory(finalDir);
-        modelSpec.SaveFinal(model, Path.Combine(finalDir, "model.npz"));
+        network.SaveFinal(model, Path.Combine(finalDir, "model.npz"));
         var metrics = new JsonObject
         {
             ["top1"] = final.Top1,
@@ -176,7 +178,7 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
             ["planHash"] = settings.PlanHash,
         };
         await File.WriteAllTextAsync(Path.Combine(finalDir, "metrics.json"), metrics.ToJsonString(new() { WriteIndented = true }) + "\n", CancellationToken.None);
-        CurvePlot.Save(Path.Combine(workDirectory, "curves.png"), runLog.LossHistory, runLog.Top1History, $"{modelSpec.Description}: top-1 {final.Top1:P1} after {step} steps");
+        CurvePlot.Save(Path.Combine(workDirectory, "curves.png"), runLog.LossHistory, runLog.Top1History, $"{network.Description}: top-1 {final.Top1:P1} after {step} steps");
         return new TrainingOutcome(TrainingOutcomeKind.Completed, step, final);
     }
 

@@ -1,20 +1,20 @@
 using System.Text.Json.Nodes;
 using BiT.Contracts;
 using BiT.Contracts.Api;
+using BiT.Operator.Api;
 using BiT.Operator.Controllers;
 using k8s.Models;
 using static BiT.Operator.Tests.Controllers.JobFixtures;
-using BiTJob = BiT.Operator.Api.BiTJob;
 
 namespace BiT.Operator.Tests.Controllers;
 
 /// <summary>runPolicy.cleanupSecondsAfterFinished: the GitOps-safe release of a finished job's pods and claim.</summary>
 public sealed class CleanupAfterFinishedTests
 {
-    private static ReconcileDecision Run(BiTJob job, IReadOnlyList<V1Pod> pods, DateTimeOffset now) =>
+    private static ReconcileDecision Run(JobObject job, IReadOnlyList<V1Pod> pods, DateTimeOffset now) =>
         new JobReconciler(Options, new FakePlanner()).Reconcile(new ReconcileInput(JobKind.FineTune, job, pods, null, now));
 
-    private static (BiTJob Job, ReconcileDecision Decision) Step(BiTJob job, IReadOnlyList<V1Pod> pods, DateTimeOffset now)
+    private static (JobObject Job, ReconcileDecision Decision) Step(JobObject job, IReadOnlyList<V1Pod> pods, DateTimeOffset now)
     {
         var d = Run(job, pods, now);
         return (WithStatusPatch(job, d.StatusPatch), d);
@@ -29,7 +29,7 @@ public sealed class CleanupAfterFinishedTests
     }
 
     /// <summary>A job whose first pod ended with <paramref name="exitCode"/> at T0+1m.</summary>
-    private static (BiTJob Job, ReconcileDecision Decision) Finish(JsonObject spec, int exitCode)
+    private static (JobObject Job, ReconcileDecision Decision) Finish(JsonObject spec, int exitCode)
     {
         var (job, _) = Step(Job(spec), [], T0);
         return Step(job, [Ended("pets-run-1", exitCode)], T0.AddMinutes(1));
@@ -120,7 +120,7 @@ public sealed class CleanupAfterFinishedTests
         Assert.Contains("released its checkpoint claim upstream-checkpoints", d.Status.FindCondition(ConditionTypes.Validated)!.Message, StringComparison.Ordinal);
     }
 
-    private static BiTJobStatus JobStatus(BiTJob job) => BiTJobStatus.FromJson(job.Status);
+    private static BiTJobStatus JobStatus(JobObject job) => BiTJobStatus.FromJson(job.Status);
 
     private const int TrainerExitCodesPermanent = BiT.Contracts.Plans.TrainerExitCodes.PermanentFailure;
 }

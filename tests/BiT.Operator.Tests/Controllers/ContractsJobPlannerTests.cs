@@ -24,7 +24,7 @@ public sealed class ContractsJobPlannerTests
         ["checkpoint"] = new JsonObject { ["everySteps"] = 5 },
     };
 
-    private static JobView View(BiT.Operator.Api.BiTJob job) => JobView.Of(JobKind.FineTune, job);
+    private static JobView View(BiT.Operator.Api.JobObject job) => JobView.Of(JobKind.FineTune, job);
 
     private static PlanContext Context(string? weights = null) =>
         new(JobKind.FineTune, "ml", "pets", "uid-1", PodPaths.Checkpoints, weights);

@@ -7,7 +7,6 @@ using BiT.Operator.Api;
 using BiT.Operator.Controllers;
 using k8s.Models;
 using static BiT.Operator.Tests.Controllers.JobFixtures;
-using BiTJob = BiT.Operator.Api.BiTJob;
 
 namespace BiT.Operator.Tests.Controllers;
 
@@ -25,10 +24,10 @@ public sealed class GangReconcilerTests
         return spec;
     }
 
-    private ReconcileDecision Run(BiTJob job, IReadOnlyList<V1Pod> pods, DateTimeOffset now) =>
+    private ReconcileDecision Run(JobObject job, IReadOnlyList<V1Pod> pods, DateTimeOffset now) =>
         new JobReconciler(Options, _planner).Reconcile(new ReconcileInput(JobKind.FineTune, job, pods, null, now));
 
-    private (BiTJob Job, ReconcileDecision Decision) Step(BiTJob job, IReadOnlyList<V1Pod> pods, DateTimeOffset now)
+    private (JobObject Job, ReconcileDecision Decision) Step(JobObject job, IReadOnlyList<V1Pod> pods, DateTimeOffset now)
     {
         var d = Run(job, pods, now);
         return (WithStatusPatch(job, d.StatusPatch), d);
@@ -38,7 +37,7 @@ public sealed class GangReconcilerTests
 
     private static string? Env(V1Pod pod, string name) => pod.Spec.Containers[0].Env.SingleOrDefault(e => e.Name == name)?.Value;
 
-    private static BiTJob WithSpec(BiTJob job, JsonObject spec) =>
+    private static JobObject WithSpec(JobObject job, JsonObject spec) =>
         new() { Kind = job.Kind, Metadata = job.Metadata, Spec = JsonSerializer.SerializeToElement(spec), Status = job.Status };
 
     private static V1Pod Deleting(V1Pod pod)
@@ -48,7 +47,7 @@ public sealed class GangReconcilerTests
     }
 
     /// <summary>A started gang whose status names attempt 1, both workers running.</summary>
-    private (BiTJob Job, List<V1Pod> Pods) Running(JsonObject? spec = null)
+    private (JobObject Job, List<V1Pod> Pods) Running(JsonObject? spec = null)
     {
         var (job, _) = Step(Job(spec ?? GangSpec()), [], T0);
         List<V1Pod> pods = [Pod("pets-run-1-0", "Running", T0), Pod("pets-run-1-1", "Running", T0)];

@@ -4,7 +4,6 @@ using BiT.Contracts.Api;
 using BiT.Operator.Api;
 using BiT.Operator.Controllers;
 using k8s.Models;
-using BiTJob = BiT.Operator.Api.BiTJob;
 
 namespace BiT.Operator.Tests.Controllers;
 
@@ -23,7 +22,7 @@ internal static class JobFixtures
         ["runPolicy"] = new JsonObject { ["maxRestarts"] = 3, ["backoffSeconds"] = 10, ["stallTimeout"] = "2m" },
     };
 
-    public static BiTJob Job(JsonObject? spec = null, string name = "pets", string kind = "BiTFineTuneJob", long generation = 1) => new()
+    public static JobObject Job(JsonObject? spec = null, string name = "pets", string kind = "BiTFineTuneJob", long generation = 1) => new()
     {
         Kind = kind,
         Metadata = new V1ObjectMeta
@@ -38,7 +37,7 @@ internal static class JobFixtures
     };
 
     /// <summary>What the API server does with a status merge patch.</summary>
-    public static BiTJob WithStatusPatch(BiTJob job, JsonObject? patch)
+    public static JobObject WithStatusPatch(JobObject job, JsonObject? patch)
     {
         if (patch is null)
         {
@@ -58,11 +57,11 @@ internal static class JobFixtures
             }
         }
 
-        return new BiTJob { Kind = job.Kind, Metadata = job.Metadata, Spec = job.Spec, Status = JsonSerializer.SerializeToElement(status) };
+        return new JobObject { Kind = job.Kind, Metadata = job.Metadata, Spec = job.Spec, Status = JsonSerializer.SerializeToElement(status) };
     }
 
     /// <summary>What the trainer does: patch progress and checkpoint.</summary>
-    public static BiTJob WithTrainerStatus(BiTJob job, long step, DateTimeOffset progressTime, long? checkpointStep = null)
+    public static JobObject WithTrainerStatus(JobObject job, long step, DateTimeOffset progressTime, long? checkpointStep = null)
     {
         var patch = new JsonObject
         {

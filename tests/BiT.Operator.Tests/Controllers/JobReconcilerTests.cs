@@ -7,7 +7,6 @@ using BiT.Operator.Api;
 using BiT.Operator.Controllers;
 using k8s.Models;
 using static BiT.Operator.Tests.Controllers.JobFixtures;
-using BiTJob = BiT.Operator.Api.BiTJob;
 
 namespace BiT.Operator.Tests.Controllers;
 
@@ -17,11 +16,11 @@ public sealed class JobReconcilerTests
 
     private JobReconciler Reconciler(ControllerOptions? options = null) => new(options ?? Options, _planner);
 
-    private ReconcileDecision Run(BiTJob job, IReadOnlyList<V1Pod> pods, DateTimeOffset now, BiTJob? upstream = null, JobKind? kind = null) =>
+    private ReconcileDecision Run(JobObject job, IReadOnlyList<V1Pod> pods, DateTimeOffset now, JobObject? upstream = null, JobKind? kind = null) =>
         Reconciler().Reconcile(new ReconcileInput(kind ?? JobKind.FineTune, job, pods, upstream, now));
 
     /// <summary>Runs the reconcile and applies its status patch, as the executor and API server would.</summary>
-    private (BiTJob Job, ReconcileDecision Decision) Step(BiTJob job, IReadOnlyList<V1Pod> pods, DateTimeOffset now, BiTJob? upstream = null)
+    private (JobObject Job, ReconcileDecision Decision) Step(JobObject job, IReadOnlyList<V1Pod> pods, DateTimeOffset now, JobObject? upstream = null)
     {
         var d = Run(job, pods, now, upstream);
         return (WithStatusPatch(job, d.StatusPatch), d);
@@ -187,7 +186,7 @@ public sealed class JobReconcilerTests
         spec["runPolicy"]!["stallTimeout"] = "never";
         var (job, _) = Step(Job(spec), [], T0);
         var fixedJob = Job(Spec(), generation: 2);
-        fixedJob = new BiTJob { Kind = fixedJob.Kind, Metadata = fixedJob.Metadata, Spec = fixedJob.Spec, Status = job.Status };
+        fixedJob = new JobObject { Kind = fixedJob.Kind, Metadata = fixedJob.Metadata, Spec = fixedJob.Spec, Status = job.Status };
         var d = Run(fixedJob, [], T0.AddSeconds(5));
         Assert.Single(d.Actions.OfType<CreatePod>());
         Assert.Equal("True", d.Status.FindCondition(ConditionTypes.Validated)!.Status);
@@ -277,7 +276,7 @@ public sealed class JobReconcilerTests
             .Replace("2026-11-26T12:00:41Z", "2026-11-26T13:00:41.000+01:00", StringComparison.Ordinal)
             .Replace("2026-11-26T12:00:00Z", "2026-11-26T12:00:00.000000Z", StringComparison.Ordinal);
         Assert.NotEqual(job.Status.Value.GetRawText(), text);
-        var rewritten = new BiTJob { Kind = job.Kind, Metadata = job.Metadata, Spec = job.Spec, Status = System.Text.Json.JsonDocument.Parse(text).RootElement.Clone() };
+        var rewritten = new JobObject { Kind = job.Kind, Metadata = job.Metadata, Spec = job.Spec, Status = System.Text.Json.JsonDocument.Parse(text).RootElement.Clone() };
         var d = Run(rewritten, [running], T0.AddSeconds(50));
         Assert.Null(d.StatusPatch);
         Assert.Empty(d.Actions);
@@ -676,13 +675,13 @@ public sealed class JobReconcilerTests
         return spec;
     }
 
-    private static BiTJob WithFinalizer(BiTJob job)
+    private static JobObject WithFinalizer(JobObject job)
     {
         job.Metadata.Finalizers = [OwnedObjects.CleanupFinalizer];
         return job;
     }
 
-    private static BiTJob BeingDeleted(BiTJob job)
+    private static JobObject BeingDeleted(JobObject job)
     {
         job.Metadata.DeletionTimestamp = T0.UtcDateTime;
         return job;
@@ -798,6 +797,6 @@ public sealed class JobReconcilerTests
         Assert.Equal([new SetFinalizer(OwnedObjects.CleanupFinalizer, false)], d.Actions);
     }
 
-    private static BiTJob WithSpec(BiTJob job, JsonObject spec) =>
+    private static JobObject WithSpec(JobObject job, JsonObject spec) =>
         new() { Kind = job.Kind, Metadata = job.Metadata, Spec = System.Text.Json.JsonSerializer.SerializeToElement(spec), Status = job.Status };
 }

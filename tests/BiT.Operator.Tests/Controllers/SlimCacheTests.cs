@@ -122,7 +122,7 @@ public sealed class SlimCacheTests
     [Fact]
     public void A_slim_job_drops_bookkeeping_and_keeps_spec_status_and_metadata()
     {
-        var job = KubernetesJson.Deserialize<BiTJob>("""
+        var job = KubernetesJson.Deserialize<JobObject>("""
             {"apiVersion":"bit.training/v1alpha1","kind":"BiTFineTuneJob",
              "metadata":{"name":"pets","namespace":"ml","uid":"u1","resourceVersion":"7","generation":2,"finalizers":["bit.training/checkpoint-cleanup"],
                "annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{...}"},

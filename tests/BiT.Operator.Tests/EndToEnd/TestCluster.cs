@@ -10,7 +10,6 @@ using k8s.Autorest;
 using k8s.Models;
 using KubeEmulator;
 using Microsoft.Extensions.Logging;
-using BiTJob = BiT.Operator.Api.BiTJob;
 
 namespace BiT.Operator.Tests.EndToEnd;
 
@@ -99,7 +98,7 @@ internal sealed class TestCluster : IAsyncDisposable
             },
         }, Namespace);
 
-    public async Task<BiTJob> CreateJobAsync(JobKind kind, string name, JsonObject spec)
+    public async Task<JobObject> CreateJobAsync(JobKind kind, string name, JsonObject spec)
     {
         var body = new JsonObject
         {
@@ -110,7 +109,7 @@ internal sealed class TestCluster : IAsyncDisposable
         };
         var created = await Admin.CustomObjects.CreateNamespacedCustomObjectAsync(
             JsonSerializer.Deserialize<JsonElement>(body.ToJsonString()), ApiInfo.Group, ApiInfo.Version, Namespace, kind.Plural);
-        return KubernetesJson.Deserialize<BiTJob>(KubernetesJson.Serialize(created));
+        return KubernetesJson.Deserialize<JobObject>(KubernetesJson.Serialize(created));
     }
 
     public async Task PatchSpecAsync(JobKind kind, string name, JsonObject specPatch)
@@ -120,12 +119,12 @@ internal sealed class TestCluster : IAsyncDisposable
             new V1Patch(body.ToJsonString(), V1Patch.PatchType.MergePatch), ApiInfo.Group, ApiInfo.Version, Namespace, kind.Plural, name);
     }
 
-    public async Task<BiTJob?> GetJobAsync(JobKind kind, string name)
+    public async Task<JobObject?> GetJobAsync(JobKind kind, string name)
     {
         try
         {
             var obj = await Admin.CustomObjects.GetNamespacedCustomObjectAsync(ApiInfo.Group, ApiInfo.Version, Namespace, kind.Plural, name);
-            return KubernetesJson.Deserialize<BiTJob>(KubernetesJson.Serialize(obj));
+            return KubernetesJson.Deserialize<JobObject>(KubernetesJson.Serialize(obj));
         }
         catch (HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
         {

@@ -51,7 +51,7 @@ public sealed class OperatorMetricsTests
     public async Task Per_job_series_are_written_from_the_cache_at_scrape_time_and_not_kept()
     {
         var metrics = new OperatorMetrics(Metrics.NewCustomRegistry());
-        var cache = new List<(JobKind, BiTJob)> { (JobKind.FineTune, JobFixtures.WithTrainerStatus(JobFixtures.Job(name: "a"), 10, JobFixtures.T0)) };
+        var cache = new List<(JobKind, JobObject)> { (JobKind.FineTune, JobFixtures.WithTrainerStatus(JobFixtures.Job(name: "a"), 10, JobFixtures.T0)) };
         var now = JobFixtures.T0.AddSeconds(5);
         var reads = 0;
         metrics.ReportJobs(() =>

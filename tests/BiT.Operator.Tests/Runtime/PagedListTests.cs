@@ -172,7 +172,7 @@ public sealed class PagedListTests
         // Each page reaches the source as a document this test owns and disposes once the list is read: a job that
         // referred into its page would then throw (a disposed JsonDocument) or read another page's bytes.
         var pages = new List<JsonDocument>();
-        var source = ListWatchSources.Custom<BiTJob>(
+        var source = ListWatchSources.Custom<JobObject>(
             async (c, ct) =>
             {
                 var response = await cluster.Admin.CustomObjects.ListNamespacedCustomObjectWithHttpMessagesAsync(
@@ -182,7 +182,7 @@ public sealed class PagedListTests
                 return new HttpOperationResponse<object> { Body = page.RootElement, Request = response.Request, Response = response.Response };
             },
             pageSize: 2);
-        var informer = new Informer<BiTJob>("jobs", source, TimeProvider.System, TimeSpan.Zero, NullLogger.Instance);
+        var informer = new Informer<JobObject>("jobs", source, TimeProvider.System, TimeSpan.Zero, NullLogger.Instance);
         await informer.RelistAsync(CancellationToken.None);
         Assert.Equal(3, pages.Count);
         foreach (var page in pages)

@@ -38,6 +38,42 @@ public sealed class CliTests
         Assert.Equal(TrainerExitCodes.Usage, (await Cli("run", "x.yaml", "--max-steps", "zero")).Code);
     }
 
+    [Theory]
+    [InlineData("run", "x.yaml", "--no-such-flag")]
+    [InlineData("train", "--plan", "p.json", "--no-such-flag")]
+    public async Task An_unknown_flag_exits_2_with_a_message_naming_it(params string[] args)
+    {
+        var (code, output, error) = await Cli(args);
+        Assert.True(code == TrainerExitCodes.Usage, $"exit {code}\n{output}\n{error}");
+        Assert.Contains("--no-such-flag", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_bad_value_exits_2_with_a_message_naming_its_flag()
+    {
+        var (code, _, error) = await Cli("run", "x.yaml", "--max-steps", "zero");
+        Assert.Equal(TrainerExitCodes.Usage, code);
+        Assert.Contains("--max-steps", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_binary_prints_its_version_and_exits_0()
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "bit-trainer.dll"));
+        start.ArgumentList.Add("--version");
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        var expected = typeof(BiT.Trainer.Program).Assembly
+            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .Cast<System.Reflection.AssemblyInformationalVersionAttribute>().Single().InformationalVersion.Split('+')[0];
+        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}\n{await stdout}\n{await stderr}");
+        Assert.StartsWith(expected, (await stdout).Trim(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Clean_empties_a_checkpoint_directory_but_keeps_it_and_refuses_the_root()
     {

@@ -70,6 +70,8 @@ public sealed partial class TrainerImageTests
         Assert.Contains(natives, n => n!.StartsWith("libSkiaSharp", StringComparison.Ordinal));
         // The Gloo shim the build compiles, next to the assemblies where its P/Invoke finds it.
         Assert.True(File.Exists(Path.Combine(dir.Path, "libbitdist.so")), string.Join(", ", natives));
+        // oneMKL's vendor-check shim (Model/Native/MklDispatch.cs), where MklDispatch looks for it.
+        Assert.True(File.Exists(Path.Combine(dir.Path, "libbitmkl.so")), string.Join(", ", natives));
     }
 
     [GeneratedRegex(@"[/\\]bin[/\\]([^/\\]+)[/\\]net")]

@@ -225,7 +225,7 @@ public sealed class DataParallelTests(ITestOutputHelper output)
         Assert.True(difference < GradientTolerance, $"{difference}");
     }
 
-    private static ModelSpec SeededModel(List<byte[]> finals) => new(
+    private static NetworkSpec SeededModel(List<byte[]> finals) => new(
         Ranks.Net,
         (model, path) =>
         {

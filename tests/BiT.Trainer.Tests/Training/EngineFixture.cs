@@ -28,7 +28,7 @@ internal static class EngineFixture
 
     public static (IImageDataset Train, IImageDataset Test) Data() => (new FakeDataset(40, 4, 12), new FakeDataset(12, 4, 12));
 
-    public static ModelSpec Model(List<byte[]>? finals = null, bool poison = false) => new(
+    public static NetworkSpec Model(List<byte[]>? finals = null, bool poison = false) => new(
         () => new TinyNet(4, poison),
         (model, path) =>
         {
@@ -37,7 +37,7 @@ internal static class EngineFixture
         },
         "TinyNet");
 
-    public static Task<TrainingOutcome> Run(string dir, TrainingSettings settings, ModelSpec? model = null, CancellationToken stop = default, List<string>? log = null)
+    public static Task<TrainingOutcome> Run(string dir, TrainingSettings settings, NetworkSpec? model = null, CancellationToken stop = default, List<string>? log = null)
     {
         var (train, test) = Data();
         return new TrainingEngine(TimeProvider.System, line => log?.Add(line)).RunAsync(

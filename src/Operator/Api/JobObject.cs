@@ -17,7 +17,7 @@ namespace BiT.Operator.Api;
 /// (about half of what a parsed <see cref="JsonDocument"/> keeps: its token table is as large as the text) and parsed
 /// again when read. Each read returns an element of its own; a reconcile reads them a handful of times.
 /// </remarks>
-public sealed class BiTJob : IKubernetesObject<V1ObjectMeta>
+public sealed class JobObject : IKubernetesObject<V1ObjectMeta>
 {
     private byte[]? _spec;
     private byte[]? _status;
