@@ -69,6 +69,10 @@ internal static class CrdValidation
             {
                 errors.Add(FieldError.Invalid($"spec.versions[{i}].schema.openAPIV3Schema.type", $"\"{Json.Str(schema, "type")}\"", "must be object at the root"));
             }
+            else
+            {
+                CelCostEstimate.Check(schema, $"spec.validation.openAPIV3Schema", errors);
+            }
             i++;
         }
         if (old is not null && Json.Str(old, "spec", "group") != group)
