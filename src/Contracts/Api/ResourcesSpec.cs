@@ -50,10 +50,10 @@ public sealed record ResourcesSpec
 
     /// <summary>Node selector.</summary>
     /// <remarks>
-    /// Values are bounded by the schema (maxLength + pattern on additionalProperties), keys only by
-    /// <c>SpecValidator</c>: a CEL rule over the keys would cost too much for a real API server (map keys have no
-    /// maxLength in a structural schema, so the estimator assumes each key as long as a whole request; see
-    /// docs/reliability.md, "CEL cost").
+    /// Values are bounded by the schema (maxLength + pattern on additionalProperties, no CEL: the CEL rule this had
+    /// over values without maxLength was estimated at 25 times a real API server's per-rule budget), keys only by
+    /// <c>SpecValidator</c>: no structural schema can bound a map key, so a key rule's cost rests on an estimator
+    /// quirk (docs/reliability.md, "CEL cost").
     /// </remarks>
     [Field("Node selector of the pod. Keys must be label keys (checked by the operator: Validated=False otherwise), values label values.", MaxItems = 64, ValueMaxLength = 63, ValuePattern = ApiPatterns.LabelValue)]
     public IReadOnlyDictionary<string, string>? NodeSelector { get; init; }
