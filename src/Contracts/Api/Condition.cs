@@ -56,8 +56,17 @@ public static class ConditionTypes
     /// <summary>A trainer pod is running.</summary>
     public const string Running = "Running";
 
-    /// <summary>No progress for runPolicy.stallTimeout.</summary>
+    /// <summary>
+    /// No progress for runPolicy.stallTimeout (reason <c>NoProgress</c>), or the job failed (the Failed condition's
+    /// reason): kstatus's abnormal-true condition (<see cref="KstatusRule"/>).
+    /// </summary>
     public const string Stalled = "Stalled";
+
+    /// <summary>
+    /// The job is pending, running or restarting toward its goal (kstatus reads it: InProgress while True;
+    /// <see cref="KstatusRule"/>).
+    /// </summary>
+    public const string Reconciling = "Reconciling";
 
     /// <summary>Waiting to restart from a checkpoint.</summary>
     public const string Restarting = "Restarting";
@@ -78,8 +87,9 @@ public static class ConditionTypes
     public const string ResourcesReleased = "ResourcesReleased";
 
     /// <summary>
-    /// The summary kstatus, Flux and `kubectl wait --for=condition=Ready` read (<see cref="ReadyRule"/>): True while the
-    /// job runs healthily or after it succeeded, False with the reason otherwise.
+    /// The summary `kubectl wait --for=condition=Ready` and people read (<see cref="ReadyRule"/>): True while the job
+    /// runs healthily or after it succeeded, False with the reason otherwise. kstatus (and so Flux) reads
+    /// <see cref="Reconciling"/> and <see cref="Stalled"/> instead.
     /// </summary>
     public const string Ready = "Ready";
 }

@@ -1,11 +1,11 @@
 namespace BiT.Contracts.Api;
 
 /// <summary>
-/// The <c>Ready</c> summary condition, derived from the others (pure), with the meaning kstatus and Flux give it:
+/// The <c>Ready</c> summary condition, derived from the others (pure), with the meaning Flux's own objects give it:
 /// True when the job is as its spec asks and healthy: a trainer running and making progress, or the run succeeded.
 /// False, with the reason of the condition that says why, while it waits (pending, restarting, suspended), when the
-/// operator found it stalled, and when it failed. Together with <c>status.observedGeneration</c> (kstatus compares
-/// it with <c>metadata.generation</c>) this is what GitOps tools read (docs/gitops.md).
+/// operator found it stalled, and when it failed. kstatus does not read it for a custom resource: it reads
+/// <c>Reconciling</c> and <c>Stalled</c> (<see cref="KstatusRule"/>) and <c>status.observedGeneration</c> (docs/gitops.md).
 /// </summary>
 public static class ReadyRule
 {

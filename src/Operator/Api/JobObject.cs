@@ -94,5 +94,6 @@ public sealed record JobSummary(
         status.Progress is { TotalSteps: > 0 } p ? (double)p.Step / p.TotalSteps : 0,
         status.Progress?.LastProgressTime,
         status.Progress?.ImagesPerSecond ?? 0,
-        status.IsConditionTrue(BiT.Contracts.Api.ConditionTypes.Stalled));
+        // A failed job's Stalled is True too (kstatus reads it); the stalled gauge is for jobs still meant to run.
+        status.Phase != BiT.Contracts.Api.JobPhase.Failed && status.IsConditionTrue(BiT.Contracts.Api.ConditionTypes.Stalled));
 }

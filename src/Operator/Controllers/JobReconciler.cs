@@ -30,9 +30,17 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
 
         var ctx = new Context(input, old);
         Decide(ctx);
-        // The summary last, from the conditions as this reconcile leaves them.
+        // The summaries last, from the conditions as this reconcile leaves them: Stalled for a failure, then Ready
+        // (kubectl wait), then Reconciling (kstatus, with Stalled; docs/gitops.md).
+        if (KstatusRule.Stalled(ctx.Status) is { } stalled)
+        {
+            ctx.Condition(ConditionTypes.Stalled, stalled.Value, stalled.Reason, stalled.Message);
+        }
+
         var (ready, reason, message) = ReadyRule.Of(ctx.Status);
         ctx.Condition(ConditionTypes.Ready, ready == ConditionStatus.True, reason, message);
+        var reconciling = KstatusRule.Reconciling(ctx.Status);
+        ctx.Condition(ConditionTypes.Reconciling, reconciling.Value, reconciling.Reason, reconciling.Message);
         var patch = BiTJobStatus.MergePatch(old, ctx.Status, BiTJobStatus.OperatorFields);
 
         // Events only accompany a change of status, so that a job stuck in the same state never floods them.
@@ -578,7 +586,7 @@ public sealed class JobReconciler(ControllerOptions options, IJobPlanner planner
                 c.Event(RecordEvent.Warning, nameof(PodEndReason.Stalled), message);
             }
 
-            c.Condition(ConditionTypes.Stalled, true, "NoProgress", message);
+            c.Condition(ConditionTypes.Stalled, true, KstatusRule.NoProgressReason, message);
             switch (settings.RunPolicy.OnStall)
             {
                 case StallAction.Restart:

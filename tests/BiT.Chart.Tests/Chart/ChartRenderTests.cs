@@ -174,6 +174,10 @@ public sealed class ChartRenderTests
         Assert.Contains("kubectl get bitft first -o wide -w", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("PrometheusRule (7 alerts", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("kubectl apply --server-side --force-conflicts -f charts/bit-operator/crds/", result.Stdout, StringComparison.Ordinal);
+
+        // Ready is True as soon as the trainer runs: waiting for the job to finish means waiting for Succeeded.
+        Assert.Contains("kubectl wait bitft/first --for=condition=Succeeded", result.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("--for=condition=Ready", result.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -80,6 +80,61 @@ public sealed class ArgoHealthTests
         Assert.Equal((string)fixture["expect"]!["message"]!, message);
     }
 
+    private static readonly string OperatorRecorded = Path.Combine(Statuses, "recorded");
+
+    /// <summary>The statuses the operator wrote (RecordedStatusTests in tests/BiT.Operator.Tests records them), by file.</summary>
+    public static TheoryData<string> FromTheOperator() => [.. Directory.EnumerateFiles(OperatorRecorded, "*.json").Select(f => Path.GetFileNameWithoutExtension(f)).Order(StringComparer.Ordinal)];
+
+    [Theory]
+    [MemberData(nameof(FromTheOperator))]
+    public async Task The_health_check_reads_each_status_the_operator_recorded_for_both_kinds(string name)
+    {
+        var recording = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(OperatorRecorded, name + ".json")))!;
+        var state = (string)recording["state"]!;
+        var obj = recording["object"]!;
+        var expected = state switch
+        {
+            "pending" or "running" or "restarting" => "Progressing",
+            "succeeded" => "Healthy",
+            "failed" or "invalid-spec" or "stalled" => "Degraded",
+            "suspended" => "Suspended",
+            _ => throw new InvalidOperationException($"{name}: no expectation for state '{state}'"),
+        };
+        var (status, message) = await HealthAsync(obj);
+        Assert.True(expected == status, $"{name}: {status} ({message})");
+        Assert.False(string.IsNullOrWhiteSpace(message), $"{name}: no message");
+        switch (state)
+        {
+            case "succeeded":
+                Assert.Equal("Succeeded: top-1 91.2 %", message);
+                break;
+            case "running":
+                Assert.StartsWith("Running: step 5 of ", message, StringComparison.Ordinal);
+                break;
+            case "invalid-spec":
+                Assert.Contains("spec.dataset.numClasses", message, StringComparison.Ordinal);
+                break;
+            default:
+                break;
+        }
+    }
+
+    [Fact]
+    public void The_operators_recordings_cover_both_kinds_in_every_state()
+    {
+        var names = Directory.EnumerateFiles(OperatorRecorded, "*.json").Select(Path.GetFileNameWithoutExtension).ToHashSet(StringComparer.Ordinal);
+        foreach (var kind in new[] { "finetune", "pretrain" })
+        {
+            foreach (var state in new[] { "pending", "running", "restarting", "stalled", "succeeded", "failed", "suspended", "invalid-spec" })
+            {
+                Assert.Contains($"{kind}-{state}", names);
+            }
+        }
+
+        Assert.All(Directory.EnumerateFiles(OperatorRecorded, "pretrain-*.json"),
+            f => Assert.Equal("BiTPretrainJob", (string)JsonNode.Parse(File.ReadAllText(f))!["object"]!["kind"]!));
+    }
+
     [Fact]
     public void The_recorded_statuses_cover_every_health_argo_cd_shows_for_a_job()
     {

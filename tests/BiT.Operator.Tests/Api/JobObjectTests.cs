@@ -85,4 +85,22 @@ public sealed class JobObjectTests
         Assert.Equal(BiT.Contracts.Api.JobPhase.Succeeded, job.Summary.Phase);
         Assert.Equal(1.0, job.Summary.ProgressRatio);
     }
+
+    [Fact]
+    public void The_stalled_gauge_is_for_jobs_still_meant_to_run_not_for_failed_ones_whose_stalled_condition_kstatus_reads()
+    {
+        var job = KubernetesJson.Deserialize<JobObject>(Json);
+        using (var running = JsonDocument.Parse("""{"phase":"Running","conditions":[{"type":"Stalled","status":"True","reason":"NoProgress","lastTransitionTime":"2026-01-01T00:10:00Z"}]}"""))
+        {
+            job.Status = running.RootElement;
+        }
+
+        Assert.True(job.Summary.Stalled);
+        using (var failed = JsonDocument.Parse("""{"phase":"Failed","conditions":[{"type":"Stalled","status":"True","reason":"TrainerFailed","lastTransitionTime":"2026-01-01T00:10:00Z"}]}"""))
+        {
+            job.Status = failed.RootElement;
+        }
+
+        Assert.False(job.Summary.Stalled);
+    }
 }
