@@ -181,6 +181,24 @@ public sealed class ChartRenderTests
     }
 
     [Fact]
+    public async Task The_tensorboard_docs_name_the_service_port_and_namespace_the_chart_renders()
+    {
+        var docs = await HelmChart.TemplateAsync("tensorboard.enabled=true", "tensorboard.claimName=shared-checkpoints", "tensorboard.namespace=ml");
+        var service = docs.Single("Service", "-tensorboard");
+        var deployment = docs.Single("Deployment", "-tensorboard");
+        var name = (string)service["metadata"]!["name"]!;
+        var port = (long)service["spec"]!["ports"]![0]!["port"]!;
+        Assert.Equal("ml", (string)service["metadata"]!["namespace"]!);
+        Assert.Null(service["spec"]!["type"]);
+        var volume = deployment["spec"]!["template"]!["spec"]!["volumes"]![0]!["persistentVolumeClaim"]!;
+        Assert.Equal(("shared-checkpoints", true), ((string)volume["claimName"]!, (bool)volume["readOnly"]!));
+
+        var install = File.ReadAllText(Path.Combine(Repo.Docs, "install.md"));
+        Assert.Contains($"kubectl -n ml port-forward svc/{name} {port}:{port}", install, StringComparison.Ordinal);
+        Assert.Contains("--set tensorboard.enabled=true --set tensorboard.claimName=shared-checkpoints --set tensorboard.namespace=ml", install, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_default_image_tags_follow_the_charts_app_version()
     {
         var chart = Manifests.Parse(File.ReadAllText(Path.Combine(Repo.Chart, "Chart.yaml")))[0];
