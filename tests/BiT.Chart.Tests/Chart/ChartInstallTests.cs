@@ -11,29 +11,13 @@ namespace BiT.Chart.Tests.Chart;
 /// </summary>
 public sealed class ChartInstallTests : IAsyncLifetime
 {
-    // The prometheus-operator's CRDs are not shipped with this repository: these stand-ins store the objects (schema
-    // left open) so that a release with the monitoring switches on installs as it would next to kube-prometheus-stack.
-    private static readonly string MonitoringCrds = string.Join("---\n", new[] { ("servicemonitors", "ServiceMonitor"), ("podmonitors", "PodMonitor"), ("prometheusrules", "PrometheusRule") }
-        .Select(k => $$"""
-            apiVersion: apiextensions.k8s.io/v1
-            kind: CustomResourceDefinition
-            metadata:
-              name: {{k.Item1}}.monitoring.coreos.com
-            spec:
-              group: monitoring.coreos.com
-              scope: Namespaced
-              names: {plural: {{k.Item1}}, singular: {{k.Item2.ToLowerInvariant()}}, kind: {{k.Item2}}, listKind: {{k.Item2}}List}
-              versions:
-                - name: v1
-                  served: true
-                  storage: true
-                  schema:
-                    openAPIV3Schema:
-                      type: object
-                      properties:
-                        spec: {type: object, x-kubernetes-preserve-unknown-fields: true}
+    // prometheus-operator's own CRDs (tests/BiT.Chart.Tests/Monitoring/prometheus-operator-crds/, copied from its
+    // repository with the source noted): the chart's ServiceMonitor, PodMonitor and PrometheusRule are validated
+    // against the real schemas, as next to kube-prometheus-stack.
+    internal static readonly string MonitoringCrdDir = Path.Combine(Repo.Root, "tests", "BiT.Chart.Tests", "Monitoring", "prometheus-operator-crds");
 
-            """));
+    private static readonly string MonitoringCrds = string.Join("---\n",
+        new[] { "servicemonitors", "podmonitors", "prometheusrules" }.Select(k => File.ReadAllText(Path.Combine(MonitoringCrdDir, $"monitoring.coreos.com_{k}.yaml"))));
 
     private readonly string _dir = Directory.CreateTempSubdirectory("bit-chart-").FullName;
     private KubeEmulatorServer _server = null!;
@@ -112,7 +96,7 @@ public sealed class ChartInstallTests : IAsyncLifetime
     [Fact]
     public async Task Helm_installs_upgrades_and_uninstalls_the_chart_with_every_switch_on()
     {
-        await KubectlAsync(MonitoringCrds, "apply", "-f", "-");
+        await KubectlAsync(MonitoringCrds, "apply", "--server-side", "-f", "-");
         var install = await HelmAsync("install", "bit", Repo.Chart, "--namespace", "bit-system",
             "--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.podMonitor.enabled=true", "--set", "prometheusRule.enabled=true",
             "--set", "dashboard.enabled=true", "--set", "tensorboard.enabled=true", "--set", "tensorboard.claimName=checkpoints");
@@ -150,7 +134,7 @@ public sealed class ChartInstallTests : IAsyncLifetime
     [Fact]
     public async Task Kubectl_applies_the_rendered_chart_and_the_server_accepts_every_object()
     {
-        await KubectlAsync(MonitoringCrds, "apply", "-f", "-");
+        await KubectlAsync(MonitoringCrds, "apply", "--server-side", "-f", "-");
         var rendered = await HelmChart.TemplateTextAsync("plain", "metrics.serviceMonitor.enabled=true", "prometheusRule.enabled=true", "dashboard.enabled=true", "crds.templates=true");
         var applied = await KubectlAsync(rendered, "apply", "--server-side", "-f", "-");
         foreach (var expected in new[]
@@ -168,6 +152,20 @@ public sealed class ChartInstallTests : IAsyncLifetime
         // Applying the same objects again changes nothing.
         var again = await KubectlAsync(rendered, "apply", "--server-side", "-f", "-");
         Assert.DoesNotContain("created", again, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("ServiceMonitor", "spec:\n  selector: {}\n  endpoints: [{port: metrics, scheme: gopher}]\n", "scheme")]
+    [InlineData("PodMonitor", "spec:\n  selector: {}\n  podMetricsEndpoints: [{port: metrics, relabelings: [{action: explode}]}]\n", "action")]
+    [InlineData("PrometheusRule", "spec:\n  groups: [{name: g, rules: [{alert: A}]}]\n", "expr")]
+    public async Task The_real_prometheus_operator_schemas_are_in_force(string kind, string spec, string field)
+    {
+        // What would pass the open stand-ins this test class used before: refused by the real schemas, naming the field.
+        await KubectlAsync(MonitoringCrds, "apply", "--server-side", "-f", "-");
+        var bad = $"apiVersion: monitoring.coreos.com/v1\nkind: {kind}\nmetadata: {{name: bad, namespace: bit-system}}\n{spec}";
+        var result = await Tool.Kubectl.RunAsync(["--cache-dir", Path.Combine(_dir, "kube-cache"), "apply", "--server-side", "-f", "-"], bad, env: _env);
+        Assert.True(result.Exit != 0, $"{kind} accepted: {result.Stdout}");
+        Assert.Contains(field, result.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
