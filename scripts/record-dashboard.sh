@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Records the Grafana dashboard's series from a real Prometheus and draws its picture for docs/metrics.md:
-# runs PrometheusAlertEndToEndTests (Debian's prometheus scraping the operator and two tiny trainers on the test
+# runs PrometheusAlertEndToEndTests (Debian's prometheus scraping the operator, two tiny jobs and one trainer on the test
 # cluster; scripts/install-test-deps.sh installs it), which writes every dashboard query's query_range answer to
 # docs/dashboard/recording.json, then draws docs/dashboard/bit-operator.png from that file alone.
 set -euo pipefail

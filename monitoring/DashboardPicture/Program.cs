@@ -9,7 +9,8 @@ if (args.Length != 2)
 try
 {
     var recording = Recording.Load(args[0]);
-    File.WriteAllBytes(args[1], DashboardRenderer.Render(recording));
+    // The recording's hash goes into the picture, so that a test can tell the picture shows the committed recording.
+    File.WriteAllBytes(args[1], PngText.Stamp(DashboardRenderer.Render(recording), PngText.RecordingSha256, PngText.Sha256Of(args[0])));
     Console.WriteLine($"{args[1]}: {recording.Panels.Count} panels, {recording.Panels.Sum(p => p.Series.Count)} series over {recording.End - recording.Start} s");
     return 0;
 }

@@ -41,6 +41,31 @@ public sealed class DashboardPictureTests
     }
 
     [Fact]
+    public void The_committed_picture_was_drawn_from_the_committed_recording()
+    {
+        // DashboardPicture stamps the SHA-256 of the recording it drew into the PNG (a tEXt chunk): a picture drawn from
+        // another recording, or a recording changed without drawing the picture again, fails here.
+        var png = File.ReadAllBytes(Path.Combine(Repo.Docs, "dashboard", "bit-operator.png"));
+        var stamped = PngText.Read(png, PngText.RecordingSha256);
+        Assert.True(stamped is not null, "docs/dashboard/bit-operator.png carries no recording hash: draw it with scripts/record-dashboard.sh (DashboardPicture)");
+        Assert.True(stamped == PngText.Sha256Of(Recorded), "docs/dashboard/bit-operator.png was not drawn from docs/dashboard/recording.json: draw it again (DashboardPicture recording.json bit-operator.png)");
+        using var bitmap = SkiaSharp.SKBitmap.Decode(png);
+        Assert.NotNull(bitmap);
+    }
+
+    [Fact]
+    public void A_stamped_png_still_decodes_and_reads_back_its_text()
+    {
+        var png = DashboardRenderer.Render(Recording.Load(Recorded));
+        Assert.Null(PngText.Read(png, PngText.RecordingSha256));
+        var stamped = PngText.Stamp(png, PngText.RecordingSha256, "abc123");
+        Assert.Equal("abc123", PngText.Read(stamped, PngText.RecordingSha256));
+        Assert.Null(PngText.Read(stamped, "other"));
+        using var bitmap = SkiaSharp.SKBitmap.Decode(stamped);
+        Assert.Equal(1800, bitmap.Width);
+    }
+
+    [Fact]
     public void Legends_follow_grafanas_legend_format()
     {
         var labels = new Dictionary<string, string> { ["namespace"] = "ml", ["name"] = "pets" };

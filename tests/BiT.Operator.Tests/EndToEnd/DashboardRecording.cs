@@ -55,7 +55,9 @@ internal static class DashboardRecording
 
         return new JsonObject
         {
-            ["source"] = "PrometheusAlertEndToEndTests: Debian's prometheus scraping the operator and two tiny trainers every 1 s; job 'stopped' is SIGSTOPped",
+            // Two jobs run, but every local pod is 127.0.0.1 and they share the trainer metrics port: only the first
+            // trainer's own series (loss, top-1) are scraped; the operator reports both jobs' per-job series.
+            ["source"] = "PrometheusAlertEndToEndTests: operator (jobs healthy; stopped, SIGSTOPped) + healthy's trainer, 1 s scrapes",
             ["dashboard"] = "charts/bit-operator/files/dashboards/bit-operator.json",
             ["start"] = start.ToUnixTimeSeconds(),
             ["end"] = end.ToUnixTimeSeconds(),
