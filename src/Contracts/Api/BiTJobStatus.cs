@@ -36,7 +36,7 @@ public sealed record BiTJobStatus
     public long? ObservedGeneration { get; init; }
 
     /// <summary>Conditions.</summary>
-    [Field("Validated, Running, Stalled, Restarting, Suspended, Succeeded, Failed, and the summary Ready.", MaxItems = 16, ListMapKey = "type")]
+    [Field("Validated, Running, Stalled, Restarting, Suspended, Succeeded, Failed, ResourcesReleased, and the summaries Ready (kubectl wait) and Reconciling (kstatus, with Stalled).", MaxItems = 16, ListMapKey = "type")]
     public IReadOnlyList<Condition>? Conditions { get; init; }
 
     /// <summary>The resolved hyperparameters.</summary>

@@ -8,7 +8,7 @@ namespace BiT.Contracts.Api;
 public sealed record Condition
 {
     /// <summary>Condition type (see <see cref="ConditionTypes"/>).</summary>
-    [Field("Type: Validated, Running, Stalled, Restarting, Suspended, Succeeded or Failed.", Required = true, MaxLength = 316,
+    [Field("Type: Validated, Running, Stalled, Restarting, Suspended, Succeeded, Failed, ResourcesReleased, Ready or Reconciling.", Required = true, MaxLength = 316,
         Pattern = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$")]
     public string Type { get; init; } = "";
 
