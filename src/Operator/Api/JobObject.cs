@@ -87,7 +87,8 @@ public sealed record JobSummary(
     double ProgressRatio,
     DateTimeOffset? LastProgressTime,
     double ImagesPerSecond,
-    bool Stalled)
+    bool Stalled,
+    double? Top1 = null)
 {
     public static JobSummary Of(BiT.Contracts.Api.BiTJobStatus status) => new(
         status.Phase ?? BiT.Contracts.Api.JobPhase.Pending,
@@ -95,5 +96,6 @@ public sealed record JobSummary(
         status.Progress?.LastProgressTime,
         status.Progress?.ImagesPerSecond ?? 0,
         // A failed job's Stalled is True too (kstatus reads it); the stalled gauge is for jobs still meant to run.
-        status.Phase != BiT.Contracts.Api.JobPhase.Failed && status.IsConditionTrue(BiT.Contracts.Api.ConditionTypes.Stalled));
+        status.Phase != BiT.Contracts.Api.JobPhase.Failed && status.IsConditionTrue(BiT.Contracts.Api.ConditionTypes.Stalled),
+        status.Result?.Top1);
 }

@@ -19,7 +19,10 @@ public sealed class OperatorMetrics
         new("bit_job_progress_ratio", "Step over total steps.", r => r.Progress),
         new("bit_job_seconds_since_progress", "Seconds since the trainer last reported progress.", r => r.SinceProgress),
         new("bit_job_images_per_second", "Training throughput the trainer reports.", r => r.ImagesPerSecond),
-        new("bit_job_stalled", "1 while the job's Stalled condition is True.", r => r.Stalled),
+        new("bit_job_stalled", "1 while the job's Stalled condition is True and it has not failed.", r => r.Stalled),
+
+        // Written only for a job with a result: the trainer's own top-1 gauge goes with its pod when the run ends.
+        new("bit_job_top1", "Top-1 accuracy of the job's final evaluation (status.result.top1), 0..1.", r => r.Top1),
     ];
 
     private readonly Counter _reconciles;
@@ -148,7 +151,8 @@ public sealed class OperatorMetrics
                 summary.LastProgressTime is { } t ? Math.Max(0, (now - t).TotalSeconds) : 0,
                 summary.ImagesPerSecond,
                 summary.Stalled ? 1 : 0,
-                phase));
+                phase,
+                summary.Top1));
         }
 
         lock (_gate)
@@ -193,10 +197,15 @@ public sealed class OperatorMetrics
                     }
 
                     var row = rows[i];
+                    if (family.Value(row) is not { } value)
+                    {
+                        continue;
+                    }
+
                     writer.Write(family.Name);
                     WriteJobLabels(writer, row);
                     writer.Write("} ");
-                    writer.Write(FormatValue(family.Value(row)));
+                    writer.Write(FormatValue(value));
                     writer.Write('\n');
                 }
             }
@@ -280,9 +289,9 @@ public sealed class OperatorMetrics
     }
 
     /// <summary>One job's per-job values at a scrape.</summary>
-    public readonly record struct JobRow(string Kind, string Namespace, string Name, double Progress, double SinceProgress, double ImagesPerSecond, double Stalled, string Phase);
+    public readonly record struct JobRow(string Kind, string Namespace, string Name, double Progress, double SinceProgress, double ImagesPerSecond, double Stalled, string Phase, double? Top1 = null);
 
-    private sealed record PerJobFamily(string Name, string Help, Func<JobRow, double> Value);
+    private sealed record PerJobFamily(string Name, string Help, Func<JobRow, double?> Value);
 
     private sealed record JobSource(Func<IEnumerable<(JobKind Kind, JobObject Job)>> Jobs, Func<DateTimeOffset> Now);
 

@@ -33,6 +33,11 @@ public sealed class DashboardPictureTests
         Assert.True(seconds.Series.Single(s => s.Legend == "e2e/stopped").Samples.Max(s => s.Value) >= 25);
         Assert.Contains(recording.Panels.Single(p => p.Title == "Images per second").Series, s => s.Legend == "e2e/healthy" && s.Samples.Any(v => v.Value > 0));
 
+        // The short job progressed to the end, restarted once and evaluated: the panels say so.
+        Assert.Contains(recording.Panels.Single(p => p.Title == "Progress per job").Series, s => s.Legend == "e2e/short" && s.Samples.Max(v => v.Value) == 1);
+        Assert.Contains(recording.Panels.Single(p => p.Title == "Top-1 accuracy").Series, s => s.Legend == "e2e/short" && s.Samples.Max(v => v.Value) > 0);
+        Assert.Contains(recording.Panels.Single(p => p.Title == "Restarts by reason").Series, s => s.Samples.Max(v => v.Value) >= 1);
+
         var png = DashboardRenderer.Render(recording);
         using var bitmap = SkiaSharp.SKBitmap.Decode(png);
         Assert.Equal(1800, bitmap.Width);

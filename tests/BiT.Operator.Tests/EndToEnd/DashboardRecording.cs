@@ -55,9 +55,9 @@ internal static class DashboardRecording
 
         return new JsonObject
         {
-            // Two jobs run, but every local pod is 127.0.0.1 and they share the trainer metrics port: only the first
-            // trainer's own series (loss, top-1) are scraped; the operator reports both jobs' per-job series.
-            ["source"] = "PrometheusAlertEndToEndTests: operator (jobs healthy; stopped, SIGSTOPped) + healthy's trainer, 1 s scrapes",
+            // Every local pod is 127.0.0.1 and the trainers share one metrics port: short's trainer is scraped while it
+            // runs, then healthy's (stopped's never holds the port); the operator reports every job's series.
+            ["source"] = "PrometheusAlertEndToEndTests: operator with jobs short (killed once), healthy, stopped (SIGSTOP); trainers short then healthy; 1 s scrapes",
             ["dashboard"] = "charts/bit-operator/files/dashboards/bit-operator.json",
             ["start"] = start.ToUnixTimeSeconds(),
             ["end"] = end.ToUnixTimeSeconds(),

@@ -99,10 +99,18 @@ public sealed class PrometheusAlertEndToEndTests
                 static_configs: [{"targets": ["127.0.0.1:{{operatorPort}}"]}]
               - job_name: bit-trainer
                 # The labels the chart's PodMonitor gives a trainer pod's series (namespace, and name from the pod's
-                # bit.training/job-name label); the healthy trainer holds the port (every local pod is 127.0.0.1).
-                static_configs: [{"targets": ["127.0.0.1:{{trainerPort}}"], "labels": {"namespace": "e2e", "name": "healthy"}}]
-            """.Replace("{{operatorPort}}", operatorPort.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
-               .Replace("{{trainerPort}}", trainerPort.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+                # bit.training/job-name label). Every local pod is 127.0.0.1 and the trainers share one metrics port:
+                # the trainer holding it is named in trainers.json, rewritten when the next one takes the port.
+                file_sd_configs: [{"files": ["trainers.json"], "refresh_interval": 1s}]
+            """.Replace("{{operatorPort}}", operatorPort.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+        async Task ScrapeTrainerAsync(string name) =>
+            await File.WriteAllTextAsync(Path.Combine(dir, "trainers.json"),
+                new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
+                {
+                    ["targets"] = new System.Text.Json.Nodes.JsonArray($"127.0.0.1:{trainerPort}"),
+                    ["labels"] = new System.Text.Json.Nodes.JsonObject { ["namespace"] = TestCluster.Namespace, ["name"] = name },
+                }).ToJsonString());
+        await ScrapeTrainerAsync("short");
         var check = await RunAsync("promtool", "check", "config", Path.Combine(dir, "prometheus.yml"));
         Assert.True(check.Exit == 0, check.Stdout + check.Stderr);
 
@@ -136,7 +144,24 @@ public sealed class PrometheusAlertEndToEndTests
                 }
             }, TimeSpan.FromSeconds(120), "prometheus to be ready");
 
-            // The healthy trainer starts first and holds the trainer metrics port (every local pod is 127.0.0.1).
+            // A short job first (what the dashboard's progress, restarts and top-1 panels show): it progresses, its
+            // trainer is killed once after its first checkpoint (a restart), resumes from it and finishes with its
+            // evaluation (the operator's bit_job_top1). It holds the trainer metrics port while it runs.
+            // 60 steps, a checkpoint every 2: on a fast machine (~17 steps/s) the kill after the first checkpoint still
+            // has seconds to spare before the run could end; on a loaded one (~0.5 steps/s) the job takes a few minutes.
+            await cluster.CreateJobAsync(JobKind.FineTune, "short", TrainerCluster.TinySpec(totalSteps: 60, everySteps: 2));
+            await cluster.WaitForJobAsync(JobKind.FineTune, "short", s => s.Checkpoint?.Step >= 2, TimeSpan.FromSeconds(240), "the short job's first checkpoint");
+            var shortPids = new Dictionary<string, int>(cluster.Server.Kubelet.ProcessIds(TestCluster.Namespace, "short-run-1"));
+            Assert.True(shortPids.ContainsKey("trainer"), "the short job's trainer process");
+            var killed = await RunAsync("kill", "-KILL", shortPids["trainer"].ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.True(killed.Exit == 0, killed.Stderr);
+            var finished = await cluster.WaitForJobAsync(JobKind.FineTune, "short", s => s.Phase is JobPhase.Succeeded or JobPhase.Failed, TimeSpan.FromSeconds(420), "the short job to finish");
+            Assert.Equal(JobPhase.Succeeded, finished.Phase);
+            Assert.Equal(1, finished.Restarts);
+            await TestCluster.WaitUntilAsync(async () => (await QueryAsync(prometheusPort, "bit_job_top1{name=\"short\"}")).Count == 1, TimeSpan.FromSeconds(30), "the short job's top-1 to be scraped");
+            await ScrapeTrainerAsync("healthy");
+
+            // The healthy trainer starts next and holds the trainer metrics port (every local pod is 127.0.0.1).
             // Runs far longer than the test, checkpoints rarely; the operator's own stall rule stays out of the way.
             static JsonObject Spec()
             {
@@ -147,7 +172,7 @@ public sealed class PrometheusAlertEndToEndTests
 
             await cluster.CreateJobAsync(JobKind.FineTune, "healthy", Spec());
             await cluster.WaitForJobAsync(JobKind.FineTune, "healthy", s => s.Phase == JobPhase.Running && s.Progress?.LastProgressTime is not null, TimeSpan.FromSeconds(240), "the healthy trainer's first progress");
-            await TestCluster.WaitUntilAsync(async () => (await QueryAsync(prometheusPort, "bit_trainer_step{job=\"bit-trainer\"} > 0")).Count == 1, TimeSpan.FromSeconds(120), "the trainer to be scraped");
+            await TestCluster.WaitUntilAsync(async () => (await QueryAsync(prometheusPort, "bit_trainer_step{job=\"bit-trainer\",name=\"healthy\"} > 0")).Count == 1, TimeSpan.FromSeconds(120), "the trainer to be scraped");
 
             await cluster.CreateJobAsync(JobKind.FineTune, "stopped", Spec());
             await cluster.WaitForJobAsync(JobKind.FineTune, "stopped", s => s.Phase == JobPhase.Running && s.Progress?.LastProgressTime is not null, TimeSpan.FromSeconds(240), "the second trainer's first progress");
@@ -205,7 +230,7 @@ public sealed class PrometheusAlertEndToEndTests
             // Every dashboard query runs over the test's time range, and those about what happened here have data.
             var recording = await DashboardRecording.RecordAsync(Http, prometheusPort, recordingStart, DateTimeOffset.UtcNow);
             var withData = DashboardRecording.PanelsWithData(recording);
-            foreach (var title in new[] { "Jobs by phase", "Images per second", "Training loss", "Seconds since progress (running jobs)", "Reconcile latency", "Reconciles by result", "Leader", "Work queue", "Operator memory" })
+            foreach (var title in new[] { "Jobs by phase", "Progress per job", "Images per second", "Training loss", "Top-1 accuracy", "Restarts by reason", "Seconds since progress (running jobs)", "Reconcile latency", "Reconciles by result", "Leader", "Work queue", "Operator memory" })
             {
                 Assert.True(withData.Contains(title), $"the dashboard's '{title}' has no data; with data: {string.Join(", ", withData)}");
             }

@@ -41,6 +41,14 @@ public sealed class OperatorMetricsTests
         Assert.Contains("bit_job_phase{kind=\"BiTFineTuneJob\",namespace=\"ml\",name=\"a\",phase=\"Running\"} 1", text, StringComparison.Ordinal);
         Assert.Single(text.Split('\n'), l => l.StartsWith("bit_job_phase{", StringComparison.Ordinal) && l.Contains("name=\"a\"", StringComparison.Ordinal));
 
+        // Top-1 only for a job with a result: the trainer's own gauge goes with its pod.
+        Assert.DoesNotContain("bit_job_top1{", text, StringComparison.Ordinal);
+        var done = JobFixtures.WithStatusPatch(JobFixtures.Job(name: "done"), new JsonObject { ["phase"] = "Succeeded", ["result"] = new JsonObject { ["top1"] = 0.875 } });
+        metrics.ReportJobs(() => [(JobKind.FineTune, a), (JobKind.FineTune, done)], () => JobFixtures.T0.AddSeconds(35));
+        text = await Scrape(metrics);
+        Assert.Single(text.Split('\n'), l => l.StartsWith("bit_job_top1{", StringComparison.Ordinal));
+        Assert.Contains("bit_job_top1{kind=\"BiTFineTuneJob\",namespace=\"ml\",name=\"done\"} 0.875", text, StringComparison.Ordinal);
+
         metrics.ReportJobs(() => [(JobKind.FineTune, b)], () => JobFixtures.T0.AddSeconds(40));
         text = await Scrape(metrics);
         Assert.DoesNotContain("name=\"a\"", text, StringComparison.Ordinal);
