@@ -76,7 +76,7 @@ public sealed record Toleration
     public string? Key { get; init; }
 
     /// <summary>Exists or Equal.</summary>
-    [Field("Exists or Equal (default Equal).", Pattern = "^(Exists|Equal)$", PatternHint = "Exists or Equal", MaxLength = 6)]
+    [Field("Exists or Equal (default Equal).", Pattern = "^(Exists|Equal)$", PatternHint = "Exists or Equal", MaxLength = 16)]
     public string? Operator { get; init; }
 
     /// <summary>Taint value.</summary>
