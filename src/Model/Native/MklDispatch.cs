@@ -117,9 +117,20 @@ public static partial class MklDispatch
                 {
                     choice = new MklDispatchChoice(false, $"{ShimFileName} is missing next to the application (built only where a C compiler was found): oneMKL's own vendor check");
                 }
-                else if (dlopen(shim, RtldNow | RtldGlobal) == IntPtr.Zero)
+                else
                 {
-                    choice = new MklDispatchChoice(false, $"{ShimFileName} could not be loaded ({Marshal.PtrToStringUTF8(dlerror())}): oneMKL's own vendor check");
+                    try
+                    {
+                        if (dlopen(shim, RtldNow | RtldGlobal) == IntPtr.Zero)
+                        {
+                            choice = new MklDispatchChoice(false, $"{ShimFileName} could not be loaded ({Marshal.PtrToStringUTF8(dlerror())}): oneMKL's own vendor check");
+                        }
+                    }
+                    catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+                    {
+                        // A C library without dlopen in libc (glibc before 2.34 keeps it in libdl): a speed-up lost, no more.
+                        choice = new MklDispatchChoice(false, $"no dlopen in this C library ({e.GetType().Name}): oneMKL's own vendor check");
+                    }
                 }
             }
             return _applied = choice;
@@ -134,6 +145,10 @@ public static partial class MklDispatch
     public static string? KernelDescription()
     {
         if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+        if (!LibtorchLoaded())
         {
             return null;
         }
@@ -166,7 +181,17 @@ public static partial class MklDispatch
     }
 
     /// <summary>Whether this process has libtorch_cpu mapped already (then the shim would come too late).</summary>
-    public static bool LibtorchLoaded() => OperatingSystem.IsLinux() && dlopen("libtorch_cpu.so", RtldLazy | RtldNoload) != IntPtr.Zero;
+    public static bool LibtorchLoaded()
+    {
+        try
+        {
+            return OperatingSystem.IsLinux() && dlopen("libtorch_cpu.so", RtldLazy | RtldNoload) != IntPtr.Zero;
+        }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+        {
+            return false;
+        }
+    }
 
     // MKLVersion of mkl_types.h: three ints, then four C strings.
     [StructLayout(LayoutKind.Sequential)]
