@@ -33,35 +33,12 @@ public sealed class OperatorChaosTests
     public async Task The_operator_stopped_at_random_points_50_times_leaves_one_pod_per_attempt_no_lost_status_and_every_job_in_its_phase()
     {
         await using var cluster = await TestCluster.StartAsync(new EmulatorOptions { RunPods = false });
-        var jobs = Enumerable.Range(0, 12).ToDictionary(i => $"chaos-{i:D2}", i => (Fate)(i % 3));
-        foreach (var name in jobs.Keys)
-        {
-            var spec = ContractsJobPlannerTests.RealSpec();
-            spec["runPolicy"] = new JsonObject { ["maxRestarts"] = 3, ["backoffSeconds"] = 1 };
-            await cluster.CreateJobAsync(JobKind.FineTune, name, spec);
-        }
+        var jobs = await CreateJobsAsync(cluster, "chaos");
 
         // Every pod the cluster ever stored, from a watch opened before any exists: one entry per create that took.
         var added = new ConcurrentQueue<(string Name, string Uid)>();
         using var watching = new CancellationTokenSource();
-        var emptyList = await cluster.Admin.CoreV1.ListNamespacedPodAsync(TestCluster.Namespace);
-        var watcher = Task.Run(async () =>
-        {
-            try
-            {
-                await foreach (var (type, pod) in cluster.Admin.CoreV1.WatchListNamespacedPodAsync(TestCluster.Namespace, resourceVersion: emptyList.Metadata.ResourceVersion, cancellationToken: watching.Token))
-                {
-                    if (type == WatchEventType.Added)
-                    {
-                        added.Enqueue((pod.Metadata.Name, pod.Metadata.Uid));
-                    }
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                // The test is done watching.
-            }
-        });
+        var watcher = await WatchPodsAddedAsync(cluster, added, watching.Token);
 
         var random = new Random(Seed);
         Console.WriteLine($"operator chaos: seed {Seed}");
@@ -143,6 +120,42 @@ public sealed class OperatorChaosTests
     }
 
     /// <summary>Waits for a condition, or at most <paramref name="atMost"/>: the random point where the operator is stopped.</summary>
+    /// <summary>Twelve fine-tune jobs named PREFIX-00.. with their fates (3 restarts allowed, 1 s backoff).</summary>
+    internal static async Task<Dictionary<string, Fate>> CreateJobsAsync(TestCluster cluster, string prefix)
+    {
+        var jobs = Enumerable.Range(0, 12).ToDictionary(i => $"{prefix}-{i:D2}", i => (Fate)(i % 3));
+        foreach (var name in jobs.Keys)
+        {
+            var spec = ContractsJobPlannerTests.RealSpec();
+            spec["runPolicy"] = new JsonObject { ["maxRestarts"] = 3, ["backoffSeconds"] = 1 };
+            await cluster.CreateJobAsync(JobKind.FineTune, name, spec);
+        }
+        return jobs;
+    }
+
+    /// <summary>Puts every pod the cluster stores from now on into <paramref name="added"/> until cancelled.</summary>
+    internal static async Task<Task> WatchPodsAddedAsync(TestCluster cluster, ConcurrentQueue<(string Name, string Uid)> added, CancellationToken watching)
+    {
+        var emptyList = await cluster.Admin.CoreV1.ListNamespacedPodAsync(TestCluster.Namespace);
+        return Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var (type, pod) in cluster.Admin.CoreV1.WatchListNamespacedPodAsync(TestCluster.Namespace, resourceVersion: emptyList.Metadata.ResourceVersion, cancellationToken: watching))
+                {
+                    if (type == WatchEventType.Added)
+                    {
+                        added.Enqueue((pod.Metadata.Name, pod.Metadata.Uid));
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // The test is done watching.
+            }
+        });
+    }
+
     private static async Task WaitAtMostAsync(Func<bool> condition, TimeSpan atMost)
     {
         var until = DateTime.UtcNow + atMost;

@@ -39,34 +39,11 @@ public sealed class OperatorProcessChaosTests
             "--metrics-port", "0", "--trainer-image", TestCluster.TrainerImage, "--parallelism", "4",
         };
 
-        var jobs = Enumerable.Range(0, 12).ToDictionary(i => $"kill-{i:D2}", i => (Fate)(i % 3));
-        foreach (var name in jobs.Keys)
-        {
-            var spec = ContractsJobPlannerTests.RealSpec();
-            spec["runPolicy"] = new JsonObject { ["maxRestarts"] = 3, ["backoffSeconds"] = 1 };
-            await cluster.CreateJobAsync(JobKind.FineTune, name, spec);
-        }
+        var jobs = await OperatorChaosTests.CreateJobsAsync(cluster, "kill");
 
         var added = new ConcurrentQueue<(string Name, string Uid)>();
         using var watching = new CancellationTokenSource();
-        var emptyList = await cluster.Admin.CoreV1.ListNamespacedPodAsync(TestCluster.Namespace);
-        var watcher = Task.Run(async () =>
-        {
-            try
-            {
-                await foreach (var (type, pod) in cluster.Admin.CoreV1.WatchListNamespacedPodAsync(TestCluster.Namespace, resourceVersion: emptyList.Metadata.ResourceVersion, cancellationToken: watching.Token))
-                {
-                    if (type == WatchEventType.Added)
-                    {
-                        added.Enqueue((pod.Metadata.Name, pod.Metadata.Uid));
-                    }
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                // The test is done watching.
-            }
-        });
+        var watcher = await OperatorChaosTests.WatchPodsAddedAsync(cluster, added, watching.Token);
 
         var random = new Random(Seed);
         Console.WriteLine($"operator process chaos: {Kills} kills, seed {Seed}");
