@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace BiT.Model.Native;
@@ -13,7 +14,8 @@ namespace BiT.Model.Native;
 /// <para>
 /// The child runs training steps (forward, backward) of small networks over the smallest maps a network reaches
 /// (down to 1x1), in NCHW and channels-last, with oneDNN on and the parent's thread count: small maps are where
-/// oneDNN's blocking heuristics divided by zero.
+/// oneDNN's blocking heuristics divided by zero. On CPUs with AMX-BF16 it also runs the bf16 channels-last step
+/// that <see cref="CpuPrecision"/> chooses there.
 /// </para>
 /// </summary>
 public static class KernelProbe
@@ -158,25 +160,42 @@ public static class KernelProbe
         return (path, []);
     }
 
+    /// <summary>
+    /// The training steps the child runs on a CPU with these flags: networks, image size, batch, layout, precision.
+    /// The README's network reaches 1x1 maps at 32 px; R50x1 has the channel counts of the published models.
+    /// Activations turn channels-last after the first 1x1 convolution either way; one NHWC input covers the root.
+    /// On a CPU where <see cref="CpuPrecision"/>'s auto chooses bf16 (AMX), that mode runs too: other oneDNN kernels.
+    /// </summary>
+    public static IReadOnlyList<(string Architecture, int Size, int Batch, bool ChannelsLast, ScalarType Compute)> Steps(IReadOnlySet<string> cpuFlags)
+    {
+        ArgumentNullException.ThrowIfNull(cpuFlags);
+        var steps = new List<(string, int, int, bool, ScalarType)>
+        {
+            ("R1-1-1-1x0.5", 32, 4, false, ScalarType.Float32), ("R1-1-1-1x0.5", 48, 2, true, ScalarType.Float32),
+            ("R50x1", 32, 2, false, ScalarType.Float32),
+        };
+        if (CpuPrecision.Decide("auto", DeviceType.CPU, cpuFlags, oneDnn: true).Compute == ScalarType.BFloat16)
+        {
+            steps.Add(("R50x1", 32, 2, true, ScalarType.BFloat16));
+        }
+        return steps;
+    }
+
     private static void RunSteps()
     {
-        // The README's network reaches 1x1 maps at 32 px; R50x1 has the channel counts of the published models.
-        // Activations turn channels-last after the first 1x1 convolution either way; one NHWC input covers the root.
-        foreach (var (architecture, size, batch, channelsLast) in new[]
-                 {
-                     ("R1-1-1-1x0.5", 32, 4, false), ("R1-1-1-1x0.5", 48, 2, true), ("R50x1", 32, 2, false),
-                 })
+        foreach (var (architecture, size, batch, channelsLast, compute) in Steps(CpuPrecision.CpuFlags()))
         {
             using var scope = NewDisposeScope();
             random.manual_seed(0);
             using var net = BitResNet.Create(BitArchitecture.Parse(architecture), 10);
             net.ChannelsLast = channelsLast;
+            net.ComputeType = compute;
             net.train();
             var loss = nn.functional.cross_entropy(net.forward(randn(batch, 3, size, size)), randint(0, 10, [batch], ScalarType.Int64));
             loss.backward();
             if (!float.IsFinite(loss.item<float>()))
             {
-                throw new InvalidOperationException($"{architecture} at {size} px: the loss is not finite");
+                throw new InvalidOperationException($"{architecture} at {size} px ({compute}): the loss is not finite");
             }
         }
     }

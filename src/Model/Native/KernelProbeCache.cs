@@ -18,7 +18,7 @@ namespace BiT.Model.Native;
 public sealed class KernelProbeCache
 {
     /// <summary>The probe's own version, part of the key: raise it when <see cref="KernelProbe"/>'s steps change.</summary>
-    public const int ProbeVersion = 1;
+    public const int ProbeVersion = 2;
 
     /// <summary>Overrides the cache directory; empty turns the cache off.</summary>
     public const string DirectoryVariable = "BIT_KERNEL_CACHE_DIR";

@@ -78,7 +78,7 @@ public sealed class RunLog : IDisposable
     /// opened, model built, checkpoint read; of it <paramref name="kernelSeconds"/> choosing the CPU kernels), kept
     /// out of every step's figures. <paramref name="step"/> is the step training starts from, so a resume keeps it.
     /// </summary>
-    public void Startup(int step, double startupSeconds, double kernelSeconds, string kernels, DateTimeOffset time)
+    public void Startup(int step, double startupSeconds, double kernelSeconds, string kernels, string precision, DateTimeOffset time)
     {
         var record = new JsonObject
         {
@@ -87,6 +87,7 @@ public sealed class RunLog : IDisposable
             ["startupSeconds"] = Math.Round(startupSeconds, 3),
             ["kernelSeconds"] = Math.Round(kernelSeconds, 3),
             ["kernels"] = kernels,
+            ["precision"] = precision,
             ["time"] = time.ToString("O", CultureInfo.InvariantCulture),
         };
         writer.WriteLine(record.ToJsonString());

@@ -60,8 +60,16 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
                 + $"matrix products: oneMKL for {BiT.Model.Native.MklDispatch.KernelDescription() ?? "(no oneMKL in this libtorch)"} ({mkl.Reason})";
             log(kernelLine);
         }
+        var precision = BiT.Model.Native.CpuPrecision.ForThisProcess(device.type, BiT.Model.Native.CpuKernels.Applied?.OneDnn ?? false);
+        log(precision.Describe());
         var kernelSeconds = Stopwatch.GetElapsedTime(kernelStarted).TotalSeconds;
         using var model = network.Create();
+        if (model is BiT.Model.BitResNet bit)
+        {
+            // Activations only: parameters, gradients, optimizer state and checkpoints stay float32.
+            bit.ComputeType = precision.Compute;
+            bit.ChannelsLast = precision.ChannelsLast;
+        }
         // Weights are loaded on the CPU by Create; the optimizer's buffers must be made after the move.
         model.to(device);
         model.train();
@@ -103,7 +111,7 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
                 train, transform, BatchPlans.TrainingShard(order, settings.BatchSize, settings.BatchSplit, settings.WorldSize, settings.Rank, step),
                 settings.Seed, settings.Workers, settings.Prefetch, tracker);
             var speed = new SpeedMeter();
-            runLog?.Startup(step, ProcessUptime().TotalSeconds, kernelSeconds, kernelLine, time.GetUtcNow());
+            runLog?.Startup(step, ProcessUptime().TotalSeconds, kernelSeconds, kernelLine, precision.Name, time.GetUtcNow());
             while (step < stopAt)
             {
                 var started = Stopwatch.GetTimestamp();
