@@ -33,8 +33,9 @@ public sealed record PrecisionChoice(ScalarType Compute, bool ChannelsLast, stri
 /// unmeasured by this project); <c>BIT_PRECISION=bf16</c> asks for it anywhere.
 /// </para>
 /// <para>
-/// bf16 changes the numbers of a run (8 bits of mantissa for activations and their gradients); the README example
-/// trains to the same accuracy within a point in both (docs/trainer.md, "Precision"). Checkpoints hold float32
+/// bf16 changes the numbers of a run (8 bits of mantissa for activations and their gradients): the README example
+/// (a small network trained from scratch) reached 71.7 % mean top-1 over eight seeds in bf16 against 72.9 % in fp32
+/// (docs/trainer.md, "Precision"). Checkpoints hold float32
 /// weights either way, so a run may resume in the other precision (for example after moving to a node with another
 /// CPU); it then continues the same training, not the same floats.
 /// </para>
