@@ -1,0 +1,373 @@
+/*
+ * libbitgn.so: GroupNorm for float32 CPU tensors, forward and backward, for the two dense 4-D layouts libtorch
+ * gives a convolution's output: channels-last (NHWC in memory) and contiguous NCHW. Native/NativeGroupNorm.cs
+ * says when it is used and why.
+ *
+ * Every entry point works on one slab: one sample n and the groups [g0, g1). The caller runs slabs on its own
+ * threads (no OpenMP here: libtorch brings its libgomp and a second runtime would fight it). A slab's result does
+ * not depend on how the work was split, so the output is the same for any thread count and bitwise repeatable.
+ *
+ * Accuracy: sums are taken of x - K with a per-channel shift K (the channel's first value in forward, the group
+ * mean in backward), in float over blocks of at most BLOCK values, each block added into double. The variance is
+ * then formed in double around the group mean, so a large mean does not cancel the variance away.
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define BITGN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define BITGN_CLONES
+#endif
+
+#define ROWS_PER_BLOCK 32  /* NHWC: rows of the slab summed in float before they go into double */
+#define LANES 16           /* NCHW: independent float partial sums, one vector register wide on AVX-512 */
+#define SPAN_PER_BLOCK 1024 /* NCHW: values per float block */
+
+int bitgn_abi_version(void) { return 1; }
+
+/* Group statistics from per-channel shifted sums: s1 = sum(x - K), s2 = sum((x - K)^2) over count values each. */
+static void group_moments(const double *s1, const double *s2, const float *shift, int d, int64_t count,
+                          double eps, double *mean_out, double *rstd_out)
+{
+    double total = 0.0;
+    for (int j = 0; j < d; j++) {
+        total += s1[j] + (double)count * shift[j];
+    }
+    const double m = (double)d * (double)count;
+    const double mean = total / m;
+    double sq = 0.0;
+    for (int j = 0; j < d; j++) {
+        const double k = (double)shift[j] - mean;
+        sq += s2[j] + 2.0 * k * s1[j] + (double)count * k * k;
+    }
+    double var = sq / m;
+    if (var < 0.0) {
+        var = 0.0;
+    }
+    *mean_out = mean;
+    *rstd_out = 1.0 / sqrt(var + eps);
+}
+
+/* Forward, channels-last. x, y: [N, HW, C]; gamma, beta: [C]; mean, rstd: [N, G]. Returns 0, or -1 without memory. */
+BITGN_CLONES
+int bitgn_forward_nhwc(const float *restrict x, float *restrict y, const float *restrict gamma,
+                       const float *restrict beta, float *restrict mean_out, float *restrict rstd_out,
+                       int64_t c, int64_t hw, int64_t groups, double eps, int64_t n, int64_t g0, int64_t g1)
+{
+    const int64_t d = c / groups;
+    const int64_t c0 = g0 * d;
+    const int64_t w = (g1 - g0) * d;
+    double *s1 = malloc(sizeof(double) * 2 * w);
+    float *f = malloc(sizeof(float) * 6 * w);
+    if (s1 == NULL || f == NULL) {
+        free(s1);
+        free(f);
+        return -1;
+    }
+    double *s2 = s1 + w;
+    float *shift = f, *a1 = f + w, *a2 = f + 2 * w, *scale = f + 3 * w, *offset = f + 4 * w, *centre = f + 5 * w;
+    const float *xs = x + n * hw * c + c0;
+    float *ys = y + n * hw * c + c0;
+    for (int64_t j = 0; j < w; j++) {
+        shift[j] = xs[j];
+        s1[j] = 0.0;
+        s2[j] = 0.0;
+    }
+    for (int64_t r0 = 0; r0 < hw; r0 += ROWS_PER_BLOCK) {
+        const int64_t r1 = r0 + ROWS_PER_BLOCK < hw ? r0 + ROWS_PER_BLOCK : hw;
+        for (int64_t j = 0; j < w; j++) {
+            a1[j] = 0.0f;
+            a2[j] = 0.0f;
+        }
+        for (int64_t r = r0; r < r1; r++) {
+            const float *row = xs + r * c;
+            for (int64_t j = 0; j < w; j++) {
+                const float v = row[j] - shift[j];
+                a1[j] += v;
+                a2[j] += v * v;
+            }
+        }
+        for (int64_t j = 0; j < w; j++) {
+            s1[j] += a1[j];
+            s2[j] += a2[j];
+        }
+    }
+    for (int64_t g = g0; g < g1; g++) {
+        const int64_t o = (g - g0) * d;
+        double mean, rstd;
+        group_moments(s1 + o, s2 + o, shift + o, (int)d, hw, eps, &mean, &rstd);
+        mean_out[n * groups + g] = (float)mean;
+        rstd_out[n * groups + g] = (float)rstd;
+        /* y = (x - mean) a + beta: subtracting first keeps the small differences exact where the group varies little. */
+        for (int64_t j = 0; j < d; j++) {
+            scale[o + j] = (float)(rstd * gamma[c0 + o + j]);
+            offset[o + j] = beta[c0 + o + j];
+            centre[o + j] = (float)mean;
+        }
+    }
+    for (int64_t r = 0; r < hw; r++) {
+        const float *row = xs + r * c;
+        float *out = ys + r * c;
+        for (int64_t j = 0; j < w; j++) {
+            out[j] = (row[j] - centre[j]) * scale[j] + offset[j];
+        }
+    }
+    free(s1);
+    free(f);
+    return 0;
+}
+
+/*
+ * Backward, channels-last. dy, x, dx: [N, HW, C] (dx may be NULL: no input gradient); mean, rstd: [N, G] from the
+ * forward; dgamma_part, dbeta_part: [N, C] doubles, this sample's share of the weight and bias gradients
+ * (bitgn_reduce_parts sums them over the batch in a fixed order).
+ */
+BITGN_CLONES
+int bitgn_backward_nhwc(const float *restrict dy, const float *restrict x, const float *restrict mean_in,
+                        const float *restrict rstd_in, const float *restrict gamma, float *restrict dx,
+                        double *restrict dgamma_part, double *restrict dbeta_part,
+                        int64_t c, int64_t hw, int64_t groups, int64_t n, int64_t g0, int64_t g1)
+{
+    const int64_t d = c / groups;
+    const int64_t c0 = g0 * d;
+    const int64_t w = (g1 - g0) * d;
+    double *s1 = malloc(sizeof(double) * 2 * w);
+    float *f = malloc(sizeof(float) * 6 * w);
+    if (s1 == NULL || f == NULL) {
+        free(s1);
+        free(f);
+        return -1;
+    }
+    double *s2 = s1 + w;
+    float *shift = f, *a1 = f + w, *a2 = f + 2 * w, *ka = f + 3 * w, *kb = f + 4 * w, *kc = f + 5 * w;
+    const float *xs = x + n * hw * c + c0;
+    const float *dys = dy + n * hw * c + c0;
+    for (int64_t j = 0; j < w; j++) {
+        shift[j] = mean_in[n * groups + g0 + j / d];
+        s1[j] = 0.0;
+        s2[j] = 0.0;
+    }
+    for (int64_t r0 = 0; r0 < hw; r0 += ROWS_PER_BLOCK) {
+        const int64_t r1 = r0 + ROWS_PER_BLOCK < hw ? r0 + ROWS_PER_BLOCK : hw;
+        for (int64_t j = 0; j < w; j++) {
+            a1[j] = 0.0f;
+            a2[j] = 0.0f;
+        }
+        for (int64_t r = r0; r < r1; r++) {
+            const float *xr = xs + r * c;
+            const float *gr = dys + r * c;
+            for (int64_t j = 0; j < w; j++) {
+                a1[j] += gr[j];
+                a2[j] += gr[j] * (xr[j] - shift[j]);
+            }
+        }
+        for (int64_t j = 0; j < w; j++) {
+            s1[j] += a1[j];
+            s2[j] += a2[j];
+        }
+    }
+    const double m = (double)d * (double)hw;
+    for (int64_t g = g0; g < g1; g++) {
+        const int64_t o = (g - g0) * d;
+        const double rstd = rstd_in[n * groups + g];
+        double db = 0.0, ds = 0.0;
+        for (int64_t j = 0; j < d; j++) {
+            const int64_t ch = c0 + o + j;
+            dbeta_part[n * c + ch] = s1[o + j];
+            dgamma_part[n * c + ch] = s2[o + j] * rstd;
+            db += (double)gamma[ch] * s1[o + j];
+            ds += (double)gamma[ch] * s2[o + j];
+        }
+        /* dx = gamma rstd dy + c2 (x - mean) + c3, with x - mean taken first (see the forward) */
+        const double c2 = -ds * rstd * rstd * rstd / m;
+        const double c3 = -db * rstd / m;
+        for (int64_t j = 0; j < d; j++) {
+            ka[o + j] = (float)(gamma[c0 + o + j] * rstd);
+            kb[o + j] = (float)c2;
+            kc[o + j] = (float)c3;
+        }
+    }
+    if (dx != NULL) {
+        float *dxs = dx + n * hw * c + c0;
+        for (int64_t r = 0; r < hw; r++) {
+            const float *xr = xs + r * c;
+            const float *gr = dys + r * c;
+            float *out = dxs + r * c;
+            for (int64_t j = 0; j < w; j++) {
+                out[j] = ka[j] * gr[j] + kb[j] * (xr[j] - shift[j]) + kc[j];
+            }
+        }
+    }
+    free(s1);
+    free(f);
+    return 0;
+}
+
+/* Shifted sums of one contiguous channel: s1 = sum(x - k), s2 = sum((x - k)^2). */
+static inline void channel_sums(const float *restrict xc, int64_t hw, float k, double *s1_out, double *s2_out)
+{
+    double s1 = 0.0, s2 = 0.0;
+    for (int64_t i0 = 0; i0 < hw; i0 += SPAN_PER_BLOCK) {
+        const int64_t i1 = i0 + SPAN_PER_BLOCK < hw ? i0 + SPAN_PER_BLOCK : hw;
+        float p1[LANES] = {0}, p2[LANES] = {0};
+        int64_t i = i0;
+        for (; i + LANES <= i1; i += LANES) {
+            for (int l = 0; l < LANES; l++) {
+                const float v = xc[i + l] - k;
+                p1[l] += v;
+                p2[l] += v * v;
+            }
+        }
+        for (int l = 0; i < i1; i++, l++) {
+            const float v = xc[i] - k;
+            p1[l] += v;
+            p2[l] += v * v;
+        }
+        for (int l = 0; l < LANES; l++) {
+            s1 += p1[l];
+            s2 += p2[l];
+        }
+    }
+    *s1_out = s1;
+    *s2_out = s2;
+}
+
+/* sum(dy) and sum(dy (x - k)) of one contiguous channel. */
+static inline void channel_grad_sums(const float *restrict gc, const float *restrict xc, int64_t hw, float k,
+                                     double *s1_out, double *s2_out)
+{
+    double s1 = 0.0, s2 = 0.0;
+    for (int64_t i0 = 0; i0 < hw; i0 += SPAN_PER_BLOCK) {
+        const int64_t i1 = i0 + SPAN_PER_BLOCK < hw ? i0 + SPAN_PER_BLOCK : hw;
+        float p1[LANES] = {0}, p2[LANES] = {0};
+        int64_t i = i0;
+        for (; i + LANES <= i1; i += LANES) {
+            for (int l = 0; l < LANES; l++) {
+                p1[l] += gc[i + l];
+                p2[l] += gc[i + l] * (xc[i + l] - k);
+            }
+        }
+        for (int l = 0; i < i1; i++, l++) {
+            p1[l] += gc[i];
+            p2[l] += gc[i] * (xc[i] - k);
+        }
+        for (int l = 0; l < LANES; l++) {
+            s1 += p1[l];
+            s2 += p2[l];
+        }
+    }
+    *s1_out = s1;
+    *s2_out = s2;
+}
+
+/* Forward, contiguous NCHW. x, y: [N, C, HW]; otherwise as bitgn_forward_nhwc. */
+BITGN_CLONES
+int bitgn_forward_nchw(const float *restrict x, float *restrict y, const float *restrict gamma,
+                       const float *restrict beta, float *restrict mean_out, float *restrict rstd_out,
+                       int64_t c, int64_t hw, int64_t groups, double eps, int64_t n, int64_t g0, int64_t g1)
+{
+    const int64_t d = c / groups;
+    double *s1 = malloc(sizeof(double) * 2 * d);
+    float *shift = malloc(sizeof(float) * d);
+    if (s1 == NULL || shift == NULL) {
+        free(s1);
+        free(shift);
+        return -1;
+    }
+    double *s2 = s1 + d;
+    for (int64_t g = g0; g < g1; g++) {
+        const float *xg = x + (n * c + g * d) * hw;
+        float *yg = y + (n * c + g * d) * hw;
+        for (int64_t j = 0; j < d; j++) {
+            shift[j] = xg[j * hw];
+            channel_sums(xg + j * hw, hw, shift[j], s1 + j, s2 + j);
+        }
+        double mean, rstd;
+        group_moments(s1, s2, shift, (int)d, hw, eps, &mean, &rstd);
+        mean_out[n * groups + g] = (float)mean;
+        rstd_out[n * groups + g] = (float)rstd;
+        for (int64_t j = 0; j < d; j++) {
+            const float scale = (float)(rstd * gamma[g * d + j]);
+            const float offset = beta[g * d + j];
+            const float centre = (float)mean;
+            const float *xc = xg + j * hw;
+            float *yc = yg + j * hw;
+            for (int64_t i = 0; i < hw; i++) {
+                yc[i] = (xc[i] - centre) * scale + offset;
+            }
+        }
+    }
+    free(s1);
+    free(shift);
+    return 0;
+}
+
+/* Backward, contiguous NCHW; as bitgn_backward_nhwc. */
+BITGN_CLONES
+int bitgn_backward_nchw(const float *restrict dy, const float *restrict x, const float *restrict mean_in,
+                        const float *restrict rstd_in, const float *restrict gamma, float *restrict dx,
+                        double *restrict dgamma_part, double *restrict dbeta_part,
+                        int64_t c, int64_t hw, int64_t groups, int64_t n, int64_t g0, int64_t g1)
+{
+    const int64_t d = c / groups;
+    double *s1 = malloc(sizeof(double) * 2 * d);
+    if (s1 == NULL) {
+        return -1;
+    }
+    double *s2 = s1 + d;
+    const double m = (double)d * (double)hw;
+    for (int64_t g = g0; g < g1; g++) {
+        const int64_t base = (n * c + g * d) * hw;
+        const float mean_f = mean_in[n * groups + g];
+        const double rstd = rstd_in[n * groups + g];
+        double db = 0.0, ds = 0.0;
+        for (int64_t j = 0; j < d; j++) {
+            const int64_t ch = g * d + j;
+            channel_grad_sums(dy + base + j * hw, x + base + j * hw, hw, mean_f, s1 + j, s2 + j);
+            dbeta_part[n * c + ch] = s1[j];
+            dgamma_part[n * c + ch] = s2[j] * rstd;
+            db += (double)gamma[ch] * s1[j];
+            ds += (double)gamma[ch] * s2[j];
+        }
+        if (dx == NULL) {
+            continue;
+        }
+        const double c2 = -ds * rstd * rstd * rstd / m;
+        const double c3 = -db * rstd / m;
+        const float kb = (float)c2;
+        const float kc = (float)c3;
+        for (int64_t j = 0; j < d; j++) {
+            const float ka = (float)(gamma[g * d + j] * rstd);
+            const float *gc = dy + base + j * hw;
+            const float *xc = x + base + j * hw;
+            float *out = dx + base + j * hw;
+            for (int64_t i = 0; i < hw; i++) {
+                out[i] = ka * gc[i] + kb * (xc[i] - mean_f) + kc;
+            }
+        }
+    }
+    free(s1);
+    return 0;
+}
+
+/* dgamma[c] = sum over n of dgamma_part[n, c], likewise dbeta, in the order n = 0, 1, ... (either output may be NULL). */
+void bitgn_reduce_parts(const double *restrict dgamma_part, const double *restrict dbeta_part, float *restrict dgamma,
+                        float *restrict dbeta, int64_t n, int64_t c)
+{
+    for (int64_t ch = 0; ch < c; ch++) {
+        double sg = 0.0, sb = 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            sg += dgamma_part[i * c + ch];
+            sb += dbeta_part[i * c + ch];
+        }
+        if (dgamma != NULL) {
+            dgamma[ch] = (float)sg;
+        }
+        if (dbeta != NULL) {
+            dbeta[ch] = (float)sb;
+        }
+    }
+}
