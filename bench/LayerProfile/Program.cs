@@ -7,8 +7,10 @@ using static TorchSharp.torch;
 // Forward + backward milliseconds of each distinct convolution shape of R50x1 (batch 8 at 128 px unless told),
 // by path: "conv" (F.conv2d, NCHW input), "conv-cl" (channels-last input), "linear" (1x1 as a matrix product over
 // the channels-last view, as StdConv2d runs it), plus GroupNorm (NCHW and channels-last) and weight
-// standardisation. Prints "LAYER <path> <name> <ms> <count>" lines; layers.py prints the same for PyTorch.
-//   LayerProfile [--batch 8] [--size 128] [--threads 2] [--repeat 3] [--onednn on|off] [--paths conv,conv-cl,linear,gn,gn-cl,ws]
+// standardisation. "gn-native" and "gn-cl-native" time the same GroupNorms by the project's native kernels
+// (Model/Native/NativeGroupNorm.cs, libbitgn.so) for an A/B against "gn" and "gn-cl" (libtorch's group_norm).
+// Prints "LAYER <path> <name> <ms> <count>" lines; layers.py prints the same for PyTorch.
+//   LayerProfile [--batch 8] [--size 128] [--threads 2] [--repeat 3] [--onednn on|off] [--paths conv,conv-cl,linear,gn,gn-cl,gn-native,gn-cl-native,ws]
 var options = args.Select((a, i) => (a, i)).Where(p => p.a.StartsWith("--", StringComparison.Ordinal))
     .ToDictionary(p => p.a[2..], p => p.i + 1 < args.Length ? args[p.i + 1] : "", StringComparer.Ordinal);
 string Get(string name, string fallback) => options.TryGetValue(name, out string? v) ? v : fallback;
@@ -23,7 +25,12 @@ var mkl = MklDispatch.Apply();
 set_num_threads(threads);
 BackendSwitches.OneDnn = Get("onednn", "on") == "on";
 BackendSwitches.Nnpack = false;
-Console.WriteLine($"torchsharp layers: batch {batch} at {size}px, {get_num_threads()} threads, oneDNN {BackendSwitches.OneDnn}, oneMKL {MklDispatch.KernelDescription() ?? "absent"} ({mkl.Reason})");
+Console.WriteLine($"torchsharp layers: batch {batch} at {size}px, {get_num_threads()} threads, oneDNN {BackendSwitches.OneDnn}, oneMKL {MklDispatch.KernelDescription() ?? "absent"} ({mkl.Reason}); {NativeGroupNorm.Description()}");
+if ((paths.Contains("gn-native") || paths.Contains("gn-cl-native")) && !NativeGroupNorm.IsAvailable)
+{
+    Console.Error.WriteLine($"gn-native needs {NativeGroupNorm.LibraryFileName}: {NativeGroupNorm.Description()}");
+    return 1;
+}
 
 var shapes = Shapes(size);
 double lastWall = double.MaxValue;
@@ -49,11 +56,11 @@ foreach (var s in shapes.Where(s => only is null || s.Name == only))
 }
 foreach (var (channels, hw, count) in Norms(size))
 {
-    foreach (string path in new[] { "gn", "gn-cl", "gn-cl-nchw" })
+    foreach (string path in new[] { "gn", "gn-cl", "gn-cl-nchw", "gn-native", "gn-cl-native" })
     {
         if (paths.Contains(path))
         {
-            double ms = Time(() => Norm(path != "gn", channels, hw, viaNchw: path == "gn-cl-nchw"));
+            double ms = Time(() => Norm(path.StartsWith("gn-cl", StringComparison.Ordinal), channels, hw, viaNchw: path == "gn-cl-nchw", native: path.EndsWith("-native", StringComparison.Ordinal)));
             total += ms * count;
             Report(path, $"c{channels}@{hw}", ms, count);
         }
@@ -133,8 +140,8 @@ Action Conv(string path, Shape s)
     };
 }
 
-// viaNchw: channels-last input normalised as GroupNorm32 does it (copied to NCHW, normalised, copied back).
-Action Norm(bool channelsLast, long channels, long hw, bool viaNchw)
+// viaNchw: channels-last input copied to NCHW, normalised, copied back; native: libbitgn.so's kernels.
+Action Norm(bool channelsLast, long channels, long hw, bool viaNchw, bool native)
 {
     var x = randn(batch, channels, hw, hw);
     if (channelsLast)
@@ -147,7 +154,9 @@ Action Norm(bool channelsLast, long channels, long hw, bool viaNchw)
     return () =>
     {
         using var scope = NewDisposeScope();
-        var y = viaNchw
+        var y = native
+            ? NativeGroupNorm.GroupNorm(x, g, b, 32, 1e-5)
+            : viaNchw
             ? nn.functional.group_norm(x.contiguous(), 32, g, b, 1e-5).permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
             : nn.functional.group_norm(x, 32, g, b, 1e-5);
         y.backward([ones_like(y)]);

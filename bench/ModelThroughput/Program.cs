@@ -29,7 +29,7 @@ set_num_threads(threads);
 var kernelWatch = Stopwatch.StartNew();
 var kernels = CpuKernels.Configure(KernelProbe.ForThisProcess);
 Console.WriteLine($"torchsharp: {model} batch {batch} at {size}px, {warmup} warm-up + {steps} timed steps, {get_num_threads()} threads");
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"KERNELS torchsharp {(kernels.OneDnn ? "oneDNN" : "native")} ({kernels.Reason}; chosen in {kernelWatch.Elapsed.TotalSeconds:F1} s; OMP_WAIT_POLICY {OpenMpDefaults.NativeValue(OpenMpDefaults.WaitPolicyVariable) ?? "unset"}; malloc tuned {NativeHeap.Configure()}; oneMKL {MklDispatch.KernelDescription() ?? "absent"}: {mkl.Reason})"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"KERNELS torchsharp {(kernels.OneDnn ? "oneDNN" : "native")} ({kernels.Reason}; chosen in {kernelWatch.Elapsed.TotalSeconds:F1} s; OMP_WAIT_POLICY {OpenMpDefaults.NativeValue(OpenMpDefaults.WaitPolicyVariable) ?? "unset"}; malloc tuned {NativeHeap.Configure()}; oneMKL {MklDispatch.KernelDescription() ?? "absent"}: {mkl.Reason}; {NativeGroupNorm.Description()})"));
 foreach (string mode in modes)
 {
     try

@@ -115,16 +115,16 @@ public static unsafe class NativeGroupNorm
         }
         var shape = x.shape;
         var stride = x.stride();
-        long n = shape[0], c = shape[1], h = shape[2], w = shape[3];
-        if (Matches(shape, stride, [c * h * w, h * w, w, 1]))
-        {
-            return Layout.Nchw;
-        }
+        long c = shape[1], h = shape[2], w = shape[3];
+        // Channels-last first: on 1x1 maps both match (the same memory), and its kernel is the faster there.
         if (Matches(shape, stride, [h * w * c, 1, w * c, c]))
         {
             return Layout.Nhwc;
         }
-        _ = n;
+        if (Matches(shape, stride, [c * h * w, h * w, w, 1]))
+        {
+            return Layout.Nchw;
+        }
         return Layout.Other;
 
         static bool Matches(long[] shape, long[] stride, long[] expected)

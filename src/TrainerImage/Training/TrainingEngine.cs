@@ -57,7 +57,8 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
             var kernels = BiT.Model.Native.CpuKernels.Configure(BiT.Model.Native.KernelProbe.ForThisProcess);
             var mkl = BiT.Model.Native.MklDispatch.Apply();
             kernelLine = $"CPU convolutions: {(kernels.OneDnn ? "oneDNN, 1x1 as matrix products" : "PyTorch's native kernels (oneDNN off)")}: {kernels.Reason}; "
-                + $"matrix products: oneMKL for {BiT.Model.Native.MklDispatch.KernelDescription() ?? "(no oneMKL in this libtorch)"} ({mkl.Reason})";
+                + $"matrix products: oneMKL for {BiT.Model.Native.MklDispatch.KernelDescription() ?? "(no oneMKL in this libtorch)"} ({mkl.Reason}); "
+                + BiT.Model.Native.NativeGroupNorm.Description();
             log(kernelLine);
         }
         var precision = BiT.Model.Native.CpuPrecision.ForThisProcess(device.type, BiT.Model.Native.CpuKernels.Applied?.OneDnn ?? false);

@@ -28,27 +28,61 @@
 
 int bitgn_abi_version(void) { return 1; }
 
-/* Group statistics from per-channel shifted sums: s1 = sum(x - K), s2 = sum((x - K)^2) over count values each. */
-static void group_moments(const double *s1, const double *s2, const float *shift, int d, int64_t count,
-                          double eps, double *mean_out, double *rstd_out)
+/* Group statistics from per-channel shifted sums: s1 = sum(x - K), s2 = sum((x - K)^2) over count values each.
+   Four partial sums per loop, so the additions do not wait on one another (a group is up to 64 channels). */
+static inline void group_moments(const double *s1, const double *s2, const float *shift, int64_t d, int64_t count,
+                                 double eps, double *mean_out, double *rstd_out)
 {
-    double total = 0.0;
-    for (int j = 0; j < d; j++) {
-        total += s1[j] + (double)count * shift[j];
+    const double cnt = (double)count;
+    double t[4] = {0.0, 0.0, 0.0, 0.0};
+    int64_t j = 0;
+    for (; j + 4 <= d; j += 4) {
+        for (int l = 0; l < 4; l++) {
+            t[l] += s1[j + l] + cnt * shift[j + l];
+        }
     }
-    const double m = (double)d * (double)count;
-    const double mean = total / m;
-    double sq = 0.0;
-    for (int j = 0; j < d; j++) {
+    for (; j < d; j++) {
+        t[0] += s1[j] + cnt * shift[j];
+    }
+    const double m = (double)d * cnt;
+    const double mean = ((t[0] + t[1]) + (t[2] + t[3])) / m;
+    double q[4] = {0.0, 0.0, 0.0, 0.0};
+    for (j = 0; j + 4 <= d; j += 4) {
+        for (int l = 0; l < 4; l++) {
+            const double k = (double)shift[j + l] - mean;
+            q[l] += s2[j + l] + 2.0 * k * s1[j + l] + cnt * k * k;
+        }
+    }
+    for (; j < d; j++) {
         const double k = (double)shift[j] - mean;
-        sq += s2[j] + 2.0 * k * s1[j] + (double)count * k * k;
+        q[0] += s2[j] + 2.0 * k * s1[j] + cnt * k * k;
     }
-    double var = sq / m;
+    double var = ((q[0] + q[1]) + (q[2] + q[3])) / m;
     if (var < 0.0) {
         var = 0.0;
     }
     *mean_out = mean;
     *rstd_out = 1.0 / sqrt(var + eps);
+}
+
+/* db = sum gamma_j s1_j and ds = sum gamma_j s2_j over a group's d channels, four partial sums each. */
+static inline void group_grad_sums(const double *s1, const double *s2, const float *gamma, int64_t d, double *db_out,
+                                   double *ds_out)
+{
+    double b[4] = {0.0, 0.0, 0.0, 0.0}, q[4] = {0.0, 0.0, 0.0, 0.0};
+    int64_t j = 0;
+    for (; j + 4 <= d; j += 4) {
+        for (int l = 0; l < 4; l++) {
+            b[l] += (double)gamma[j + l] * s1[j + l];
+            q[l] += (double)gamma[j + l] * s2[j + l];
+        }
+    }
+    for (; j < d; j++) {
+        b[0] += (double)gamma[j] * s1[j];
+        q[0] += (double)gamma[j] * s2[j];
+    }
+    *db_out = (b[0] + b[1]) + (b[2] + b[3]);
+    *ds_out = (q[0] + q[1]) + (q[2] + q[3]);
 }
 
 /* Forward, channels-last. x, y: [N, HW, C]; gamma, beta: [C]; mean, rstd: [N, G]. Returns 0, or -1 without memory. */
@@ -98,7 +132,7 @@ int bitgn_forward_nhwc(const float *restrict x, float *restrict y, const float *
     for (int64_t g = g0; g < g1; g++) {
         const int64_t o = (g - g0) * d;
         double mean, rstd;
-        group_moments(s1 + o, s2 + o, shift + o, (int)d, hw, eps, &mean, &rstd);
+        group_moments(s1 + o, s2 + o, shift + o, d, hw, eps, &mean, &rstd);
         mean_out[n * groups + g] = (float)mean;
         rstd_out[n * groups + g] = (float)rstd;
         /* y = (x - mean) a + beta: subtracting first keeps the small differences exact where the group varies little. */
@@ -145,10 +179,13 @@ int bitgn_backward_nhwc(const float *restrict dy, const float *restrict x, const
     float *shift = f, *a1 = f + w, *a2 = f + 2 * w, *ka = f + 3 * w, *kb = f + 4 * w, *kc = f + 5 * w;
     const float *xs = x + n * hw * c + c0;
     const float *dys = dy + n * hw * c + c0;
-    for (int64_t j = 0; j < w; j++) {
-        shift[j] = mean_in[n * groups + g0 + j / d];
-        s1[j] = 0.0;
-        s2[j] = 0.0;
+    for (int64_t g = g0; g < g1; g++) {
+        const float m = mean_in[n * groups + g];
+        for (int64_t j = (g - g0) * d; j < (g - g0 + 1) * d; j++) {
+            shift[j] = m;
+            s1[j] = 0.0;
+            s2[j] = 0.0;
+        }
     }
     for (int64_t r0 = 0; r0 < hw; r0 += ROWS_PER_BLOCK) {
         const int64_t r1 = r0 + ROWS_PER_BLOCK < hw ? r0 + ROWS_PER_BLOCK : hw;
@@ -173,14 +210,13 @@ int bitgn_backward_nhwc(const float *restrict dy, const float *restrict x, const
     for (int64_t g = g0; g < g1; g++) {
         const int64_t o = (g - g0) * d;
         const double rstd = rstd_in[n * groups + g];
-        double db = 0.0, ds = 0.0;
         for (int64_t j = 0; j < d; j++) {
             const int64_t ch = c0 + o + j;
             dbeta_part[n * c + ch] = s1[o + j];
             dgamma_part[n * c + ch] = s2[o + j] * rstd;
-            db += (double)gamma[ch] * s1[o + j];
-            ds += (double)gamma[ch] * s2[o + j];
         }
+        double db, ds;
+        group_grad_sums(s1 + o, s2 + o, gamma + c0 + o, d, &db, &ds);
         /* dx = gamma rstd dy + c2 (x - mean) + c3, with x - mean taken first (see the forward) */
         const double c2 = -ds * rstd * rstd * rstd / m;
         const double c3 = -db * rstd / m;
@@ -210,6 +246,17 @@ int bitgn_backward_nhwc(const float *restrict dy, const float *restrict x, const
 static inline void channel_sums(const float *restrict xc, int64_t hw, float k, double *s1_out, double *s2_out)
 {
     double s1 = 0.0, s2 = 0.0;
+    if (hw < 2 * LANES) {
+        /* Small maps: too short for the lanes to pay. */
+        for (int64_t i = 0; i < hw; i++) {
+            const double v = (double)(xc[i] - k);
+            s1 += v;
+            s2 += v * v;
+        }
+        *s1_out = s1;
+        *s2_out = s2;
+        return;
+    }
     for (int64_t i0 = 0; i0 < hw; i0 += SPAN_PER_BLOCK) {
         const int64_t i1 = i0 + SPAN_PER_BLOCK < hw ? i0 + SPAN_PER_BLOCK : hw;
         float p1[LANES] = {0}, p2[LANES] = {0};
@@ -240,6 +287,15 @@ static inline void channel_grad_sums(const float *restrict gc, const float *rest
                                      double *s1_out, double *s2_out)
 {
     double s1 = 0.0, s2 = 0.0;
+    if (hw < 2 * LANES) {
+        for (int64_t i = 0; i < hw; i++) {
+            s1 += gc[i];
+            s2 += (double)gc[i] * (double)(xc[i] - k);
+        }
+        *s1_out = s1;
+        *s2_out = s2;
+        return;
+    }
     for (int64_t i0 = 0; i0 < hw; i0 += SPAN_PER_BLOCK) {
         const int64_t i1 = i0 + SPAN_PER_BLOCK < hw ? i0 + SPAN_PER_BLOCK : hw;
         float p1[LANES] = {0}, p2[LANES] = {0};
@@ -286,7 +342,7 @@ int bitgn_forward_nchw(const float *restrict x, float *restrict y, const float *
             channel_sums(xg + j * hw, hw, shift[j], s1 + j, s2 + j);
         }
         double mean, rstd;
-        group_moments(s1, s2, shift, (int)d, hw, eps, &mean, &rstd);
+        group_moments(s1, s2, shift, d, hw, eps, &mean, &rstd);
         mean_out[n * groups + g] = (float)mean;
         rstd_out[n * groups + g] = (float)rstd;
         for (int64_t j = 0; j < d; j++) {
@@ -323,15 +379,14 @@ int bitgn_backward_nchw(const float *restrict dy, const float *restrict x, const
         const int64_t base = (n * c + g * d) * hw;
         const float mean_f = mean_in[n * groups + g];
         const double rstd = rstd_in[n * groups + g];
-        double db = 0.0, ds = 0.0;
         for (int64_t j = 0; j < d; j++) {
             const int64_t ch = g * d + j;
             channel_grad_sums(dy + base + j * hw, x + base + j * hw, hw, mean_f, s1 + j, s2 + j);
             dbeta_part[n * c + ch] = s1[j];
             dgamma_part[n * c + ch] = s2[j] * rstd;
-            db += (double)gamma[ch] * s1[j];
-            ds += (double)gamma[ch] * s2[j];
         }
+        double db, ds;
+        group_grad_sums(s1, s2, gamma + g * d, d, &db, &ds);
         if (dx == NULL) {
             continue;
         }
@@ -353,21 +408,28 @@ int bitgn_backward_nchw(const float *restrict dy, const float *restrict x, const
     return 0;
 }
 
-/* dgamma[c] = sum over n of dgamma_part[n, c], likewise dbeta, in the order n = 0, 1, ... (either output may be NULL). */
-void bitgn_reduce_parts(const double *restrict dgamma_part, const double *restrict dbeta_part, float *restrict dgamma,
+/*
+ * dgamma[c] = sum over n of dgamma_part[n, c], likewise dbeta, in the order n = 0, 1, ... (either output may be
+ * NULL). The sums build up in the parts' first row, which is overwritten.
+ */
+BITGN_CLONES
+void bitgn_reduce_parts(double *restrict dgamma_part, double *restrict dbeta_part, float *restrict dgamma,
                         float *restrict dbeta, int64_t n, int64_t c)
 {
-    for (int64_t ch = 0; ch < c; ch++) {
-        double sg = 0.0, sb = 0.0;
-        for (int64_t i = 0; i < n; i++) {
-            sg += dgamma_part[i * c + ch];
-            sb += dbeta_part[i * c + ch];
+    for (int64_t i = 1; i < n; i++) {
+        const double *g = dgamma_part + i * c;
+        const double *b = dbeta_part + i * c;
+        for (int64_t ch = 0; ch < c; ch++) {
+            dgamma_part[ch] += g[ch];
+            dbeta_part[ch] += b[ch];
         }
+    }
+    for (int64_t ch = 0; ch < c; ch++) {
         if (dgamma != NULL) {
-            dgamma[ch] = (float)sg;
+            dgamma[ch] = (float)dgamma_part[ch];
         }
         if (dbeta != NULL) {
-            dbeta[ch] = (float)sb;
+            dbeta[ch] = (float)dbeta_part[ch];
         }
     }
 }
