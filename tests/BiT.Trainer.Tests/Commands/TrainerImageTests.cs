@@ -72,6 +72,8 @@ public sealed partial class TrainerImageTests
         Assert.True(File.Exists(Path.Combine(dir.Path, "libbitdist.so")), string.Join(", ", natives));
         // oneMKL's vendor-check shim (Model/Native/MklDispatch.cs), where MklDispatch looks for it.
         Assert.True(File.Exists(Path.Combine(dir.Path, "libbitmkl.so")), string.Join(", ", natives));
+        // The native GroupNorm kernels (Model/Native/NativeGroupNorm.cs), where NativeGroupNorm looks for them.
+        Assert.True(File.Exists(Path.Combine(dir.Path, "libbitgn.so")), string.Join(", ", natives));
     }
 
     [GeneratedRegex(@"[/\\]bin[/\\]([^/\\]+)[/\\]net")]
