@@ -89,12 +89,15 @@ public static unsafe class NativeGroupNorm
     public static Tensor GroupNorm(Tensor input, Tensor weight, Tensor bias, long groups, double eps)
     {
         ArgumentNullException.ThrowIfNull(input);
+        GroupNormFunction.ReleaseReturned();
         var record = is_grad_enabled() && (input.requires_grad || weight.requires_grad || bias.requires_grad);
+        using var scope = NewDisposeScope();
         if (record)
         {
-            return GroupNormFunction.apply(input, weight, bias, groups, eps);
+            // The scope also frees what TorchSharp's node makes per call (a copy of the output's wrapper and an
+            // empty tensor the size of the output, kept for undefined gradients this network never produces).
+            return GroupNormFunction.apply(input, weight, bias, groups, eps).MoveToOuterDisposeScope();
         }
-        using var scope = NewDisposeScope();
         var (y, _, _) = Forward(input, weight, bias, groups, eps);
         return y.MoveToOuterDisposeScope();
     }
@@ -301,7 +304,26 @@ public static unsafe class NativeGroupNorm
     /// <summary>The autograd node: saves the input, weight, mean and 1/std; backward runs the native kernel.</summary>
     private sealed class GroupNormFunction : autograd.SingleTensorFunction<GroupNormFunction>
     {
+        // The wrappers of gradients handed to libtorch by earlier backward calls on this thread. libtorch copies its
+        // own reference as soon as backward returns, so a wrapper only pins the memory from then on; left in the
+        // caller's dispose scope it would keep every GroupNorm's input gradient until the end of the step. The next
+        // backward or forward on the thread frees them.
+        [ThreadStatic]
+        private static List<Tensor>? _returned;
+
         public override string Name => "BitNativeGroupNorm";
+
+        internal static void ReleaseReturned()
+        {
+            if (_returned is { Count: > 0 } list)
+            {
+                foreach (var t in list)
+                {
+                    t.Dispose();
+                }
+                list.Clear();
+            }
+        }
 
         public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
         {
@@ -318,6 +340,7 @@ public static unsafe class NativeGroupNorm
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
         {
+            ReleaseReturned();
             var groups = (long)ctx.get_data("groups");
             var (inputGrad, weightGrad, biasGrad) = ((bool, bool, bool))ctx.get_data("grads");
             Tensor? dx, dweight, dbias;
@@ -325,22 +348,19 @@ public static unsafe class NativeGroupNorm
             {
                 var saved = ctx.get_saved_variables();
                 (dx, dweight, dbias) = Backward(grad_output, saved[0], saved[1], saved[2], saved[3], groups, inputGrad);
-                // The caller's scope (or the collector) takes them once libtorch has its own references.
-                dx?.MoveToOuterDisposeScope();
-                dweight.MoveToOuterDisposeScope();
-                dbias.MoveToOuterDisposeScope();
+                _returned ??= [];
+                foreach (var t in new[] { dx, dweight, dbias })
+                {
+                    if (t is not null)
+                    {
+                        t.DetachFromDisposeScope();
+                        _returned.Add(t);
+                    }
+                }
             }
-            if (!weightGrad)
-            {
-                dweight.Dispose();
-                dweight = null;
-            }
-            if (!biasGrad)
-            {
-                dbias.Dispose();
-                dbias = null;
-            }
-            return [dx!, dweight!, dbias!, null!, null!];
+            // TorchSharp wrapped the incoming gradient for this call only; libtorch holds its own reference.
+            grad_output.Dispose();
+            return [dx!, weightGrad ? dweight : null!, biasGrad ? dbias : null!, null!, null!];
         }
     }
 }
