@@ -83,10 +83,11 @@ public static unsafe class NativeGroupNorm
     }
 
     /// <summary>
-    /// GroupNorm of <paramref name="input"/> by the native kernels (call only where <see cref="Applies"/> holds):
-    /// a custom autograd node where gradients are recorded, a plain forward otherwise.
+    /// GroupNorm of <paramref name="input"/> by the native kernels (call only where <see cref="Applies"/> holds),
+    /// followed by a ReLU where <paramref name="relu"/> is set (one pass instead of two, forward and backward): a
+    /// custom autograd node where gradients are recorded, a plain forward otherwise.
     /// </summary>
-    public static Tensor GroupNorm(Tensor input, Tensor weight, Tensor bias, long groups, double eps)
+    public static Tensor GroupNorm(Tensor input, Tensor weight, Tensor bias, long groups, double eps, bool relu = false)
     {
         ArgumentNullException.ThrowIfNull(input);
         GroupNormFunction.ReleaseReturned();
@@ -96,9 +97,9 @@ public static unsafe class NativeGroupNorm
         {
             // The scope also frees what TorchSharp's node makes per call (a copy of the output's wrapper and an
             // empty tensor the size of the output, kept for undefined gradients this network never produces).
-            return GroupNormFunction.apply(input, weight, bias, groups, eps).MoveToOuterDisposeScope();
+            return GroupNormFunction.apply(input, weight, bias, groups, eps, relu).MoveToOuterDisposeScope();
         }
-        var (y, _, _) = Forward(input, weight, bias, groups, eps);
+        var (y, _, _) = Forward(input, weight, bias, groups, eps, relu);
         return y.MoveToOuterDisposeScope();
     }
 
@@ -145,7 +146,7 @@ public static unsafe class NativeGroupNorm
     }
 
     /// <summary>Forward: y (same layout as the input) and the per-(sample, group) mean and 1/std, float32 [N, G].</summary>
-    internal static (Tensor Y, Tensor Mean, Tensor Rstd) Forward(Tensor input, Tensor weight, Tensor bias, long groups, double eps)
+    internal static (Tensor Y, Tensor Mean, Tensor Rstd) Forward(Tensor input, Tensor weight, Tensor bias, long groups, double eps, bool relu)
     {
         var entry = Loaded.Value;
         var layout = LayoutOf(input);
@@ -162,15 +163,19 @@ public static unsafe class NativeGroupNorm
         using var b = bias.contiguous();
         nint px = Data(input), py = Data(y), pw = Data(w), pb = Data(b), pm = Data(mean), pr = Data(rstd);
         var kernel = layout == Layout.Nhwc ? entry.ForwardNhwc : entry.ForwardNchw;
+        var fused = relu ? 1 : 0;
         RunSlabs(n, groups, (sample, g0, g1) =>
-            ((delegate* unmanaged<nint, nint, nint, nint, nint, nint, long, long, long, double, long, long, long, int>)kernel)(
-                px, py, pw, pb, pm, pr, c, hw, groups, eps, sample, g0, g1));
+            ((delegate* unmanaged<nint, nint, nint, nint, nint, nint, long, long, long, double, long, long, long, int, int>)kernel)(
+                px, py, pw, pb, pm, pr, c, hw, groups, eps, sample, g0, g1, fused));
         return (y, mean, rstd);
     }
 
-    /// <summary>Backward: dx (null where <paramref name="inputGrad"/> is false), dweight, dbias.</summary>
+    /// <summary>
+    /// Backward: dx (null where <paramref name="inputGrad"/> is false), dweight, dbias; with <paramref name="relu"/>
+    /// (the bias needed then) the gradient of relu(GroupNorm).
+    /// </summary>
     internal static (Tensor? Dx, Tensor Dweight, Tensor Dbias) Backward(
-        Tensor gradOutput, Tensor input, Tensor weight, Tensor mean, Tensor rstd, long groups, bool inputGrad)
+        Tensor gradOutput, Tensor input, Tensor weight, Tensor? bias, Tensor mean, Tensor rstd, long groups, bool inputGrad, bool relu)
     {
         var entry = Loaded.Value;
         var layout = LayoutOf(input);
@@ -193,15 +198,17 @@ public static unsafe class NativeGroupNorm
         var dweight = empty(c, ScalarType.Float32);
         var dbias = empty(c, ScalarType.Float32);
         var w = weight.contiguous();
+        var b = relu ? bias!.contiguous() : null;
         var parts = (double*)NativeMemory.Alloc((nuint)(2 * n * c), (nuint)sizeof(double));
         try
         {
             nint pdy = Data(dy), px = Data(input), pm = Data(mean), pr = Data(rstd), pw = Data(w);
-            nint pdx = dx is null ? 0 : Data(dx), pg = (nint)parts, pbp = (nint)(parts + n * c);
+            nint pb = b is null ? 0 : Data(b), pdx = dx is null ? 0 : Data(dx), pg = (nint)parts, pbp = (nint)(parts + n * c);
             var kernel = layout == Layout.Nhwc ? entry.BackwardNhwc : entry.BackwardNchw;
+            var fused = relu ? 1 : 0;
             RunSlabs(n, groups, (sample, g0, g1) =>
-                ((delegate* unmanaged<nint, nint, nint, nint, nint, nint, nint, nint, long, long, long, long, long, long, int>)kernel)(
-                    pdy, px, pm, pr, pw, pdx, pg, pbp, c, hw, groups, sample, g0, g1));
+                ((delegate* unmanaged<nint, nint, nint, nint, nint, nint, nint, nint, nint, long, long, long, long, long, long, int, int>)kernel)(
+                    pdy, px, pm, pr, pw, pb, pdx, pg, pbp, c, hw, groups, sample, g0, g1, fused));
             ((delegate* unmanaged<nint, nint, nint, nint, long, long, void>)entry.ReduceParts)(pg, pbp, Data(dweight), Data(dbias), n, c);
         }
         finally
@@ -290,7 +297,7 @@ public static unsafe class NativeGroupNorm
         }
         nint Export(string name) => NativeLibrary.TryGetExport(library, name, out var address) ? address : 0;
         var version = Export("bitgn_abi_version");
-        if (version == 0 || ((delegate* unmanaged<int>)version)() != 1)
+        if (version == 0 || ((delegate* unmanaged<int>)version)() != 2)
         {
             return Fail($"{LibraryFileName} is of another version");
         }
@@ -331,9 +338,12 @@ public static unsafe class NativeGroupNorm
             var weight = (Tensor)vars[1];
             var bias = (Tensor)vars[2];
             var groups = (long)vars[3];
-            var (y, mean, rstd) = Forward(input, weight, bias, groups, (double)vars[4]);
-            ctx.save_for_backward([input, weight, mean, rstd]);
+            var relu = (bool)vars[5];
+            var (y, mean, rstd) = Forward(input, weight, bias, groups, (double)vars[4], relu);
+            // With the ReLU fused, backward recomputes its mask from x, the statistics, the weight and the bias.
+            ctx.save_for_backward(relu ? [input, weight, mean, rstd, bias] : [input, weight, mean, rstd]);
             ctx.save_data("groups", groups);
+            ctx.save_data("relu", relu);
             ctx.save_data("grads", (input.requires_grad, weight.requires_grad, bias.requires_grad));
             return y;
         }
@@ -342,12 +352,13 @@ public static unsafe class NativeGroupNorm
         {
             ReleaseReturned();
             var groups = (long)ctx.get_data("groups");
+            var relu = (bool)ctx.get_data("relu");
             var (inputGrad, weightGrad, biasGrad) = ((bool, bool, bool))ctx.get_data("grads");
             Tensor? dx, dweight, dbias;
             using (var scope = NewDisposeScope())
             {
                 var saved = ctx.get_saved_variables();
-                (dx, dweight, dbias) = Backward(grad_output, saved[0], saved[1], saved[2], saved[3], groups, inputGrad);
+                (dx, dweight, dbias) = Backward(grad_output, saved[0], saved[1], relu ? saved[4] : null, saved[2], saved[3], groups, inputGrad, relu);
                 _returned ??= [];
                 foreach (var t in new[] { dx, dweight, dbias })
                 {
@@ -360,7 +371,7 @@ public static unsafe class NativeGroupNorm
             }
             // TorchSharp wrapped the incoming gradient for this call only; libtorch holds its own reference.
             grad_output.Dispose();
-            return [dx!, weightGrad ? dweight : null!, biasGrad ? dbias : null!, null!, null!];
+            return [dx!, weightGrad ? dweight : null!, biasGrad ? dbias : null!, null!, null!, null!];
         }
     }
 }

@@ -20,7 +20,7 @@ public sealed class BitHead : nn.Module<Tensor, Tensor>
     public BitHead(long inChannels, long classes)
         : base(nameof(BitHead))
     {
-        _gn = new GroupNorm32(inChannels);
+        _gn = new GroupNorm32(inChannels, relu: true);
         _conv = nn.Conv2d(inChannels, classes, 1, bias: true);
         register_module("gn", _gn);
         register_module("conv", _conv);
@@ -39,7 +39,7 @@ public sealed class BitHead : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = nn.functional.relu(_gn.call(input));
+        var x = _gn.call(input); // relu(gn(x)) (GroupNorm32.Relu)
         // The pooled features are tiny; the classifier runs in float32 so that logits keep full precision.
         x = x.mean(SpatialDims, keepdim: true).to(ScalarType.Float32);
         // The 1x1 convolution over a 1x1 map as the matrix product it is (same weights and sums), which also keeps

@@ -19,26 +19,34 @@ public sealed class GroupNorm32 : nn.Module<Tensor, Tensor>
     private readonly Parameter _weight;
     private readonly Parameter _bias;
 
-    /// <summary>Creates the layer for <paramref name="channels"/> channels (a multiple of 32).</summary>
-    public GroupNorm32(long channels)
+    /// <summary>
+    /// Creates the layer for <paramref name="channels"/> channels (a multiple of 32); with <paramref name="relu"/> it
+    /// returns relu(GroupNorm(x)), which the native kernels compute in the same pass.
+    /// </summary>
+    public GroupNorm32(long channels, bool relu = false)
         : base(nameof(GroupNorm32))
     {
+        Relu = relu;
         _weight = new Parameter(ones(channels));
         _bias = new Parameter(zeros(channels));
         register_parameter("weight", _weight);
         register_parameter("bias", _bias);
     }
 
+    /// <summary>Whether the layer applies a ReLU after the normalisation.</summary>
+    public bool Relu { get; }
+
     /// <inheritdoc/>
     public override Tensor forward(Tensor input)
     {
         if (NativeGroupNorm.Applies(input, _weight, _bias, BitArchitecture.Groups))
         {
-            return NativeGroupNorm.GroupNorm(input, _weight, _bias, BitArchitecture.Groups, Epsilon);
+            return NativeGroupNorm.GroupNorm(input, _weight, _bias, BitArchitecture.Groups, Epsilon, Relu);
         }
         using var scope = NewDisposeScope();
         var weight = _weight.dtype == input.dtype ? (Tensor)_weight : _weight.to(input.dtype);
         var bias = _bias.dtype == input.dtype ? (Tensor)_bias : _bias.to(input.dtype);
-        return nn.functional.group_norm(input, BitArchitecture.Groups, weight, bias, Epsilon).MoveToOuterDisposeScope();
+        var y = nn.functional.group_norm(input, BitArchitecture.Groups, weight, bias, Epsilon);
+        return (Relu ? nn.functional.relu(y) : y).MoveToOuterDisposeScope();
     }
 }

@@ -22,11 +22,11 @@ public sealed class PreActBottleneck : nn.Module<Tensor, Tensor>
     public PreActBottleneck(long inChannels, long midChannels, long outChannels, long stride, bool projection)
         : base(nameof(PreActBottleneck))
     {
-        _gn1 = new GroupNorm32(inChannels);
+        _gn1 = new GroupNorm32(inChannels, relu: true);
         _conv1 = new StdConv2d(inChannels, midChannels, 1);
-        _gn2 = new GroupNorm32(midChannels);
+        _gn2 = new GroupNorm32(midChannels, relu: true);
         _conv2 = new StdConv2d(midChannels, midChannels, 3, stride: stride, padding: 1);
-        _gn3 = new GroupNorm32(midChannels);
+        _gn3 = new GroupNorm32(midChannels, relu: true);
         _conv3 = new StdConv2d(midChannels, outChannels, 1);
         register_module("gn1", _gn1);
         register_module("conv1", _conv1);
@@ -45,11 +45,11 @@ public sealed class PreActBottleneck : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var preact = nn.functional.relu(_gn1.call(input));
+        var preact = _gn1.call(input); // relu(gn1(x)): the ReLUs are the GroupNorms' own (GroupNorm32.Relu)
         var shortcut = _downsample is null ? input : _downsample.call(preact);
         var x = _conv1.call(preact);
-        x = _conv2.call(nn.functional.relu(_gn2.call(x)));
-        x = _conv3.call(nn.functional.relu(_gn3.call(x)));
+        x = _conv2.call(_gn2.call(x));
+        x = _conv3.call(_gn3.call(x));
         return x.add(shortcut, HeldScalars.One).MoveToOuterDisposeScope();
     }
 }

@@ -70,6 +70,35 @@ public sealed class NativeGroupNormTests
         }
     }
 
+    [Theory]
+    [InlineData(3, 64, 7, 9, false)]
+    [InlineData(3, 64, 7, 9, true)]
+    [InlineData(8, 256, 8, 8, true)]
+    [InlineData(2, 2048, 1, 1, true)]
+    [InlineData(1, 32, 32, 32, false)]
+    public void The_fused_relu_matches_relu_of_libtorch(int batch, int channels, int h, int w, bool channelsLast)
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(batch * 31 + channels + h);
+        var x = randn(batch, channels, h, w) * 2;
+        var weight = rand(channels) + 0.5;
+        var bias = randn(channels);
+        var upstream = randn(batch, channels, h, w);
+        var input = channelsLast ? ToChannelsLast(x) : x;
+
+        var native = Run(input, weight, bias, upstream, useNative: true, relu: true);
+        var libtorch = Run(input, weight, bias, upstream, useNative: false, relu: true);
+        Assert.True(native.Y.min().item<float>() >= 0);
+        // The float64 reference takes the mask from the output under test: where y is within rounding of 0 either
+        // side is right, and the gradient there differs by a whole dy.
+        var reference = Reference(x, weight, bias, upstream * native.Y.gt(0).to(ScalarType.Float32));
+        var want = nn.functional.relu(reference.Y);
+        AssertClose(want, native.Y, "y");
+        AssertClose(reference.Dx, native.Dx, "dx", floor: Error(reference.Dx, libtorch.Dx));
+        AssertClose(reference.Dweight, native.Dweight, "dweight", floor: Error(reference.Dweight, libtorch.Dweight));
+        AssertClose(reference.Dbias, native.Dbias, "dbias", floor: Error(reference.Dbias, libtorch.Dbias));
+    }
+
     [Fact]
     public void A_large_mean_does_not_cancel_the_variance_away()
     {
@@ -208,12 +237,12 @@ public sealed class NativeGroupNormTests
     private sealed record Result(Tensor Y, Tensor Dx, Tensor Dweight, Tensor Dbias);
 
     /// <summary>GroupNorm32 on a copy of <paramref name="input"/> (its layout kept), with gradients of sum(y * upstream).</summary>
-    private static Result Run(Tensor input, Tensor weight, Tensor bias, Tensor upstream, bool useNative)
+    private static Result Run(Tensor input, Tensor weight, Tensor bias, Tensor upstream, bool useNative, bool relu = false)
     {
         NativeGroupNorm.ThreadOverride = useNative;
         try
         {
-            using var gn = new GroupNorm32(input.shape[1]);
+            using var gn = new GroupNorm32(input.shape[1], relu);
             var parameters = gn.named_parameters().ToDictionary(p => p.name, p => p.parameter);
             using (no_grad())
             {

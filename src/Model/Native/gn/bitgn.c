@@ -7,6 +7,10 @@
  * threads (no OpenMP here: libtorch brings its libgomp and a second runtime would fight it). A slab's result does
  * not depend on how the work was split, so the output is the same for any thread count and bitwise repeatable.
  *
+ * With relu set, the forward writes max(y, 0) (the ReLU that follows every GroupNorm of the network but none) and the
+ * backward recomputes y from x and the saved statistics to pass the gradient only where y > 0, so no output needs
+ * keeping. The scale it recomputes with is rounded exactly as the forward's.
+ *
  * Accuracy: sums are taken of x - K with a per-channel shift K (the channel's first value in forward, the group
  * mean in backward), in float over blocks of at most BLOCK values, each block added into double. The variance is
  * then formed in double around the group mean, so a large mean does not cancel the variance away.
@@ -26,7 +30,7 @@
 #define LANES 16           /* NCHW: independent float partial sums, one vector register wide on AVX-512 */
 #define SPAN_PER_BLOCK 1024 /* NCHW: values per float block */
 
-int bitgn_abi_version(void) { return 1; }
+int bitgn_abi_version(void) { return 2; }
 
 /* Group statistics from per-channel shifted sums: s1 = sum(x - K), s2 = sum((x - K)^2) over count values each.
    Four partial sums per loop, so the additions do not wait on one another (a group is up to 64 channels). */
@@ -89,7 +93,7 @@ static inline void group_grad_sums(const double *s1, const double *s2, const flo
 BITGN_CLONES
 int bitgn_forward_nhwc(const float *restrict x, float *restrict y, const float *restrict gamma,
                        const float *restrict beta, float *restrict mean_out, float *restrict rstd_out,
-                       int64_t c, int64_t hw, int64_t groups, double eps, int64_t n, int64_t g0, int64_t g1)
+                       int64_t c, int64_t hw, int64_t groups, double eps, int64_t n, int64_t g0, int64_t g1, int relu)
 {
     const int64_t d = c / groups;
     const int64_t c0 = g0 * d;
@@ -133,20 +137,32 @@ int bitgn_forward_nhwc(const float *restrict x, float *restrict y, const float *
         const int64_t o = (g - g0) * d;
         double mean, rstd;
         group_moments(s1 + o, s2 + o, shift + o, d, hw, eps, &mean, &rstd);
+        const float rstd_f = (float)rstd;
         mean_out[n * groups + g] = (float)mean;
-        rstd_out[n * groups + g] = (float)rstd;
+        rstd_out[n * groups + g] = rstd_f;
         /* y = (x - mean) a + beta: subtracting first keeps the small differences exact where the group varies little. */
         for (int64_t j = 0; j < d; j++) {
-            scale[o + j] = (float)(rstd * gamma[c0 + o + j]);
+            scale[o + j] = (float)((double)rstd_f * gamma[c0 + o + j]);
             offset[o + j] = beta[c0 + o + j];
             centre[o + j] = (float)mean;
         }
     }
-    for (int64_t r = 0; r < hw; r++) {
-        const float *row = xs + r * c;
-        float *out = ys + r * c;
-        for (int64_t j = 0; j < w; j++) {
-            out[j] = (row[j] - centre[j]) * scale[j] + offset[j];
+    if (relu) {
+        for (int64_t r = 0; r < hw; r++) {
+            const float *row = xs + r * c;
+            float *out = ys + r * c;
+            for (int64_t j = 0; j < w; j++) {
+                const float v = (row[j] - centre[j]) * scale[j] + offset[j];
+                out[j] = v > 0.0f ? v : 0.0f;
+            }
+        }
+    } else {
+        for (int64_t r = 0; r < hw; r++) {
+            const float *row = xs + r * c;
+            float *out = ys + r * c;
+            for (int64_t j = 0; j < w; j++) {
+                out[j] = (row[j] - centre[j]) * scale[j] + offset[j];
+            }
         }
     }
     free(s1);
@@ -161,15 +177,15 @@ int bitgn_forward_nhwc(const float *restrict x, float *restrict y, const float *
  */
 BITGN_CLONES
 int bitgn_backward_nhwc(const float *restrict dy, const float *restrict x, const float *restrict mean_in,
-                        const float *restrict rstd_in, const float *restrict gamma, float *restrict dx,
-                        double *restrict dgamma_part, double *restrict dbeta_part,
-                        int64_t c, int64_t hw, int64_t groups, int64_t n, int64_t g0, int64_t g1)
+                        const float *restrict rstd_in, const float *restrict gamma, const float *restrict beta,
+                        float *restrict dx, double *restrict dgamma_part, double *restrict dbeta_part,
+                        int64_t c, int64_t hw, int64_t groups, int64_t n, int64_t g0, int64_t g1, int relu)
 {
     const int64_t d = c / groups;
     const int64_t c0 = g0 * d;
     const int64_t w = (g1 - g0) * d;
     double *s1 = malloc(sizeof(double) * 2 * w);
-    float *f = malloc(sizeof(float) * 6 * w);
+    float *f = malloc(sizeof(float) * 8 * w);
     if (s1 == NULL || f == NULL) {
         free(s1);
         free(f);
@@ -177,14 +193,18 @@ int bitgn_backward_nhwc(const float *restrict dy, const float *restrict x, const
     }
     double *s2 = s1 + w;
     float *shift = f, *a1 = f + w, *a2 = f + 2 * w, *ka = f + 3 * w, *kb = f + 4 * w, *kc = f + 5 * w;
+    float *scale = f + 6 * w, *offset = f + 7 * w;
     const float *xs = x + n * hw * c + c0;
     const float *dys = dy + n * hw * c + c0;
     for (int64_t g = g0; g < g1; g++) {
         const float m = mean_in[n * groups + g];
+        const double r = rstd_in[n * groups + g];
         for (int64_t j = (g - g0) * d; j < (g - g0 + 1) * d; j++) {
             shift[j] = m;
             s1[j] = 0.0;
             s2[j] = 0.0;
+            scale[j] = (float)(r * gamma[c0 + j]);
+            offset[j] = beta != NULL ? beta[c0 + j] : 0.0f;
         }
     }
     for (int64_t r0 = 0; r0 < hw; r0 += ROWS_PER_BLOCK) {
@@ -193,12 +213,24 @@ int bitgn_backward_nhwc(const float *restrict dy, const float *restrict x, const
             a1[j] = 0.0f;
             a2[j] = 0.0f;
         }
-        for (int64_t r = r0; r < r1; r++) {
-            const float *xr = xs + r * c;
-            const float *gr = dys + r * c;
-            for (int64_t j = 0; j < w; j++) {
-                a1[j] += gr[j];
-                a2[j] += gr[j] * (xr[j] - shift[j]);
+        if (relu) {
+            for (int64_t r = r0; r < r1; r++) {
+                const float *xr = xs + r * c;
+                const float *gr = dys + r * c;
+                for (int64_t j = 0; j < w; j++) {
+                    const float gv = (xr[j] - shift[j]) * scale[j] + offset[j] > 0.0f ? gr[j] : 0.0f;
+                    a1[j] += gv;
+                    a2[j] += gv * (xr[j] - shift[j]);
+                }
+            }
+        } else {
+            for (int64_t r = r0; r < r1; r++) {
+                const float *xr = xs + r * c;
+                const float *gr = dys + r * c;
+                for (int64_t j = 0; j < w; j++) {
+                    a1[j] += gr[j];
+                    a2[j] += gr[j] * (xr[j] - shift[j]);
+                }
             }
         }
         for (int64_t j = 0; j < w; j++) {
@@ -232,8 +264,15 @@ int bitgn_backward_nhwc(const float *restrict dy, const float *restrict x, const
             const float *xr = xs + r * c;
             const float *gr = dys + r * c;
             float *out = dxs + r * c;
-            for (int64_t j = 0; j < w; j++) {
-                out[j] = ka[j] * gr[j] + kb[j] * (xr[j] - shift[j]) + kc[j];
+            if (relu) {
+                for (int64_t j = 0; j < w; j++) {
+                    const float gv = (xr[j] - shift[j]) * scale[j] + offset[j] > 0.0f ? gr[j] : 0.0f;
+                    out[j] = ka[j] * gv + kb[j] * (xr[j] - shift[j]) + kc[j];
+                }
+            } else {
+                for (int64_t j = 0; j < w; j++) {
+                    out[j] = ka[j] * gr[j] + kb[j] * (xr[j] - shift[j]) + kc[j];
+                }
             }
         }
     }
@@ -319,11 +358,41 @@ static inline void channel_grad_sums(const float *restrict gc, const float *rest
     *s2_out = s2;
 }
 
+/* As channel_grad_sums with the gradient passed only where (x - k) scale + offset > 0 (the fused ReLU). */
+static inline void channel_grad_sums_relu(const float *restrict gc, const float *restrict xc, int64_t hw, float k,
+                                          float scale, float offset, double *s1_out, double *s2_out)
+{
+    double s1 = 0.0, s2 = 0.0;
+    for (int64_t i0 = 0; i0 < hw; i0 += SPAN_PER_BLOCK) {
+        const int64_t i1 = i0 + SPAN_PER_BLOCK < hw ? i0 + SPAN_PER_BLOCK : hw;
+        float p1[LANES] = {0}, p2[LANES] = {0};
+        int64_t i = i0;
+        for (; i + LANES <= i1; i += LANES) {
+            for (int l = 0; l < LANES; l++) {
+                const float gv = (xc[i + l] - k) * scale + offset > 0.0f ? gc[i + l] : 0.0f;
+                p1[l] += gv;
+                p2[l] += gv * (xc[i + l] - k);
+            }
+        }
+        for (int l = 0; i < i1; i++, l++) {
+            const float gv = (xc[i] - k) * scale + offset > 0.0f ? gc[i] : 0.0f;
+            p1[l] += gv;
+            p2[l] += gv * (xc[i] - k);
+        }
+        for (int l = 0; l < LANES; l++) {
+            s1 += p1[l];
+            s2 += p2[l];
+        }
+    }
+    *s1_out = s1;
+    *s2_out = s2;
+}
+
 /* Forward, contiguous NCHW. x, y: [N, C, HW]; otherwise as bitgn_forward_nhwc. */
 BITGN_CLONES
 int bitgn_forward_nchw(const float *restrict x, float *restrict y, const float *restrict gamma,
                        const float *restrict beta, float *restrict mean_out, float *restrict rstd_out,
-                       int64_t c, int64_t hw, int64_t groups, double eps, int64_t n, int64_t g0, int64_t g1)
+                       int64_t c, int64_t hw, int64_t groups, double eps, int64_t n, int64_t g0, int64_t g1, int relu)
 {
     const int64_t d = c / groups;
     double *s1 = malloc(sizeof(double) * 2 * d);
@@ -343,16 +412,24 @@ int bitgn_forward_nchw(const float *restrict x, float *restrict y, const float *
         }
         double mean, rstd;
         group_moments(s1, s2, shift, d, hw, eps, &mean, &rstd);
+        const float rstd_f = (float)rstd;
         mean_out[n * groups + g] = (float)mean;
-        rstd_out[n * groups + g] = (float)rstd;
+        rstd_out[n * groups + g] = rstd_f;
         for (int64_t j = 0; j < d; j++) {
-            const float scale = (float)(rstd * gamma[g * d + j]);
+            const float scale = (float)((double)rstd_f * gamma[g * d + j]);
             const float offset = beta[g * d + j];
             const float centre = (float)mean;
             const float *xc = xg + j * hw;
             float *yc = yg + j * hw;
-            for (int64_t i = 0; i < hw; i++) {
-                yc[i] = (xc[i] - centre) * scale + offset;
+            if (relu) {
+                for (int64_t i = 0; i < hw; i++) {
+                    const float v = (xc[i] - centre) * scale + offset;
+                    yc[i] = v > 0.0f ? v : 0.0f;
+                }
+            } else {
+                for (int64_t i = 0; i < hw; i++) {
+                    yc[i] = (xc[i] - centre) * scale + offset;
+                }
             }
         }
     }
@@ -364,9 +441,9 @@ int bitgn_forward_nchw(const float *restrict x, float *restrict y, const float *
 /* Backward, contiguous NCHW; as bitgn_backward_nhwc. */
 BITGN_CLONES
 int bitgn_backward_nchw(const float *restrict dy, const float *restrict x, const float *restrict mean_in,
-                        const float *restrict rstd_in, const float *restrict gamma, float *restrict dx,
-                        double *restrict dgamma_part, double *restrict dbeta_part,
-                        int64_t c, int64_t hw, int64_t groups, int64_t n, int64_t g0, int64_t g1)
+                        const float *restrict rstd_in, const float *restrict gamma, const float *restrict beta,
+                        float *restrict dx, double *restrict dgamma_part, double *restrict dbeta_part,
+                        int64_t c, int64_t hw, int64_t groups, int64_t n, int64_t g0, int64_t g1, int relu)
 {
     const int64_t d = c / groups;
     double *s1 = malloc(sizeof(double) * 2 * d);
@@ -381,7 +458,12 @@ int bitgn_backward_nchw(const float *restrict dy, const float *restrict x, const
         const double rstd = rstd_in[n * groups + g];
         for (int64_t j = 0; j < d; j++) {
             const int64_t ch = g * d + j;
-            channel_grad_sums(dy + base + j * hw, x + base + j * hw, hw, mean_f, s1 + j, s2 + j);
+            if (relu) {
+                channel_grad_sums_relu(dy + base + j * hw, x + base + j * hw, hw, mean_f, (float)(rstd * gamma[ch]),
+                                       beta != NULL ? beta[ch] : 0.0f, s1 + j, s2 + j);
+            } else {
+                channel_grad_sums(dy + base + j * hw, x + base + j * hw, hw, mean_f, s1 + j, s2 + j);
+            }
             dbeta_part[n * c + ch] = s1[j];
             dgamma_part[n * c + ch] = s2[j] * rstd;
         }
@@ -399,8 +481,17 @@ int bitgn_backward_nchw(const float *restrict dy, const float *restrict x, const
             const float *gc = dy + base + j * hw;
             const float *xc = x + base + j * hw;
             float *out = dx + base + j * hw;
-            for (int64_t i = 0; i < hw; i++) {
-                out[i] = ka * gc[i] + kb * (xc[i] - mean_f) + kc;
+            if (relu) {
+                const float scale = (float)(rstd * gamma[g * d + j]);
+                const float offset = beta != NULL ? beta[g * d + j] : 0.0f;
+                for (int64_t i = 0; i < hw; i++) {
+                    const float gv = (xc[i] - mean_f) * scale + offset > 0.0f ? gc[i] : 0.0f;
+                    out[i] = ka * gv + kb * (xc[i] - mean_f) + kc;
+                }
+            } else {
+                for (int64_t i = 0; i < hw; i++) {
+                    out[i] = ka * gc[i] + kb * (xc[i] - mean_f) + kc;
+                }
             }
         }
     }
