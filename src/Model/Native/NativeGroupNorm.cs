@@ -16,14 +16,32 @@ namespace BiT.Model.Native;
 /// </para>
 /// <para>
 /// <see cref="GroupNorm32"/> uses it where <see cref="Applies"/> holds: the library loaded, <c>BIT_NATIVE_GROUPNORM</c>
-/// is not <c>0</c>/<c>off</c>, and the input is a 4-D float32 CPU tensor, channels-last or contiguous. Anything else
-/// (CUDA, bf16, other layouts, a host built without a C compiler) runs libtorch's <c>group_norm</c> as before.
+/// is not <c>0</c>/<c>off</c>, and the input is a 4-D float32 CPU tensor in channels-last layout (1x1 maps included,
+/// whose two layouts are the same memory). Contiguous NCHW input stays with libtorch by default, whose NCHW kernel
+/// measured 2-4x faster than this one per layer (bench/LayerProfile); <c>BIT_NATIVE_GROUPNORM=all</c> takes it too.
+/// Anything else (CUDA, bf16, other layouts, a host built without a C compiler) runs libtorch's <c>group_norm</c>.
 /// </para>
 /// </summary>
 public static unsafe class NativeGroupNorm
 {
-    /// <summary>The environment variable that turns the native kernels off (<c>0</c>, <c>off</c>) or on (<c>1</c>, <c>on</c>, the default).</summary>
+    /// <summary>
+    /// The environment variable: <c>0</c>/<c>off</c> (libtorch's kernels), <c>all</c> (native for NCHW input too), or
+    /// anything else (the default: native for channels-last input).
+    /// </summary>
     public const string EnvironmentVariable = "BIT_NATIVE_GROUPNORM";
+
+    /// <summary>Which inputs the native kernels take.</summary>
+    public enum Mode
+    {
+        /// <summary>None: libtorch's group_norm everywhere.</summary>
+        Off,
+
+        /// <summary>Channels-last float32 CPU input (the default).</summary>
+        ChannelsLast,
+
+        /// <summary>Channels-last and contiguous NCHW float32 CPU input.</summary>
+        All,
+    }
 
     /// <summary>The library's file name, next to the application's assemblies.</summary>
     public const string LibraryFileName = "libbitgn.so";
@@ -31,39 +49,47 @@ public static unsafe class NativeGroupNorm
     private static readonly Lazy<Entry> Loaded = new(Load);
 
     [ThreadStatic]
-    private static bool? _threadOverride;
+    private static Mode? _threadOverride;
 
     /// <summary>Whether the library loaded (independent of the switch).</summary>
     public static bool IsAvailable => Loaded.Value.Ok;
 
-    /// <summary>Whether GroupNorm32 uses the native kernels where they apply: the switch and the library.</summary>
-    public static bool Enabled => (_threadOverride ?? EnabledBySetting(Environment.GetEnvironmentVariable(EnvironmentVariable))) && IsAvailable;
+    /// <summary>Which inputs GroupNorm32 gives the native kernels: the switch, and Off without the library.</summary>
+    public static Mode Current => IsAvailable ? _threadOverride ?? ModeBySetting(Environment.GetEnvironmentVariable(EnvironmentVariable)) : Mode.Off;
 
     /// <summary>
     /// Tests: forces the switch on this thread (null: the environment decides again). Forward decides on the
     /// calling thread; the backward of a native forward stays native.
     /// </summary>
-    internal static bool? ThreadOverride
+    internal static Mode? ThreadOverride
     {
         get => _threadOverride;
         set => _threadOverride = value;
     }
 
-    /// <summary>The switch's value for a setting: on unless <c>0</c>, <c>off</c> or <c>false</c>.</summary>
-    public static bool EnabledBySetting(string? setting) => setting?.Trim().ToLowerInvariant() is not ("0" or "off" or "false");
+    /// <summary>The mode for a setting: Off for <c>0</c>, <c>off</c>, <c>false</c>; All for <c>all</c>; else ChannelsLast.</summary>
+    public static Mode ModeBySetting(string? setting) => setting?.Trim().ToLowerInvariant() switch
+    {
+        "0" or "off" or "false" => Mode.Off,
+        "all" => Mode.All,
+        _ => Mode.ChannelsLast,
+    };
 
     /// <summary>One line for start-up logs: which GroupNorm float32 CPU training runs, and why.</summary>
     public static string Description()
     {
         var setting = Environment.GetEnvironmentVariable(EnvironmentVariable);
-        if (!EnabledBySetting(setting))
+        var mode = ModeBySetting(setting);
+        if (mode == Mode.Off)
         {
             return $"GroupNorm: libtorch ({EnvironmentVariable}={setting})";
         }
         var entry = Loaded.Value;
-        return entry.Ok
-            ? $"GroupNorm: native {LibraryFileName} for float32 CPU NCHW/channels-last ({EnvironmentVariable}=0 for libtorch's)"
-            : $"GroupNorm: libtorch ({entry.Reason})";
+        return !entry.Ok
+            ? $"GroupNorm: libtorch ({entry.Reason})"
+            : mode == Mode.All
+            ? $"GroupNorm: native {LibraryFileName} for float32 CPU channels-last and NCHW ({EnvironmentVariable}={setting})"
+            : $"GroupNorm: native {LibraryFileName} for float32 CPU channels-last, libtorch's for NCHW ({EnvironmentVariable}=0 for libtorch's everywhere)";
     }
 
     /// <summary>Whether the native kernels take this call (see the class summary).</summary>
@@ -78,8 +104,12 @@ public static unsafe class NativeGroupNorm
             && groups > 0 && input.shape[1] % groups == 0
             && input.numel() > 0
             && IsParameterVector(weight, input.shape[1]) && IsParameterVector(bias, input.shape[1])
-            && LayoutOf(input) != Layout.Other
-            && Enabled;
+            && LayoutOf(input) switch
+            {
+                Layout.Nhwc => Current != Mode.Off,
+                Layout.Nchw => Current == Mode.All,
+                _ => false,
+            };
     }
 
     /// <summary>

@@ -52,7 +52,15 @@ public sealed class NativeGroupNormTests
         var bias = randn(channels);
         var upstream = randn(batch, channels, h, w);
         var input = channelsLast ? ToChannelsLast(x) : x;
-        Assert.Equal(NativeGroupNorm.IsAvailable, NativeGroupNorm.Applies(input, weight, bias, Groups));
+        NativeGroupNorm.ThreadOverride = NativeGroupNorm.Mode.All;
+        try
+        {
+            Assert.Equal(NativeGroupNorm.IsAvailable, NativeGroupNorm.Applies(input, weight, bias, Groups));
+        }
+        finally
+        {
+            NativeGroupNorm.ThreadOverride = null;
+        }
 
         var native = Run(input, weight, bias, upstream, useNative: true);
         var libtorch = Run(input, weight, bias, upstream, useNative: false);
@@ -116,6 +124,33 @@ public sealed class NativeGroupNormTests
     }
 
     [Fact]
+    public void By_default_channels_last_goes_native_and_nchw_to_libtorch()
+    {
+        using var scope = NewDisposeScope();
+        var weight = ones(64);
+        var bias = zeros(64);
+        var nchw = randn(2, 64, 5, 5);
+        var channelsLast = ToChannelsLast(nchw);
+        var map1x1 = randn(2, 64, 1, 1);
+        Assert.Equal(NativeGroupNorm.Mode.ChannelsLast, NativeGroupNorm.ModeBySetting(null));
+        Assert.Equal(NativeGroupNorm.Mode.ChannelsLast, NativeGroupNorm.ModeBySetting("1"));
+        Assert.Equal(NativeGroupNorm.Mode.Off, NativeGroupNorm.ModeBySetting("0"));
+        Assert.Equal(NativeGroupNorm.Mode.Off, NativeGroupNorm.ModeBySetting(" OFF "));
+        Assert.Equal(NativeGroupNorm.Mode.All, NativeGroupNorm.ModeBySetting("all"));
+        NativeGroupNorm.ThreadOverride = NativeGroupNorm.Mode.ChannelsLast;
+        try
+        {
+            Assert.True(NativeGroupNorm.Applies(channelsLast, weight, bias, Groups));
+            Assert.True(NativeGroupNorm.Applies(map1x1, weight, bias, Groups));
+            Assert.False(NativeGroupNorm.Applies(nchw, weight, bias, Groups));
+        }
+        finally
+        {
+            NativeGroupNorm.ThreadOverride = null;
+        }
+    }
+
+    [Fact]
     public void Two_runs_are_bitwise_equal()
     {
         using var scope = NewDisposeScope();
@@ -169,7 +204,7 @@ public sealed class NativeGroupNormTests
         random.manual_seed(4);
         var x = ToChannelsLast(randn(2, 128, 5, 5));
         using var gn = new GroupNorm32(128);
-        NativeGroupNorm.ThreadOverride = true;
+        NativeGroupNorm.ThreadOverride = NativeGroupNorm.Mode.All;
         try
         {
             using var noGrad = no_grad();
@@ -207,7 +242,7 @@ public sealed class NativeGroupNormTests
 
         Dictionary<string, Tensor> Step(bool useNative)
         {
-            NativeGroupNorm.ThreadOverride = useNative;
+            NativeGroupNorm.ThreadOverride = useNative ? NativeGroupNorm.Mode.All : NativeGroupNorm.Mode.Off;
             try
             {
                 model.zero_grad();
@@ -239,7 +274,7 @@ public sealed class NativeGroupNormTests
     /// <summary>GroupNorm32 on a copy of <paramref name="input"/> (its layout kept), with gradients of sum(y * upstream).</summary>
     private static Result Run(Tensor input, Tensor weight, Tensor bias, Tensor upstream, bool useNative, bool relu = false)
     {
-        NativeGroupNorm.ThreadOverride = useNative;
+        NativeGroupNorm.ThreadOverride = useNative ? NativeGroupNorm.Mode.All : NativeGroupNorm.Mode.Off;
         try
         {
             using var gn = new GroupNorm32(input.shape[1], relu);
