@@ -168,6 +168,34 @@ public sealed class NativeGroupNormTests
     }
 
     [Fact]
+    public void The_thread_count_does_not_change_a_bit()
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(12);
+        // Batch 1: one thread takes all 32 groups, four threads take them in eight-group slabs.
+        var x = ToChannelsLast(randn(1, 512, 6, 6));
+        var weight = rand(512);
+        var bias = randn(512);
+        var upstream = randn(1, 512, 6, 6);
+        var before = get_num_threads();
+        try
+        {
+            set_num_threads(1);
+            var one = Run(x, weight, bias, upstream, useNative: true, relu: true);
+            set_num_threads(4);
+            var four = Run(x, weight, bias, upstream, useNative: true, relu: true);
+            Assert.True(Same(one.Y, four.Y));
+            Assert.True(Same(one.Dx, four.Dx));
+            Assert.True(Same(one.Dweight, four.Dweight));
+            Assert.True(Same(one.Dbias, four.Dbias));
+        }
+        finally
+        {
+            set_num_threads(before);
+        }
+    }
+
+    [Fact]
     public void Bf16_non_contiguous_and_non_4d_inputs_go_to_libtorch()
     {
         using var scope = NewDisposeScope();
