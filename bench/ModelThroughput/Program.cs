@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using BiT.Model;
 using BiT.Model.Native;
+using TorchSharp;
 using static TorchSharp.torch;
 
 // As the trainer does, before libtorch loads: a passive OpenMP wait unless the environment chooses.
@@ -24,11 +25,26 @@ int steps = int.Parse(Get("steps", "5"), CultureInfo.InvariantCulture);
 int threads = int.Parse(Get("threads", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
 string model = Get("model", "R50x1");
 string[] modes = Get("modes", "fp32,channels-last,bf16,bf16-channels-last").Split(',');
+// --device cuda times the same step on the first GPU (bench/gpu/trainer_check.sh); the default is the CPU.
+string deviceName = Get("device", "cpu");
+if (deviceName is not ("cpu" or "cuda"))
+{
+    Console.Error.WriteLine($"--device {deviceName}: expected cpu or cuda");
+    return 2;
+}
+
+if (deviceName == "cuda" && !cuda.is_available())
+{
+    Console.Error.WriteLine("--device cuda: libtorch sees no CUDA device (a CUDA build of libtorch on the loader path and a GPU are needed)");
+    return 2;
+}
+
+var device = deviceName == "cuda" ? CUDA : CPU;
 
 set_num_threads(threads);
 var kernelWatch = Stopwatch.StartNew();
 var kernels = CpuKernels.Configure(KernelProbe.ForThisProcess);
-Console.WriteLine($"torchsharp: {model} batch {batch} at {size}px, {warmup} warm-up + {steps} timed steps, {get_num_threads()} threads");
+Console.WriteLine($"torchsharp: {model} batch {batch} at {size}px, {warmup} warm-up + {steps} timed steps, {get_num_threads()} threads, device {deviceName}");
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"KERNELS torchsharp {(kernels.OneDnn ? "oneDNN" : "native")} ({kernels.Reason}; chosen in {kernelWatch.Elapsed.TotalSeconds:F1} s; OMP_WAIT_POLICY {OpenMpDefaults.NativeValue(OpenMpDefaults.WaitPolicyVariable) ?? "unset"}; malloc tuned {NativeHeap.Configure()}; oneMKL {MklDispatch.KernelDescription() ?? "absent"}: {mkl.Reason}; {NativeGroupNorm.Description()})"));
 foreach (string mode in modes)
 {
@@ -49,6 +65,7 @@ void Run(string mode)
 {
     random.manual_seed(0);
     using var net = BitResNet.Create(BitArchitecture.Parse(model), 1000);
+    net.to(device);
     net.ChannelsLast = mode.Contains("channels-last", StringComparison.Ordinal);
     net.ComputeType = mode.StartsWith("bf16", StringComparison.Ordinal) ? ScalarType.BFloat16 : ScalarType.Float32;
     using (no_grad())
@@ -62,14 +79,15 @@ void Run(string mode)
 
     net.train();
     using var optimizer = optim.SGD(net.parameters(), 0.003, momentum: 0.9);
-    using var images = rand(batch, 3, size, size) * 2 - 1;
-    using var labels = randint(0, 1000, [batch], ScalarType.Int64);
+    using var images = (rand(batch, 3, size, size) * 2 - 1).to(device);
+    using var labels = randint(0, 1000, [batch], ScalarType.Int64).to(device);
     var watch = new Stopwatch();
     var cpuStart = TimeSpan.Zero;
     for (int step = 0; step < warmup + steps; step++)
     {
         if (step == warmup)
         {
+            Synchronize();
             watch.Start();
             cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
         }
@@ -92,9 +110,19 @@ void Run(string mode)
         }
     }
 
+    Synchronize();
     watch.Stop();
     double seconds = watch.Elapsed.TotalSeconds / steps;
     // CPU seconds per step as well: on a shared machine the wall clock also counts other people's work.
     double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuStart).TotalSeconds / steps;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT torchsharp {mode} {batch / seconds:F2} {seconds:F3} {cpu:F3}"));
+}
+
+// Queued GPU work finishes before a clock is read; a no-op on the CPU.
+void Synchronize()
+{
+    if (device.type == DeviceType.CUDA)
+    {
+        cuda.synchronize();
+    }
 }

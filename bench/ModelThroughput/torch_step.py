@@ -75,10 +75,11 @@ def main():
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--modes", default="fp32,channels-last,bf16,bf16-channels-last")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"pytorch {torch.__version__}: R50x1 batch {args.batch} at {args.size}px, {args.warmup} warm-up + "
-          f"{args.steps} timed steps, {torch.get_num_threads()} threads", flush=True)
+          f"{args.steps} timed steps, {torch.get_num_threads()} threads, device {args.device}", flush=True)
     for mode in args.modes.split(","):
         try:
             run(mode, args)
@@ -86,12 +87,18 @@ def main():
             print(f"RESULT pytorch {mode} n/a n/a n/a ({str(e).splitlines()[0]})", flush=True)
 
 
+def sync(device):
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
 def run(mode, args):
     torch.manual_seed(0)
     model = BiT([3, 4, 6, 3], 1, 1000)
     nn.init.normal_(model.head.weight, 0, 0.01)
-    images = torch.rand(args.batch, 3, args.size, args.size) * 2 - 1
-    labels = torch.randint(0, 1000, (args.batch,))
+    images = (torch.rand(args.batch, 3, args.size, args.size) * 2 - 1).to(args.device)
+    labels = torch.randint(0, 1000, (args.batch,)).to(args.device)
+    model = model.to(args.device)
     if "channels-last" in mode:
         model = model.to(memory_format=torch.channels_last)
         images = images.contiguous(memory_format=torch.channels_last)
@@ -100,6 +107,7 @@ def run(mode, args):
     start = None
     for step in range(args.warmup + args.steps):
         if step == args.warmup:
+            sync(args.device)
             start = time.perf_counter()
             cpu_start = time.process_time()
         if mode.endswith("forward"):
@@ -107,13 +115,14 @@ def run(mode, args):
                 model(images).sum().item()
             continue
         optimizer.zero_grad()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mode.startswith("bf16")):
+        with torch.autocast(args.device, dtype=torch.bfloat16, enabled=mode.startswith("bf16")):
             logits = model(images)
         loss = F.cross_entropy(logits.float(), labels)
         loss.backward()
         optimizer.step()
         if not torch.isfinite(loss):
             raise SystemExit(f"{mode}: loss is not finite")
+    sync(args.device)
     seconds = (time.perf_counter() - start) / args.steps
     # CPU seconds per step as well: on a shared machine the wall clock also counts other people's work.
     cpu = (time.process_time() - cpu_start) / args.steps

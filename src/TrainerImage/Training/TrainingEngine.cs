@@ -61,6 +61,11 @@ public sealed class TrainingEngine(TimeProvider time, Action<string> log)
                 + BiT.Model.Native.NativeGroupNorm.Description();
             log(kernelLine);
         }
+        else if (device.type == DeviceType.CUDA)
+        {
+            kernelLine = $"device: {device} ({torch.cuda.device_count()} CUDA device(s) visible; cuDNN {(torch.cuda.is_cudnn_available() ? "on" : "absent")})";
+            log(kernelLine);
+        }
         var precision = BiT.Model.Native.CpuPrecision.ForThisProcess(device.type, BiT.Model.Native.CpuKernels.Applied?.OneDnn ?? false);
         log(precision.Describe());
         var kernelSeconds = Stopwatch.GetElapsedTime(kernelStarted).TotalSeconds;
