@@ -48,6 +48,9 @@ public static unsafe class NativeGroupNorm
 
     private static readonly Lazy<Entry> Loaded = new(Load);
 
+    // The switch is read once per process, not on every GroupNorm call.
+    private static readonly Lazy<Mode> Setting = new(() => ModeBySetting(Environment.GetEnvironmentVariable(EnvironmentVariable)));
+
     [ThreadStatic]
     private static Mode? _threadOverride;
 
@@ -55,7 +58,7 @@ public static unsafe class NativeGroupNorm
     public static bool IsAvailable => Loaded.Value.Ok;
 
     /// <summary>Which inputs GroupNorm32 gives the native kernels: the switch, and Off without the library.</summary>
-    public static Mode Current => IsAvailable ? _threadOverride ?? ModeBySetting(Environment.GetEnvironmentVariable(EnvironmentVariable)) : Mode.Off;
+    public static Mode Current => IsAvailable ? _threadOverride ?? Setting.Value : Mode.Off;
 
     /// <summary>
     /// Tests: forces the switch on this thread (null: the environment decides again). Forward decides on the
@@ -98,12 +101,14 @@ public static unsafe class NativeGroupNorm
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(weight);
         ArgumentNullException.ThrowIfNull(bias);
-        return input.device_type == DeviceType.CPU
-            && input.dtype == ScalarType.Float32
-            && input.dim() == 4
-            && groups > 0 && input.shape[1] % groups == 0
+        if (input.device_type != DeviceType.CPU || input.dtype != ScalarType.Float32 || input.dim() != 4)
+        {
+            return false;
+        }
+        var channels = input.shape[1];
+        return groups > 0 && channels % groups == 0
             && input.numel() > 0
-            && IsParameterVector(weight, input.shape[1]) && IsParameterVector(bias, input.shape[1])
+            && IsParameterVector(weight, channels) && IsParameterVector(bias, channels)
             && LayoutOf(input) switch
             {
                 Layout.Nhwc => Current != Mode.Off,
